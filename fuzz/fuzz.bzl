@@ -1,0 +1,54 @@
+"""epollhttp_fuzzer(): one declaration per libFuzzer harness.
+
+For a harness `NAME` (source NAME.cc, seeds in corpus/NAME/) it declares:
+  NAME_bin          the harness binary (tagged manual). Under --config=fuzz it is
+                    a libFuzzer binary (clang, ASan + UBSan); otherwise it links
+                    the corpus-replay main and runs the files it is given.
+  NAME              `bazel run --config=fuzz //fuzz:NAME -- [libFuzzer flags]`:
+                    runs NAME_bin with the shared dictionary, the seed corpus and
+                    a writable corpus under .fuzz/NAME/ of the workspace.
+  NAME_replay_test  a cc_test that replays corpus/NAME/ in plain `bazel test`.
+"""
+
+def epollhttp_fuzzer(name, deps = []):
+    corpus = native.glob(["corpus/%s/**" % name])
+    if not corpus:
+        fail("fuzz harness %s has no seed corpus in fuzz/corpus/%s/" % (name, name))
+    native.cc_library(
+        name = name + "_harness",
+        testonly = True,
+        srcs = [name + ".cc"],
+        deps = deps,
+        alwayslink = True,
+    )
+    native.cc_binary(
+        name = name + "_bin",
+        testonly = True,
+        linkopts = select({
+            "//fuzz:fuzzing": ["-fsanitize=fuzzer"],
+            "//conditions:default": [],
+        }),
+        tags = ["manual"],
+        deps = [":%s_harness" % name] + select({
+            "//fuzz:fuzzing": [],
+            "//conditions:default": ["//testing:fuzz_replay_main"],
+        }),
+    )
+    native.sh_binary(
+        name = name,
+        testonly = True,
+        srcs = ["run_fuzzer.sh"],
+        args = ["$(rootpath :%s_bin)" % name, name],
+        data = [":%s_bin" % name, "http.dict"] + corpus,
+        tags = ["manual"],
+    )
+    native.cc_test(
+        name = name + "_replay_test",
+        size = "small",
+        args = ["fuzz/corpus/" + name],
+        data = corpus,
+        deps = [
+            ":%s_harness" % name,
+            "//testing:fuzz_replay_main",
+        ],
+    )

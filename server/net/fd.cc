@@ -1,0 +1,12 @@
+#include "server/net/fd.h"
+
+#include <unistd.h>
+
+namespace epollhttp::net {
+
+void Fd::reset(int fd) noexcept {
+  const int old = std::exchange(fd_, fd);
+  if (old >= 0) ::close(old);
+}
+
+}  // namespace epollhttp::net

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing epollhttp need.
+#
+# Idempotent and fast: when every package is already installed it only runs
+# `dpkg -s` and exits. `apt-get update` runs only when something is missing, and
+# `sudo` is used only when not root. A failed install prints one line naming the
+# missing packages and exits non-zero.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap      # Bazel 4.2.3 (WORKSPACE mode)
+  bazel-platforms      # @platforms, local
+  bazel-rules-java     # @rules_java, local (bazel_tools registers JDK toolchains)
+  g++                  # default toolchain
+  clang                # --config=fuzz
+  libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
+  libabsl-dev          # abseil-cpp 20220623
+  libgtest-dev         # googletest 1.12
+  libgmock-dev         # gmock 1.12
+  libbenchmark-dev     # Google Benchmark 1.7
+  libcpp-httplib-dev   # cpp-httplib 0.11.4 (loadgen's client)
+  pkg-config           # abseil link lines in third_party/
+  curl                 # end-to-end tests with a real client
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+echo "tools/setup.sh: installing ${missing[*]}" >&2
+if ! { "${sudo[@]}" apt-get update -qq &&
+       "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+       >/tmp/epollhttp-setup.log 2>&1; then
+  still=()
+  for p in "${missing[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || still+=("$p"); done
+  echo "tools/setup.sh: could not install ${still[*]:-${missing[*]}} (log: /tmp/epollhttp-setup.log)" >&2
+  exit 1
+fi
