@@ -1,0 +1,318 @@
+#include "server/http/request_parser.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "testing/guarded_buffer.h"
+
+namespace epollhttp::http {
+namespace {
+
+using ::epollhttp::testing::GuardedBuffer;
+
+// Everything a parse produced, as one comparable string.
+std::string Describe(const RequestParser& parser, ParseStatus status) {
+  switch (status) {
+    case ParseStatus::kNeedMore:
+      return "need-more";
+    case ParseStatus::kError:
+      return absl::StrCat("error ", StatusFor(parser.error()).code, " ",
+                          ParseErrorName(parser.error()));
+    case ParseStatus::kComplete:
+      break;
+  }
+  const RequestHead& h = parser.head();
+  std::string out = absl::StrCat("complete consumed=", parser.consumed(), " ", MethodName(h.method),
+                                 " ", h.target, " v", h.version == Version::kHttp11 ? "1.1" : "1.0",
+                                 " body=", static_cast<int>(h.body_kind), "/", h.content_length,
+                                 " keep_alive=", h.keep_alive, " continue=", h.expect_continue);
+  for (const Header& header : h.headers) absl::StrAppend(&out, " [", header.name, ":", header.value, "]");
+  return out;
+}
+
+// Parses `input` fed as the given cut points (each prefix flush against a guard
+// page, so an over-read of a partial input crashes).
+std::string ParseInPieces(absl::string_view input, const std::vector<size_t>& cuts,
+                          RequestParserOptions options = {}) {
+  RequestParser parser(options);
+  for (const size_t cut : cuts) {
+    const GuardedBuffer prefix(input.substr(0, cut));
+    const ParseStatus status = parser.Parse(prefix.view());
+    if (status != ParseStatus::kNeedMore) return Describe(parser, status);
+  }
+  const GuardedBuffer whole(input);
+  const ParseStatus status = parser.Parse(whole.view());
+  return Describe(parser, status);
+}
+
+std::string ParseOneShot(absl::string_view input, RequestParserOptions options = {}) {
+  return ParseInPieces(input, {}, options);
+}
+
+struct Case {
+  std::string input;
+  int status;  // 0: complete; -1: need more; else the error's HTTP status.
+  BodyKind body = BodyKind::kNone;
+  int64_t content_length = 0;
+  bool keep_alive = true;
+};
+
+int StatusOf(const RequestParser& parser, ParseStatus status) {
+  if (status == ParseStatus::kNeedMore) return -1;
+  if (status == ParseStatus::kComplete) return 0;
+  return StatusFor(parser.error()).code;
+}
+
+const std::string kGet = "GET / HTTP/1.1\r\nHost: a\r\n";
+
+const std::vector<Case>& Cases() {
+  static const auto* cases = new std::vector<Case>{
+      // --- Request line.
+      {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET / HTTP/1.0\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0},
+      {"GET / HTTP/1.0\r\nHost: a\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      {"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 0,
+       BodyKind::kContentLength, 5},
+      {"PUT /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"PATCH /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET http://a/b?c=d#e HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET / HTTP/1.1\nHost: a\n\n", 0},
+      {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0},
+      {"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+      {"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+      {"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+      {"get / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+      {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+      {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505},
+      {"GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505},
+      {"GET / HTTP/3.0\r\n\r\n", 505},
+      {"GET / http/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/11\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/a.b\r\nHost: a\r\n\r\n", 400},
+      {"GET /\r\nHost: a\r\n\r\n", 400},
+      {"GET\r\n\r\n", 400},
+      {"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {" GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {std::string("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29), 400},
+      {"GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\rHost: a\r\n\r\n", 400},
+      {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414},
+      {"GET /" + std::string(9000, 'a'), 414},
+      // --- Incomplete heads.
+      {"", -1},
+      {"GET / HTTP/1.1\r\nHost: a\r\n", -1},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\r", -1},
+      {"\r\n", -1},
+      // --- Header fields.
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-B:2\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost:   a  \t\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-Obs: caf\xe9\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-Tab: a\tb\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\tX-A: 1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\n: a\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\rX-B: 2\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\r\n\r\n", 400},
+      {std::string("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\0\r\n\r\n", 37), 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: \x01\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-A: \x7f\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX-\xc3\xa9: 1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: " + std::string(33000, 'a') + "\r\n\r\n", 431},
+      {"GET / HTTP/1.1\r\nHost: " + std::string(33000, 'a'), 431},
+      // --- Host.
+      {"GET / HTTP/1.1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\nhOST: b\r\n\r\n", 400},
+      {"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nhost: a\r\n\r\n", 0},
+      {"GET / HTTP/1.1\r\nHost:\r\n\r\n", 0},
+      // --- Connection.
+      {kGet + "Connection: close\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      {kGet + "Connection: CLOSE\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      {kGet + "Connection: upgrade, close\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      {kGet + "Connection: keep-alive\r\n\r\n", 0},
+      {kGet + "Connection: keep-alive\r\nConnection: close\r\n\r\n", 0, BodyKind::kNone, 0,
+       false},
+      {kGet + "Connection: closed\r\n\r\n", 0},
+      {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 0},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      // --- Expect.
+      {kGet + "Expect: 100-continue\r\n\r\n", 0},
+      {kGet + "Expect: 100-Continue\r\n\r\n", 0},
+      {kGet + "Expect: 200-ok\r\n\r\n", 417},
+      {kGet + "Expect: \r\n\r\n", 417},
+      {"GET / HTTP/1.0\r\nExpect: 200-ok\r\n\r\n", 0, BodyKind::kNone, 0, false},
+      // --- Content-Length (RFC 9112 §6.3 rule 5/6).
+      {kGet + "Content-Length: 0\r\n\r\n", 0, BodyKind::kContentLength, 0},
+      {kGet + "Content-Length: 3748935\r\n\r\n", 0, BodyKind::kContentLength, 3748935},
+      {kGet + "Content-Length:   42  \r\n\r\n", 0, BodyKind::kContentLength, 42},
+      {kGet + "content-length: 007\r\n\r\n", 0, BodyKind::kContentLength, 7},
+      {kGet + "Content-Length: 9223372036854775807\r\n\r\n", 0, BodyKind::kContentLength,
+       9223372036854775807},
+      {kGet + "Content-Length: 9223372036854775808\r\n\r\n", 400},
+      {kGet + "Content-Length: 99999999999999999999999\r\n\r\n", 400},
+      {kGet + "Content-Length: -1\r\n\r\n", 400},
+      {kGet + "Content-Length: +1\r\n\r\n", 400},
+      {kGet + "Content-Length: 0x10\r\n\r\n", 400},
+      {kGet + "Content-Length: 1 2\r\n\r\n", 400},
+      {kGet + "Content-Length: 5, 5\r\n\r\n", 400},
+      {kGet + "Content-Length: 5,6\r\n\r\n", 400},
+      {kGet + "Content-Length:\r\n\r\n", 400},
+      {kGet + "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", 400},
+      {kGet + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+      {kGet + "Content-Length: 5\r\ncontent-length: 5\r\n\r\n", 400},
+      {kGet + "Content-Length : 5\r\n\r\n", 400},
+      {kGet + "Content-Length: 5\r\n Content-Length: 6\r\n\r\n", 400},
+      // --- Transfer-Encoding (rules 3/4) and the smuggling shapes.
+      {kGet + "Transfer-Encoding: chunked\r\n\r\n", 0, BodyKind::kChunked},
+      {kGet + "Transfer-Encoding: Chunked\r\n\r\n", 0, BodyKind::kChunked},
+      {kGet + "Transfer-Encoding:  chunked \r\n\r\n", 0, BodyKind::kChunked},
+      {kGet + "Transfer-Encoding: ,chunked,\r\n\r\n", 0, BodyKind::kChunked},
+      {kGet + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},  // CL.TE
+      {kGet + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400},  // TE.CL
+      {kGet + "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400},               // TE.TE
+      {kGet + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: xchunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunked-false\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunk\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: \"chunked\"\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunked, identity\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: gzip\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding:\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: \x0b" "chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding : chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: x\r\n chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {kGet + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
+      {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+      {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
+  };
+  return *cases;
+}
+
+class RequestParserTableTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(RequestParserTableTest, OneShotMatchesExpectation) {
+  const Case& c = Cases()[GetParam()];
+  const GuardedBuffer input(c.input);
+  RequestParser parser;
+  const ParseStatus status = parser.Parse(input.view());
+  ASSERT_EQ(StatusOf(parser, status), c.status) << Describe(parser, status) << "\n" << c.input;
+  if (status == ParseStatus::kComplete) {
+    EXPECT_EQ(parser.consumed(), c.input.size());
+    EXPECT_EQ(parser.head().body_kind, c.body);
+    EXPECT_EQ(parser.head().content_length, c.content_length);
+    EXPECT_EQ(parser.head().keep_alive, c.keep_alive);
+  }
+}
+
+TEST_P(RequestParserTableTest, EverySplitGivesTheOneShotResult) {
+  const std::string& input = Cases()[GetParam()].input;
+  const std::string expected = ParseOneShot(input);
+  if (input.size() > 1000) {  // Long inputs: a sample of split points.
+    for (size_t cut = 0; cut <= input.size(); cut += 97) {
+      ASSERT_EQ(ParseInPieces(input, {cut}), expected) << "cut at " << cut;
+    }
+    return;
+  }
+  for (size_t cut = 0; cut <= input.size(); ++cut) {
+    ASSERT_EQ(ParseInPieces(input, {cut}), expected) << "cut at " << cut;
+  }
+  std::vector<size_t> every_byte;
+  for (size_t cut = 0; cut <= input.size(); ++cut) every_byte.push_back(cut);
+  EXPECT_EQ(ParseInPieces(input, every_byte), expected) << "byte by byte";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, RequestParserTableTest,
+                         ::testing::Range<size_t>(0, Cases().size()));
+
+TEST(RequestParserTest, ExposesFieldsAsViewsIntoTheInput) {
+  const std::string input =
+      "POST /up?x=1 HTTP/1.1\r\nHost: example.com\r\nX-Trim: \t v \t\r\n"
+      "Expect: 100-continue\r\nContent-Length: 3\r\n\r\nabcGET";
+  RequestParser parser;
+  ASSERT_EQ(parser.Parse(input), ParseStatus::kComplete);
+  const RequestHead& head = parser.head();
+  EXPECT_EQ(head.method, Method::kPost);
+  EXPECT_EQ(head.target, "/up?x=1");
+  EXPECT_EQ(head.version, Version::kHttp11);
+  ASSERT_EQ(head.headers.size(), 4u);
+  EXPECT_EQ(head.headers[0].name, "Host");
+  EXPECT_EQ(head.headers[0].value, "example.com");
+  EXPECT_EQ(head.headers[1].value, "v");
+  EXPECT_TRUE(head.expect_continue);
+  EXPECT_EQ(input.substr(parser.consumed()), "abcGET");
+  for (const Header& h : head.headers) {
+    EXPECT_GE(h.name.data(), input.data());
+    EXPECT_LE(h.value.data() + h.value.size(), input.data() + input.size());
+  }
+}
+
+TEST(RequestParserTest, ResetParsesTheNextPipelinedRequest) {
+  const std::string input = kGet + "\r\n" + "HEAD /b HTTP/1.1\r\nHost: b\r\n\r\n";
+  RequestParser parser;
+  ASSERT_EQ(parser.Parse(input), ParseStatus::kComplete);
+  const size_t first = parser.consumed();
+  parser.Reset();
+  ASSERT_EQ(parser.Parse(absl::string_view(input).substr(first)), ParseStatus::kComplete);
+  EXPECT_EQ(parser.head().method, Method::kHead);
+  EXPECT_EQ(parser.head().target, "/b");
+  EXPECT_EQ(first + parser.consumed(), input.size());
+}
+
+TEST(RequestParserTest, HeaderCountLimitIs431) {
+  std::string input = kGet;
+  for (int i = 0; i < 99; ++i) input += "X: y\r\n";  // Host + 99 = 100 fields.
+  RequestParser parser;
+  ASSERT_EQ(parser.Parse(input + "\r\n"), ParseStatus::kComplete);
+  RequestParser over;
+  ASSERT_EQ(over.Parse(input + "X: y\r\n\r\n"), ParseStatus::kError);
+  EXPECT_EQ(over.error(), ParseError::kTooManyHeaders);
+  EXPECT_EQ(StatusFor(over.error()).code, 431);
+}
+
+TEST(RequestParserTest, LimitsAreConstructorOptions) {
+  RequestParserOptions options;
+  options.max_head_bytes = 64;
+  options.max_headers = 2;
+  EXPECT_EQ(ParseOneShot(kGet + "X-A: " + std::string(40, 'a') + "\r\n\r\n", options),
+            "error 431 header section too large");
+  EXPECT_EQ(ParseOneShot(kGet + "A: 1\r\nB: 2\r\n\r\n", options),
+            "error 431 too many header fields");
+  options.max_request_line = 10;
+  EXPECT_EQ(ParseOneShot(kGet + "\r\n", options), "error 414 request line too long");
+}
+
+TEST(RequestParserTest, ErrorsAreSticky) {
+  RequestParser parser;
+  ASSERT_EQ(parser.Parse("BAD\r\n"), ParseStatus::kError);
+  EXPECT_EQ(parser.Parse(kGet + "\r\n"), ParseStatus::kError);
+  EXPECT_EQ(parser.error(), ParseError::kBadRequestLine);
+}
+
+}  // namespace
+}  // namespace epollhttp::http

@@ -1,0 +1,70 @@
+#include "server/http/status.h"
+
+namespace epollhttp::http {
+
+HttpStatus StatusFor(ParseError error) {
+  switch (error) {
+    case ParseError::kNone:
+      return {200, "OK"};
+    case ParseError::kMethodNotImplemented:
+    case ParseError::kTransferCodingNotImplemented:
+      return {501, "Not Implemented"};
+    case ParseError::kVersionNotSupported:
+      return {505, "HTTP Version Not Supported"};
+    case ParseError::kRequestLineTooLong:
+      return {414, "URI Too Long"};
+    case ParseError::kHeadTooLarge:
+    case ParseError::kTooManyHeaders:
+      return {431, "Request Header Fields Too Large"};
+    case ParseError::kExpectationFailed:
+      return {417, "Expectation Failed"};
+    case ParseError::kBodyTooLarge:
+      return {413, "Content Too Large"};
+    case ParseError::kBadRequestLine:
+    case ParseError::kBadHeader:
+    case ParseError::kBadLineEnding:
+    case ParseError::kMissingHost:
+    case ParseError::kDuplicateHost:
+    case ParseError::kBadContentLength:
+    case ParseError::kDuplicateContentLength:
+    case ParseError::kContentLengthAndTransferEncoding:
+    case ParseError::kBadTransferEncoding:
+    case ParseError::kBadChunkSize:
+    case ParseError::kBadChunkExtension:
+    case ParseError::kBadChunkData:
+    case ParseError::kBadTrailer:
+      return {400, "Bad Request"};
+  }
+  return {400, "Bad Request"};
+}
+
+absl::string_view ParseErrorName(ParseError error) {
+  switch (error) {
+    case ParseError::kNone: return "none";
+    case ParseError::kBadRequestLine: return "bad request line";
+    case ParseError::kMethodNotImplemented: return "method not implemented";
+    case ParseError::kVersionNotSupported: return "HTTP version not supported";
+    case ParseError::kRequestLineTooLong: return "request line too long";
+    case ParseError::kBadHeader: return "bad header field";
+    case ParseError::kBadLineEnding: return "bare CR";
+    case ParseError::kHeadTooLarge: return "header section too large";
+    case ParseError::kTooManyHeaders: return "too many header fields";
+    case ParseError::kMissingHost: return "missing Host";
+    case ParseError::kDuplicateHost: return "duplicate Host";
+    case ParseError::kExpectationFailed: return "unsupported expectation";
+    case ParseError::kBadContentLength: return "bad Content-Length";
+    case ParseError::kDuplicateContentLength: return "duplicate Content-Length";
+    case ParseError::kContentLengthAndTransferEncoding:
+      return "Content-Length with Transfer-Encoding";
+    case ParseError::kBadTransferEncoding: return "bad Transfer-Encoding";
+    case ParseError::kTransferCodingNotImplemented: return "transfer coding not implemented";
+    case ParseError::kBodyTooLarge: return "body too large";
+    case ParseError::kBadChunkSize: return "bad chunk size";
+    case ParseError::kBadChunkExtension: return "bad chunk extension";
+    case ParseError::kBadChunkData: return "chunk data not followed by CRLF";
+    case ParseError::kBadTrailer: return "bad trailer field";
+  }
+  return "unknown";
+}
+
+}  // namespace epollhttp::http
