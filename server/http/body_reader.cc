@@ -149,6 +149,9 @@ BodyChunk BodyReader::Read(absl::string_view input) {
         }
         break;
       case State::kFinalLf:
+        if (++trailer_bytes_ > options_.max_trailer_bytes) {
+          return Fail(i, ParseError::kHeadTooLarge);
+        }
         if (c != '\n') return Fail(i, ParseError::kBadTrailer);
         state_ = State::kDone;
         break;
