@@ -1,0 +1,145 @@
+#include "server/net/event_loop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace epollhttp::net {
+namespace {
+
+constexpr uint64_t kWakeData = 0;  // epoll data of the eventfd; watchers are pointers.
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  absl::StatusOr<Epoll> epoll = Epoll::Create();
+  if (!epoll.ok()) return epoll.status();
+  Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake) return absl::ErrnoToStatus(errno, "eventfd");
+  if (absl::Status s = epoll->Add(wake.get(), EPOLLIN, kWakeData); !s.ok()) return s;
+  return std::unique_ptr<EventLoop>(new EventLoop(std::move(*epoll), std::move(wake)));
+}
+
+EventLoop::~EventLoop() {
+  for (Task& task : deferred_) task();
+}
+
+EventLoop::Watcher::~Watcher() { loop_->Forget(this); }
+
+bool EventLoop::Watcher::SetEvents(uint32_t events) {
+  if (events == events_) return true;
+  events_ = events;
+  return loop_->epoll_.Modify(fd_, events, reinterpret_cast<uintptr_t>(this)).ok();
+}
+
+std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events,
+                                                     FdCallback callback) {
+  std::unique_ptr<Watcher> watcher(new Watcher(this, fd, events, std::move(callback)));
+  if (!epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(watcher.get())).ok()) return nullptr;
+  return watcher;
+}
+
+void EventLoop::Forget(Watcher* watcher) {
+  (void)epoll_.Remove(watcher->fd_);
+  // Events of this round not yet dispatched must not reach a dead watcher.
+  for (int i = dispatch_index_; i < dispatch_count_; ++i) {
+    if (events_[i].data.u64 == reinterpret_cast<uintptr_t>(watcher)) events_[i].data.u64 = kWakeData;
+  }
+}
+
+EventLoop::TimerId EventLoop::RunAfter(Clock::duration delay, Task task) {
+  const TimerId id{now_ + delay, next_sequence_++};
+  timers_.emplace(std::make_pair(id.when, id.sequence), std::move(task));
+  return id;
+}
+
+void EventLoop::Cancel(TimerId& id) {
+  if (id.sequence == 0) return;
+  timers_.erase(std::make_pair(id.when, id.sequence));
+  id.sequence = 0;
+}
+
+void EventLoop::Post(Task task) {
+  {
+    absl::MutexLock lock(&mutex_);
+    posted_.push_back(std::move(task));
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
+}
+
+void EventLoop::Stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stop_requested_ = true;
+  }
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
+}
+
+int EventLoop::TimeoutMs() const {
+  if (!deferred_.empty()) return 0;
+  if (timers_.empty()) return -1;
+  const auto wait = timers_.begin()->first.first - Clock::now();
+  if (wait <= Clock::duration::zero()) return 0;
+  // Round up so a timer never fires early.
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+}
+
+void EventLoop::RunTimers() {
+  while (!timers_.empty() && timers_.begin()->first.first <= now_) {
+    Task task = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    task();
+  }
+}
+
+void EventLoop::RunPosted() {
+  std::vector<Task> tasks;
+  {
+    absl::MutexLock lock(&mutex_);
+    tasks.swap(posted_);
+  }
+  for (Task& task : tasks) task();
+}
+
+void EventLoop::Run() {
+  running_ = true;
+  while (true) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (stop_requested_) break;
+    }
+    const int n = epoll_.Wait(absl::MakeSpan(events_), TimeoutMs());
+    now_ = Clock::now();
+    if (n < 0) {
+      std::fprintf(stderr, "epollhttp: epoll_wait: %s\n", std::strerror(-n));
+      break;
+    }
+    dispatch_count_ = n;
+    for (dispatch_index_ = 0; dispatch_index_ < dispatch_count_;) {
+      const epoll_event event = events_[dispatch_index_++];
+      if (event.data.u64 == kWakeData) {
+        uint64_t value;
+        (void)!::read(wake_fd_.get(), &value, sizeof(value));
+        continue;
+      }
+      reinterpret_cast<Watcher*>(event.data.u64)->callback_(event.events);
+    }
+    dispatch_index_ = dispatch_count_ = 0;
+    RunPosted();
+    RunTimers();
+    // Deferred destruction last: nothing of this round still points at them.
+    while (!deferred_.empty()) {
+      std::vector<Task> deferred;
+      deferred.swap(deferred_);
+      for (Task& task : deferred) task();
+    }
+  }
+  running_ = false;
+}
+
+}  // namespace epollhttp::net

@@ -1,0 +1,122 @@
+// event_loop.h: `EventLoop`, one reactor per thread: fd readiness callbacks,
+// timers, cross-thread tasks and deferred destruction (muduo/Envoy design).
+//
+// - Watch() registers an fd and returns an owned `Watcher`; destroying the
+//   watcher unregisters the fd, and no callback for it runs afterwards, even
+//   one already returned by the same epoll_wait.
+// - RunAfter() arms a one-shot timer (O(log n) arm and cancel); timers drive
+//   the epoll_wait timeout.
+// - Post() and Stop() are safe from any thread (mutex-guarded queue, eventfd
+//   wake-up).
+// - DeleteSoon() frees an object after the current dispatch round, so a
+//   connection is never freed inside its own callback.
+//
+// Thread safety: everything except Post() and Stop() must be called on the
+// loop's thread (the one inside Run()), or before Run() starts.
+#ifndef EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_
+#define EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_
+
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/net/epoll.h"
+#include "server/net/fd.h"
+
+namespace epollhttp::net {
+
+class EventLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using FdCallback = absl::AnyInvocable<void(uint32_t events)>;
+  using Task = absl::AnyInvocable<void()>;
+
+  // A registered fd. Destroying it unregisters the fd (which it does not own).
+  class Watcher {
+   public:
+    Watcher(const Watcher&) = delete;
+    Watcher& operator=(const Watcher&) = delete;
+    ~Watcher();
+    // SetEvents() changes the epoll events watched (e.g. add EPOLLOUT).
+    // Returns false (and logs nothing) if epoll_ctl fails.
+    bool SetEvents(uint32_t events);
+    [[nodiscard]] uint32_t events() const { return events_; }
+
+   private:
+    friend class EventLoop;
+    Watcher(EventLoop* loop, int fd, uint32_t events, FdCallback callback)
+        : loop_(loop), fd_(fd), events_(events), callback_(std::move(callback)) {}
+    EventLoop* loop_;
+    int fd_;
+    uint32_t events_;
+    FdCallback callback_;
+  };
+
+  struct TimerId {
+    Clock::time_point when;
+    uint64_t sequence = 0;  // 0: no timer.
+  };
+
+  // Create() makes a loop with its epoll instance and wake-up eventfd.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+  ~EventLoop();
+
+  // Watch() registers `fd` (level-triggered `events`); `callback` runs on this
+  // thread with the ready events. Returns nullptr if epoll_ctl fails.
+  std::unique_ptr<Watcher> Watch(int fd, uint32_t events, FdCallback callback);
+
+  // RunAfter() runs `task` once, `delay` from now, unless cancelled first.
+  TimerId RunAfter(Clock::duration delay, Task task);
+  // Cancel() cancels a pending timer; a fired or cancelled id is ignored.
+  void Cancel(TimerId& id);
+
+  // DeleteSoon() destroys `object` after the current dispatch round.
+  template <typename T>
+  void DeleteSoon(std::unique_ptr<T> object) {
+    deferred_.emplace_back([object = std::move(object)]() mutable { object.reset(); });
+  }
+
+  // Post() queues `task` to run on the loop thread. Safe from any thread.
+  void Post(Task task);
+  // Stop() makes Run() return after the current round. Safe from any thread.
+  void Stop();
+  // Run() dispatches events until Stop(). Call from the loop's own thread.
+  void Run();
+
+  // Now() is the time at the start of the current dispatch round.
+  [[nodiscard]] Clock::time_point Now() const { return now_; }
+
+ private:
+  EventLoop(Epoll epoll, Fd wake_fd) : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)) {}
+  void Forget(Watcher* watcher);
+  int TimeoutMs() const;
+  void RunTimers();
+  void RunPosted();
+
+  Epoll epoll_;
+  Fd wake_fd_;
+  Clock::time_point now_ = Clock::now();
+  std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
+  uint64_t next_sequence_ = 1;
+  std::vector<epoll_event> events_ = std::vector<epoll_event>(256);
+  int dispatch_index_ = 0;
+  int dispatch_count_ = 0;
+  std::vector<Task> deferred_;
+  bool running_ = false;
+
+  absl::Mutex mutex_;
+  std::vector<Task> posted_ ABSL_GUARDED_BY(mutex_);
+  bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace epollhttp::net
+
+#endif  // EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_

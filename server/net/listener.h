@@ -1,0 +1,42 @@
+// listener.h: a non-blocking listening TCP socket (IPv4) and accept4().
+//
+// Each event loop owns one Listener bound with SO_REUSEPORT to the same
+// address, so the kernel spreads connections across loops without a shared
+// accept queue or thundering herd.
+//
+// Thread safety: a Listener is used by the one loop thread that owns it.
+#ifndef EPOLLHTTP_SERVER_NET_LISTENER_H_
+#define EPOLLHTTP_SERVER_NET_LISTENER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/net/fd.h"
+
+namespace epollhttp::net {
+
+class Listener {
+ public:
+  // Bind() listens on `address`:`port` (port 0 picks a free one) with
+  // SO_REUSEADDR and SO_REUSEPORT. Fails with InvalidArgument for a bad
+  // address and the errno (e.g. EADDRINUSE) otherwise.
+  static absl::StatusOr<Listener> Bind(const std::string& address, uint16_t port);
+
+  // Accept() returns a new connected socket (SOCK_NONBLOCK | SOCK_CLOEXEC,
+  // TCP_NODELAY set), or an invalid Fd with `*error` set to errno (EAGAIN when
+  // no connection is waiting, EMFILE/ENFILE when out of descriptors).
+  Fd Accept(int* error);
+
+  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
+ private:
+  Listener(Fd fd, uint16_t port) : fd_(std::move(fd)), port_(port) {}
+  Fd fd_;
+  uint16_t port_;
+};
+
+}  // namespace epollhttp::net
+
+#endif  // EPOLLHTTP_SERVER_NET_LISTENER_H_
