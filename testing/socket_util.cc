@@ -1,0 +1,97 @@
+#include "testing/socket_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace epollhttp::testing {
+
+net::Fd ConnectLoopback(uint16_t port) {
+  net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
+  timeval timeout{10, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return net::Fd();
+  return fd;
+}
+
+bool SendAll(int fd, absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+Response ReadResponse(int fd, std::string* leftover) {
+  std::string data = std::move(*leftover);
+  leftover->clear();
+  char buf[4096];
+  size_t head_end;
+  while ((head_end = data.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return {};
+    data.append(buf, static_cast<size_t>(n));
+  }
+  Response response;
+  response.head = data.substr(0, head_end + 4);
+  if (!absl::StartsWith(response.head, "HTTP/1.1 ") ||
+      !absl::SimpleAtoi(response.head.substr(9, 3), &response.status)) {
+    return {};
+  }
+  size_t length = 0;
+  const std::string cl = HeaderValue(response.head, "Content-Length");
+  if (!cl.empty() && !absl::SimpleAtoi(cl, &length)) return {};
+  if (response.status == 100) length = 0;
+  while (data.size() < head_end + 4 + length) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return {};
+    data.append(buf, static_cast<size_t>(n));
+  }
+  response.body = data.substr(head_end + 4, length);
+  *leftover = data.substr(head_end + 4 + length);
+  return response;
+}
+
+std::string HeaderValue(const std::string& head, absl::string_view name) {
+  const std::string key = absl::StrCat("\r\n", name, ": ");
+  const size_t at = head.find(key);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + key.size();
+  return head.substr(begin, head.find("\r\n", begin) - begin);
+}
+
+std::string ReadToEof(int fd, bool* reset) {
+  std::string data;
+  char buf[4096];
+  *reset = false;
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return data;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *reset = true;
+      return data;
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace epollhttp::testing

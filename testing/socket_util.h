@@ -1,0 +1,43 @@
+// socket_util.h: blocking loopback client helpers for server tests.
+//
+// Test-only. Functions return empty/invalid results on failure and never
+// abort, so the calling test reports the failure with its own context.
+#ifndef EPOLLHTTP_TESTING_SOCKET_UTIL_H_
+#define EPOLLHTTP_TESTING_SOCKET_UTIL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "server/net/fd.h"
+
+namespace epollhttp::testing {
+
+// ConnectLoopback() returns a blocking socket connected to 127.0.0.1:`port`
+// with a 10 s receive timeout (so a broken server fails a test instead of
+// hanging it), or an invalid Fd.
+net::Fd ConnectLoopback(uint16_t port);
+
+// SendAll() writes all of `bytes`; false on error.
+bool SendAll(int fd, absl::string_view bytes);
+
+struct Response {
+  int status = 0;            // 0: no complete response could be read.
+  std::string head;          // Status line and fields, CRLFCRLF included.
+  std::string body;
+};
+
+// ReadResponse() reads one response framed by Content-Length (absent: no
+// body) from `fd`, keeping bytes after it in `*leftover` for the next call.
+Response ReadResponse(int fd, std::string* leftover);
+
+// HeaderValue() returns the value of field `name` in `head` (exact case), or "".
+std::string HeaderValue(const std::string& head, absl::string_view name);
+
+// ReadToEof() reads until the peer closes; returns the bytes, or sets
+// `*reset` when the connection was reset instead.
+std::string ReadToEof(int fd, bool* reset);
+
+}  // namespace epollhttp::testing
+
+#endif  // EPOLLHTTP_TESTING_SOCKET_UTIL_H_
