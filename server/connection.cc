@@ -33,6 +33,11 @@ bool Connection::Start() {
 }
 
 void Connection::Drain() {
+  if (closed_) return;
+  // Bytes already in the socket are a request that has started: read them
+  // before deciding that this connection is idle.
+  if (!lingering_ && !peer_closed_) OnReadable();
+  if (closed_) return;
   if (session_.idle() && pending_.empty() && output_offset_ == output_.size()) {
     Close();
   } else {

@@ -35,6 +35,8 @@ class Server::Worker {
 
   // Runs on the loop thread.
   void BeginShutdown() {
+    // Connections already in the accept queue have started: take them first.
+    if (accept_watcher_ != nullptr) OnAcceptable();
     draining_ = true;
     accept_watcher_.reset();
     std::vector<Connection*> all;

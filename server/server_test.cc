@@ -129,21 +129,20 @@ TEST_F(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
 TEST_F(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab"));
-  // Round-trip a request on a second connection so the first one's partial
-  // body has certainly been read before shutdown begins.
-  {
-    net::Fd probe = ConnectLoopback(server_.port());
-    ASSERT_TRUE(SendAll(probe.get(), kGet));
-    std::string leftover;
-    ASSERT_EQ(ReadResponse(probe.get(), &leftover).status, 200);
-  }
+  // On loopback the bytes are queued at the server once send() returns; the
+  // server must count them as a started request even if it has not read them.
   server_.BeginShutdown();
   ASSERT_TRUE(SendAll(fd.get(), "cd"));
   std::string leftover;
   const Response r = ReadResponse(fd.get(), &leftover);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), "4");
-  EXPECT_EQ(HeaderValue(r.head, "Connection"), "close");
+  // BeginShutdown() is asynchronous, so the response may or may not carry
+  // Connection: close; either way the server then closes cleanly.
+  bool reset = true;
+  EXPECT_EQ(ReadToEof(fd.get(), &reset), leftover);
+  EXPECT_FALSE(reset);
+  EXPECT_TRUE(leftover.empty());
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ void EventLoop::Cancel(TimerId& id) {
 
 void EventLoop::Post(Task task) {
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     posted_.push_back(std::move(task));
   }
   const uint64_t one = 1;
@@ -73,7 +73,7 @@ void EventLoop::Post(Task task) {
 
 void EventLoop::Stop() {
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     stop_requested_ = true;
   }
   const uint64_t one = 1;
@@ -100,7 +100,7 @@ void EventLoop::RunTimers() {
 void EventLoop::RunPosted() {
   std::vector<Task> tasks;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     tasks.swap(posted_);
   }
   for (Task& task : tasks) task();
@@ -110,7 +110,7 @@ void EventLoop::Run() {
   running_ = true;
   while (true) {
     {
-      absl::MutexLock lock(&mutex_);
+      std::lock_guard<std::mutex> lock(mutex_);
       if (stop_requested_) break;
     }
     const int n = epoll_.Wait(absl::MakeSpan(events_), TimeoutMs());

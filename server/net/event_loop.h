@@ -21,13 +21,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "server/net/epoll.h"
 #include "server/net/fd.h"
 
@@ -112,9 +112,11 @@ class EventLoop {
   std::vector<Task> deferred_;
   bool running_ = false;
 
-  absl::Mutex mutex_;
-  std::vector<Task> posted_ ABSL_GUARDED_BY(mutex_);
-  bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
+  // std::mutex rather than absl::Mutex: Debian's abseil is not built with
+  // ThreadSanitizer, which then cannot see absl::Mutex's happens-before.
+  std::mutex mutex_;
+  std::vector<Task> posted_;     // Guarded by mutex_.
+  bool stop_requested_ = false;  // Guarded by mutex_.
 };
 
 }  // namespace epollhttp::net
