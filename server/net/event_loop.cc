@@ -107,7 +107,6 @@ void EventLoop::RunPosted() {
 }
 
 void EventLoop::Run() {
-  running_ = true;
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -139,7 +138,6 @@ void EventLoop::Run() {
       for (Task& task : deferred) task();
     }
   }
-  running_ = false;
 }
 
 }  // namespace epollhttp::net

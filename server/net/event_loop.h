@@ -110,7 +110,6 @@ class EventLoop {
   int dispatch_index_ = 0;
   int dispatch_count_ = 0;
   std::vector<Task> deferred_;
-  bool running_ = false;
 
   // std::mutex rather than absl::Mutex: Debian's abseil is not built with
   // ThreadSanitizer, which then cannot see absl::Mutex's happens-before.
