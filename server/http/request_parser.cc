@@ -97,6 +97,12 @@ ParseStatus RequestParser::Parse(absl::string_view input) {
     const size_t limit = request_line ? options_.max_request_line : options_.max_head_bytes;
     const ParseError too_long =
         request_line ? ParseError::kRequestLineTooLong : ParseError::kHeadTooLarge;
+    if (state_ == State::kHeaders && scanned_ == line_begin_) {
+      // Fast path: one pass over a field line that has fully arrived.
+      const int handled = TryFieldLine(input);
+      if (handled > 0) continue;
+      if (handled < 0) return ParseStatus::kError;
+    }
     const void* lf = scanned_ < input.size()
                          ? std::memchr(input.data() + scanned_, '\n', input.size() - scanned_)
                          : nullptr;
@@ -134,6 +140,42 @@ ParseStatus RequestParser::Parse(absl::string_view input) {
   }
 }
 
+int RequestParser::TryFieldLine(absl::string_view input) {
+  const char* p = input.data();
+  const size_t n = input.size();
+  const size_t begin = line_begin_;
+  size_t i = internal::SkipTchars(p, begin, n);
+  if (i == begin || i == n || p[i] != ':') return 0;
+  const size_t name_size = i - begin;
+  ++i;
+  while (i < n && IsOws(p[i])) ++i;
+  const size_t value_begin = i;
+  i = internal::SkipClass<kFieldVchar>(p, i, n);
+  // Every byte before `i` is a field-value byte, so no LF precedes it.
+  size_t lf_index;
+  if (i < n && p[i] == '\n') {
+    lf_index = i;
+  } else if (i + 1 < n && p[i] == '\r' && p[i + 1] == '\n') {
+    lf_index = i + 1;
+  } else {
+    return 0;  // Incomplete or malformed: the general path decides.
+  }
+  size_t value_end = i;
+  while (value_end > value_begin && IsOws(p[value_end - 1])) --value_end;
+  // The same checks, in the same order, as the general path.
+  const size_t next = lf_index + 1;
+  if (next > options_.max_head_bytes) return Fail(ParseError::kHeadTooLarge), -1;
+  line_begin_ = scanned_ = next;
+  if (fields_.size() >= options_.max_headers) return Fail(ParseError::kTooManyHeaders), -1;
+  fields_.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(name_size),
+                     static_cast<uint32_t>(value_begin),
+                     static_cast<uint32_t>(value_end - value_begin)});
+  const ParseError error = OnField(absl::string_view(p + begin, name_size),
+                                   absl::string_view(p + value_begin, value_end - value_begin));
+  if (error != ParseError::kNone) return Fail(error), -1;
+  return 1;
+}
+
 ParseError RequestParser::ParseRequestLine(absl::string_view input, size_t begin, size_t end) {
   const absl::string_view line = input.substr(begin, end - begin);
   // method SP request-target SP HTTP-version
@@ -142,7 +184,7 @@ ParseError RequestParser::ParseRequestLine(absl::string_view input, size_t begin
   if (i == 0 || i == line.size() || line[i] != ' ') return ParseError::kBadRequestLine;
   const absl::string_view method = line.substr(0, i);
   const size_t target_begin = ++i;
-  while (i < line.size() && Is(line[i], kTargetChar)) ++i;
+  i = internal::SkipClass<kTargetChar>(line.data(), i, line.size());
   if (i == target_begin || i == line.size() || line[i] != ' ') return ParseError::kBadRequestLine;
   const size_t target_end = i++;
   const absl::string_view version = line.substr(i);
@@ -164,19 +206,17 @@ ParseError RequestParser::ParseHeaderLine(absl::string_view input, size_t begin,
   const absl::string_view line = input.substr(begin, end - begin);
   // field-name ":" OWS field-value OWS. A leading SP/HTAB is obs-fold (400).
   size_t i = 0;
-  while (i < line.size() && Is(line[i], kTchar)) ++i;
+  i = internal::SkipTchars(line.data(), i, line.size());
   if (i == 0 || i == line.size() || line[i] != ':') return ParseError::kBadHeader;
   const size_t name_size = i++;
   while (i < line.size() && IsOws(line[i])) ++i;
   const size_t value_begin = i;
-  size_t value_end = i;
-  for (; i < line.size(); ++i) {
-    const char c = line[i];
-    if (!Is(c, kFieldVchar)) {
-      return c == '\r' ? ParseError::kBadLineEnding : ParseError::kBadHeader;
-    }
-    if (!IsOws(c)) value_end = i + 1;
+  i = internal::SkipClass<kFieldVchar>(line.data(), i, line.size());
+  if (i != line.size()) {
+    return line[i] == '\r' ? ParseError::kBadLineEnding : ParseError::kBadHeader;
   }
+  size_t value_end = line.size();
+  while (value_end > value_begin && IsOws(line[value_end - 1])) --value_end;
   const absl::string_view name = line.substr(0, name_size);
   const absl::string_view value = line.substr(value_begin, value_end - value_begin);
   fields_.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(name_size),
@@ -269,10 +309,12 @@ ParseError RequestParser::Finish(absl::string_view input) {
   }
   head_.keep_alive = !connection_close_ && (http11 || connection_keep_alive_);
   head_.target = input.substr(target_begin_, target_size_);
-  headers_.clear();
-  for (const FieldOffsets& field : fields_) {
-    headers_.push_back({input.substr(field.name_begin, field.name_size),
-                        input.substr(field.value_begin, field.value_size)});
+  headers_.resize(fields_.size());
+  const char* base = input.data();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const FieldOffsets& field = fields_[i];
+    headers_[i] = {absl::string_view(base + field.name_begin, field.name_size),
+                   absl::string_view(base + field.value_begin, field.value_size)};
   }
   head_.headers = absl::MakeConstSpan(headers_);
   return ParseError::kNone;

@@ -105,6 +105,10 @@ class RequestParser {
   };
 
   ParseStatus Fail(ParseError error);
+  // TryFieldLine() parses the field line at line_begin_ in one pass if it is
+  // complete and well formed: returns 1 when done, -1 after Fail(), and 0 to
+  // leave the line to the general path (which gives the same verdict).
+  int TryFieldLine(absl::string_view input);
   ParseError ParseRequestLine(absl::string_view input, size_t begin, size_t end);
   ParseError ParseHeaderLine(absl::string_view input, size_t begin, size_t end);
   ParseError OnField(absl::string_view name, absl::string_view value);
