@@ -10,7 +10,17 @@ For a harness `NAME` (source NAME.cc, seeds in corpus/NAME/) it declares:
   NAME_replay_test  a cc_test that replays corpus/NAME/ in plain `bazel test`.
 """
 
-def epollhttp_fuzzer(name, deps = []):
+def epollhttp_fuzzer(name, deps = [], harness_coverage = False):
+    """Declares the targets above for harness `name`.
+
+    Args:
+      name: harness name; the source is NAME.cc.
+      deps: libraries the harness tests (they are coverage-instrumented).
+      harness_coverage: instrument the harness's own file too. Off by default:
+        oracle code (reference decoders, string compares) would add features
+        that say nothing about the code under test and slow every execution.
+        Turn it on when the harness inlines the code under test from a header.
+    """
     corpus = native.glob(["corpus/%s/**" % name])
     if not corpus:
         fail("fuzz harness %s has no seed corpus in fuzz/corpus/%s/" % (name, name))
@@ -18,6 +28,10 @@ def epollhttp_fuzzer(name, deps = []):
         name = name + "_harness",
         testonly = True,
         srcs = [name + ".cc"],
+        copts = [] if harness_coverage else select({
+            "//fuzz:fuzzing": ["-fno-sanitize=fuzzer-no-link"],
+            "//conditions:default": [],
+        }),
         deps = deps,
         alwayslink = True,
     )

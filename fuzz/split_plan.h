@@ -1,0 +1,86 @@
+// split_plan.h: fuzzer-chosen read sizes, shared by the split-invariance
+// oracles of the //fuzz harnesses.
+//
+// A harness takes one control byte from its input and builds a SplitPlan from
+// it; Next() then yields the sizes of the pieces in which the rest of the
+// input is fed, as epoll reads would deliver it. Sizes are pseudo-random in
+// [1, 2^(control & 7)] from a xorshift generator seeded with the control byte
+// (so control & 7 == 0 means one byte at a time, and every plan is
+// reproducible from the saved input).
+//
+// Thread safety: a value type; use each instance from one thread.
+#ifndef EPOLLHTTP_FUZZ_SPLIT_PLAN_H_
+#define EPOLLHTTP_FUZZ_SPLIT_PLAN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include <sanitizer/asan_interface.h>
+
+namespace epollhttp::fuzz {
+
+class SplitPlan {
+ public:
+  explicit SplitPlan(uint8_t control)
+      : max_piece_(1u << (control & 7u)),
+        state_(0x9e3779b9u ^ (uint32_t{control} * 0x01000193u)) {}
+
+  // Next() returns the next piece size, at least 1 and at most `left`
+  // (`left` must be at least 1).
+  size_t Next(size_t left) {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 17;
+    state_ ^= state_ << 5;
+    const size_t size = 1 + state_ % max_piece_;
+    return size < left ? size : left;
+  }
+
+ private:
+  uint32_t max_piece_;
+  uint32_t state_;
+};
+
+// ArrivingInput hands out "everything received so far" views of an input that
+// arrives in pieces, the way a connection's buffer looks to a parser: the bytes
+// move between calls (two buffers are used in turn) and, under ASan, the bytes
+// not yet arrived are poisoned, so reading past the view is caught without a
+// fresh allocation per piece. Copies O(input size) bytes in total.
+class ArrivingInput {
+ public:
+  explicit ArrivingInput(const char* data, size_t size)
+      : data_(data), size_(size), buffers_{Make(size), Make(size)} {}
+  ~ArrivingInput() {
+    for (auto& buffer : buffers_) ASAN_UNPOISON_MEMORY_REGION(buffer.get(), size_ + 1);
+  }
+  ArrivingInput(const ArrivingInput&) = delete;
+  ArrivingInput& operator=(const ArrivingInput&) = delete;
+
+  // Arrive() makes the first `arrived` bytes (non-decreasing across calls, at
+  // most the size) available and returns a view of them in the other buffer.
+  const char* Arrive(size_t arrived) {
+    which_ ^= 1;
+    char* buffer = buffers_[which_].get();
+    ASAN_UNPOISON_MEMORY_REGION(buffer, arrived);
+    std::memcpy(buffer + valid_[which_], data_ + valid_[which_], arrived - valid_[which_]);
+    valid_[which_] = arrived;
+    ASAN_POISON_MEMORY_REGION(buffer + arrived, size_ + 1 - arrived);
+    return buffer;
+  }
+
+ private:
+  static std::unique_ptr<char[]> Make(size_t size) {
+    return std::unique_ptr<char[]>(new char[size + 1]);
+  }
+
+  const char* data_;
+  size_t size_;
+  std::unique_ptr<char[]> buffers_[2];
+  size_t valid_[2] = {0, 0};
+  int which_ = 0;
+};
+
+}  // namespace epollhttp::fuzz
+
+#endif  // EPOLLHTTP_FUZZ_SPLIT_PLAN_H_
