@@ -6,18 +6,24 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 
 namespace epollhttp::testing {
 
-net::Fd ConnectLoopback(uint16_t port) {
+net::Fd ConnectLoopback(uint16_t port, int receive_buffer) {
   net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fd;
+  if (receive_buffer > 0) {
+    // Before connect(), so the advertised window is small from the start.
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   timeval timeout{10, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   sockaddr_in addr{};
@@ -40,15 +46,16 @@ bool SendAll(int fd, absl::string_view bytes) {
   return true;
 }
 
-Response ReadResponse(int fd, std::string* leftover) {
+Response ReadResponse(int fd, std::string* leftover, size_t read_size) {
   std::string data = std::move(*leftover);
   leftover->clear();
-  char buf[4096];
+  char storage[4096];
+  const absl::Span<char> buf(storage, std::min(read_size, sizeof(storage)));
   size_t head_end;
   while ((head_end = data.find("\r\n\r\n")) == std::string::npos) {
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
     if (n <= 0) return {};
-    data.append(buf, static_cast<size_t>(n));
+    data.append(buf.data(), static_cast<size_t>(n));
   }
   Response response;
   response.head = data.substr(0, head_end + 4);
@@ -61,9 +68,9 @@ Response ReadResponse(int fd, std::string* leftover) {
   if (!cl.empty() && !absl::SimpleAtoi(cl, &length)) return {};
   if (response.status == 100) length = 0;
   while (data.size() < head_end + 4 + length) {
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
     if (n <= 0) return {};
-    data.append(buf, static_cast<size_t>(n));
+    data.append(buf.data(), static_cast<size_t>(n));
   }
   response.body = data.substr(head_end + 4, length);
   *leftover = data.substr(head_end + 4 + length);

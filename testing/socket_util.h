@@ -5,6 +5,7 @@
 #ifndef EPOLLHTTP_TESTING_SOCKET_UTIL_H_
 #define EPOLLHTTP_TESTING_SOCKET_UTIL_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -15,8 +16,9 @@ namespace epollhttp::testing {
 
 // ConnectLoopback() returns a blocking socket connected to 127.0.0.1:`port`
 // with a 10 s receive timeout (so a broken server fails a test instead of
-// hanging it), or an invalid Fd.
-net::Fd ConnectLoopback(uint16_t port);
+// hanging it), or an invalid Fd. A positive `receive_buffer` sets SO_RCVBUF
+// (the kernel doubles it and applies its minimum) before connecting.
+net::Fd ConnectLoopback(uint16_t port, int receive_buffer = 0);
 
 // SendAll() writes all of `bytes`; false on error.
 bool SendAll(int fd, absl::string_view bytes);
@@ -29,7 +31,9 @@ struct Response {
 
 // ReadResponse() reads one response framed by Content-Length (absent: no
 // body) from `fd`, keeping bytes after it in `*leftover` for the next call.
-Response ReadResponse(int fd, std::string* leftover);
+// Each recv() asks for at most `read_size` bytes (capped at 4096), so a test
+// can be a slow reader.
+Response ReadResponse(int fd, std::string* leftover, size_t read_size = 4096);
 
 // HeaderValue() returns the value of field `name` in `head` (exact case), or "".
 std::string HeaderValue(const std::string& head, absl::string_view name);

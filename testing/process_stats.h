@@ -1,0 +1,29 @@
+// process_stats.h: what a process is using, read from /proc, for tests that
+// assert bounded memory, no leaked descriptors, or an idle CPU.
+//
+// Test-only. Each function returns -1 when the /proc file cannot be read or
+// parsed (e.g. the process has exited); callers assert on the value.
+// Thread safety: stateless; callable from any thread.
+#ifndef EPOLLHTTP_TESTING_PROCESS_STATS_H_
+#define EPOLLHTTP_TESTING_PROCESS_STATS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace epollhttp::testing {
+
+// ResidentBytes() is the resident set size (VmRSS) of process `pid` (0: this
+// process), in bytes.
+int64_t ResidentBytes(pid_t pid = 0);
+
+// CpuSeconds() is the user + system CPU time process `pid` (0: this process)
+// has used so far, in seconds.
+double CpuSeconds(pid_t pid = 0);
+
+// OpenFdCountOf() is the number of open descriptors of process `pid`.
+int OpenFdCountOf(pid_t pid);
+
+}  // namespace epollhttp::testing
+
+#endif  // EPOLLHTTP_TESTING_PROCESS_STATS_H_
