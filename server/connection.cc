@@ -1,35 +1,120 @@
 #include "server/connection.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <string>
 
 namespace epollhttp {
 namespace {
 
 constexpr int kReadsPerEvent = 16;                  // Fairness between connections.
 constexpr size_t kMaxQueuedOutput = 256 * 1024;     // Stop reading beyond this.
-constexpr auto kLingerTime = std::chrono::seconds(2);
 
 }  // namespace
 
-Connection::Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& options,
-                       absl::Span<char> scratch, absl::AnyInvocable<void(Connection*)> on_close)
+Connection::Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& session,
+                       const ConnectionOptions& options, absl::Span<char> scratch,
+                       absl::AnyInvocable<void(Connection*)> on_close)
     : loop_(loop),
       fd_(std::move(fd)),
-      session_(options),
+      options_(options),
+      stats_(session.stats),
+      session_(session),
       scratch_(scratch),
-      on_close_(std::move(on_close)) {}
+      on_close_(std::move(on_close)) {
+  if (stats_ != nullptr) stats_->OnAccepted();
+  if (session.access_log != nullptr) {
+    sockaddr_storage addr{};
+    socklen_t size = sizeof(addr);
+    char host[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &size) == 0 &&
+        addr.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+      port = ntohs(in->sin_port);
+    }
+    session_.set_peer(std::string(host) + ":" + std::to_string(port));
+  }
+}
 
 bool Connection::Start() {
+  phase_since_ = last_read_ = last_write_ = loop_->Now();
   watcher_ = loop_->Watch(fd_.get(), EPOLLIN | EPOLLRDHUP,
                           [this](uint32_t events) { OnEvents(events); });
   if (watcher_ == nullptr) {
     Close();
     return false;
   }
+  AfterIo();
   return true;
+}
+
+void Connection::AfterIo() {
+  if (closed_ || lingering_) return;
+  const HttpSession::Phase phase = session_.phase();
+  if (phase != phase_ || session_.responses() != phase_responses_) {
+    phase_ = phase;
+    phase_responses_ = session_.responses();
+    phase_since_ = loop_->Now();
+  }
+  TimeoutKind kind;
+  const TimePoint deadline = Deadline(&kind);
+  if (deadline >= timer_at_) return;  // The timer fires in time and re-checks.
+  loop_->Cancel(timer_);
+  timer_at_ = deadline;
+  timer_ = loop_->RunAfter(std::max(deadline - loop_->Now(), net::EventLoop::Clock::duration(0)),
+                           [this] { OnTimer(); });
+}
+
+Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
+  if (output_offset_ < output_.size()) {
+    *kind = TimeoutKind::kWrite;
+    return last_write_ + options_.write_timeout;
+  }
+  switch (phase_) {
+    case HttpSession::Phase::kIdle:
+      if (phase_responses_ == 0) {
+        *kind = TimeoutKind::kHeader;  // A new connection must start a request.
+        return phase_since_ + options_.header_timeout;
+      }
+      *kind = TimeoutKind::kIdle;
+      return phase_since_ + options_.idle_timeout;
+    case HttpSession::Phase::kHead:
+      *kind = TimeoutKind::kHeader;
+      return phase_since_ + options_.header_timeout;
+    case HttpSession::Phase::kBody:
+      *kind = TimeoutKind::kBody;
+      return std::max(phase_since_, last_read_) + options_.body_timeout;
+    case HttpSession::Phase::kClosed:
+      break;
+  }
+  *kind = TimeoutKind::kIdle;
+  return TimePoint::max();  // Closing: the lingering close has its own timer.
+}
+
+void Connection::OnTimer() {
+  timer_ = {};
+  timer_at_ = TimePoint::max();
+  if (closed_ || lingering_) return;
+  TimeoutKind kind;
+  if (Deadline(&kind) > loop_->Now()) {
+    AfterIo();  // Progress moved the deadline: wait for the new one.
+    return;
+  }
+  if (stats_ != nullptr) stats_->OnTimeout(kind);
+  if (kind == TimeoutKind::kHeader && session_.phase() == HttpSession::Phase::kHead) {
+    session_.OnHeaderTimeout(&output_);  // 408, then the lingering close.
+    pending_.clear();
+    Flush();
+    return;
+  }
+  Close();
 }
 
 void Connection::Drain() {
@@ -42,6 +127,7 @@ void Connection::Drain() {
     Close();
   } else {
     session_.StartDraining();
+    AfterIo();
   }
 }
 
@@ -53,6 +139,7 @@ void Connection::OnEvents(uint32_t events) {
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable();
   if (!closed_ && (events & EPOLLOUT)) Flush();
+  AfterIo();
 }
 
 void Connection::OnReadable() {
@@ -74,6 +161,8 @@ void Connection::OnReadable() {
       return;
     }
     if (lingering_) continue;  // Discard input while lingering.
+    last_read_ = loop_->Now();
+    if (output_offset_ == output_.size()) last_write_ = last_read_;  // Output may start now.
     const absl::string_view received(scratch_.data(), static_cast<size_t>(n));
     if (pending_.empty()) {
       const size_t used = session_.OnInput(received, &output_);
@@ -99,6 +188,8 @@ void Connection::Flush() {
       return;
     }
     output_offset_ += static_cast<size_t>(n);
+    last_write_ = loop_->Now();
+    if (stats_ != nullptr) stats_->AddBytesWritten(n);
   }
   if (output_offset_ == output_.size()) {
     output_.clear();
@@ -120,7 +211,9 @@ void Connection::StartLingering() {
   if (lingering_) return;
   lingering_ = true;
   ::shutdown(fd_.get(), SHUT_WR);
-  linger_timer_ = loop_->RunAfter(kLingerTime, [this] {
+  loop_->Cancel(timer_);
+  timer_at_ = TimePoint::max();
+  linger_timer_ = loop_->RunAfter(options_.linger_time, [this] {
     linger_timer_ = {};
     Close();
   });
@@ -142,6 +235,8 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   loop_->Cancel(linger_timer_);
+  loop_->Cancel(timer_);
+  if (stats_ != nullptr) stats_->OnClosed();
   watcher_.reset();
   fd_.reset();
   on_close_(this);

@@ -7,6 +7,15 @@
 // the write side and drains input for a bounded time (lingering close) so the
 // client reads the status rather than a reset.
 //
+// Timeouts (ConnectionOptions): a request head must arrive within
+// header_timeout of its first byte (408, then close); a body must make
+// progress every body_timeout; a kept-alive connection may idle for
+// idle_timeout (a new one, before its first byte, for header_timeout); queued
+// output must make progress every write_timeout. The last three close without
+// a response. One timer per connection is re-armed lazily: progress only
+// records a time, and the timer re-checks when it fires, so busy connections
+// cost no timer operations.
+//
 // Thread safety: created, used and destroyed on its event loop's thread.
 #ifndef EPOLLHTTP_SERVER_CONNECTION_H_
 #define EPOLLHTTP_SERVER_CONNECTION_H_
@@ -18,18 +27,29 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/types/span.h"
 #include "server/http_session.h"
+#include "server/metrics.h"
 #include "server/net/event_loop.h"
 #include "server/net/fd.h"
 
 namespace epollhttp {
 
+struct ConnectionOptions {
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds linger_time{2'000};  // Lingering close.
+};
+
 class Connection {
  public:
   // `on_close` is called once, on the loop thread, when the connection is
   // finished; the owner then frees it with DeleteSoon. `scratch` is the loop's
-  // shared read buffer and must outlive the connection.
-  Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& options,
-             absl::Span<char> scratch, absl::AnyInvocable<void(Connection*)> on_close);
+  // shared read buffer and must outlive the connection. `session.stats`, if
+  // set, also counts this connection and its bytes written.
+  Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& session,
+             const ConnectionOptions& options, absl::Span<char> scratch,
+             absl::AnyInvocable<void(Connection*)> on_close);
 
   // Start() registers with the loop; returns false (and closes) on failure.
   bool Start();
@@ -39,7 +59,15 @@ class Connection {
   void Drain();
 
  private:
+  using TimePoint = net::EventLoop::Clock::time_point;
+
   void OnEvents(uint32_t events);
+  // AfterIo() notes phase changes and makes sure the timer is due by the
+  // earliest deadline.
+  void AfterIo();
+  // Deadline() is when the current timeout expires, and which one it is.
+  TimePoint Deadline(TimeoutKind* kind) const;
+  void OnTimer();
   void OnReadable();
   void Flush();
   void StartLingering();
@@ -48,6 +76,8 @@ class Connection {
 
   net::EventLoop* loop_;
   net::Fd fd_;
+  ConnectionOptions options_;
+  WorkerStats* stats_;
   HttpSession session_;
   absl::Span<char> scratch_;
   absl::AnyInvocable<void(Connection*)> on_close_;
@@ -59,6 +89,14 @@ class Connection {
   bool lingering_ = false;
   bool closed_ = false;
   net::EventLoop::TimerId linger_timer_;
+  // Timeouts.
+  net::EventLoop::TimerId timer_;
+  TimePoint timer_at_ = TimePoint::max();  // When timer_ fires; max: none.
+  HttpSession::Phase phase_ = HttpSession::Phase::kIdle;
+  int64_t phase_responses_ = 0;
+  TimePoint phase_since_;   // When phase_ (for this request) began.
+  TimePoint last_read_;     // Last read that returned bytes.
+  TimePoint last_write_;    // Last write progress, or when output became pending.
 };
 
 }  // namespace epollhttp

@@ -3,13 +3,35 @@
 #include "absl/strings/str_cat.h"
 
 namespace epollhttp {
+namespace {
 
 using http::BodyChunk;
 using http::ParseError;
 using http::ParseStatus;
 
+constexpr absl::string_view kHealthBody = "ok\n";
+
+// Path() is the target without its query.
+absl::string_view Path(absl::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
 HttpSession::HttpSession(const SessionOptions& options)
     : options_(options), parser_(options.parser), body_(options.body) {}
+
+HttpSession::Phase HttpSession::phase() const {
+  switch (state_) {
+    case State::kHead:
+      return head_started_ ? Phase::kHead : Phase::kIdle;
+    case State::kBody:
+      return Phase::kBody;
+    case State::kClosed:
+      return Phase::kClosed;
+  }
+  return Phase::kClosed;
+}
 
 size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
   size_t consumed = 0;
@@ -18,7 +40,10 @@ size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
     if (state_ == State::kClosed) return input.size();
     if (state_ == State::kHead) {
       if (rest.empty()) return consumed;
-      head_started_ = true;
+      if (!head_started_) {
+        head_started_ = true;
+        if (options_.access_log != nullptr) started_ = std::chrono::steady_clock::now();
+      }
       const ParseStatus status = parser_.Parse(rest);
       if (status == ParseStatus::kNeedMore) return consumed;
       if (status == ParseStatus::kError) {
@@ -26,8 +51,7 @@ size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
         return input.size();
       }
       const http::RequestHead& head = parser_.head();
-      is_head_ = head.method == http::Method::kHead;
-      keep_alive_ = head.keep_alive;
+      OnHeadComplete(head);
       consumed += parser_.consumed();
       if (const ParseError error = body_.Start(head.body_kind, head.content_length);
           error != ParseError::kNone) {
@@ -42,6 +66,9 @@ size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
     // kBody: stream the body through, keeping nothing.
     const BodyChunk chunk = body_.Read(input.substr(consumed));
     consumed += chunk.consumed;
+    if (options_.stats != nullptr && !chunk.data.empty()) {
+      options_.stats->AddBodyBytes(static_cast<int64_t>(chunk.data.size()));
+    }
     if (chunk.status == ParseStatus::kError) {
       RespondError(chunk.error, output);
       return input.size();
@@ -55,27 +82,59 @@ size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
   }
 }
 
+void HttpSession::OnHeadComplete(const http::RequestHead& head) {
+  is_head_ = head.method == http::Method::kHead;
+  keep_alive_ = head.keep_alive;
+  route_ = Route::kHello;
+  head_parsed_ = true;
+  if (head.method == http::Method::kGet || head.method == http::Method::kHead) {
+    const absl::string_view path = Path(head.target);
+    if (path == "/metrics" && options_.metrics != nullptr) route_ = Route::kMetrics;
+    if (path == "/healthz") route_ = Route::kHealth;
+  }
+  if (options_.access_log != nullptr) {
+    log_method_.assign(http::MethodName(head.method).data(), http::MethodName(head.method).size());
+    log_target_.assign(head.target.data(), head.target.size());
+    log_version_ = head.version == http::Version::kHttp11 ? "HTTP/1.1" : "HTTP/1.0";
+  }
+}
+
 void HttpSession::Respond(std::string* output) {
   const bool close = !keep_alive_ || draining_;
-  absl::StrAppend(output,
-                  "HTTP/1.1 200 OK\r\n"
-                  "Content-Type: text/html\r\n"
-                  "Content-Length: 28\r\n"
-                  "X-Received-Body-Bytes: ",
-                  body_.received(), "\r\n",
+  std::string metrics_body;
+  absl::string_view content_type = "text/html";
+  absl::string_view body = kHelloBody;
+  if (route_ == Route::kMetrics) {
+    metrics_body = options_.metrics->Render();
+    content_type = "text/plain; version=0.0.4";
+    body = metrics_body;
+  } else if (route_ == Route::kHealth) {
+    content_type = "text/plain";
+    body = kHealthBody;
+  }
+  absl::StrAppend(output, "HTTP/1.1 200 OK\r\nContent-Type: ", content_type,
+                  "\r\nContent-Length: ", body.size(),
+                  "\r\nX-Received-Body-Bytes: ", body_.received(), "\r\n",
                   close ? "Connection: close\r\n" : (parser_.head().version == http::Version::kHttp10
                                                          ? "Connection: keep-alive\r\n"
                                                          : ""),
-                  "\r\n", is_head_ ? "" : kHelloBody);
+                  "\r\n", is_head_ ? absl::string_view() : body);
   ++responses_;
+  if (options_.stats != nullptr) options_.stats->OnResponse(200, /*parse_error=*/false);
+  Log(200);
   parser_.Reset();
   head_started_ = false;
+  head_parsed_ = false;
   if (close) {
     closing_ = true;
     state_ = State::kClosed;
   } else {
     state_ = State::kHead;
   }
+}
+
+void HttpSession::OnHeaderTimeout(std::string* output) {
+  if (phase() == Phase::kHead) RespondError(ParseError::kRequestTimeout, output);
 }
 
 void HttpSession::RespondError(ParseError error, std::string* output) {
@@ -85,8 +144,24 @@ void HttpSession::RespondError(ParseError error, std::string* output) {
                   "\r\nContent-Type: text/plain\r\nContent-Length: ", body.size(),
                   "\r\nConnection: close\r\n\r\n", body);
   ++responses_;
+  if (options_.stats != nullptr) {
+    options_.stats->OnResponse(status.code, /*parse_error=*/error != ParseError::kRequestTimeout);
+  }
+  if (options_.access_log != nullptr && !head_parsed_) {
+    log_method_.clear();  // Logged as "-": the request line may not have parsed.
+    log_target_.clear();
+    log_version_ = {};
+  }
+  Log(status.code);
   closing_ = true;
   state_ = State::kClosed;
+}
+
+void HttpSession::Log(int status) {
+  if (options_.access_log == nullptr) return;
+  options_.access_log->Append(peer_.empty() ? "-" : peer_, log_method_, log_target_, log_version_,
+                              status, body_.received(),
+                              std::chrono::steady_clock::now() - started_);
 }
 
 }  // namespace epollhttp

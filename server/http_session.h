@@ -7,20 +7,26 @@
 //
 // Every request gets `200 OK` with the tutorial's body and
 // `X-Received-Body-Bytes: N` once its whole body has been read; HEAD gets the
-// headers only. A parse error gets its status (see StatusFor) with
-// `Connection: close`, after which the session reads no more requests.
+// headers only. Two paths are special for GET and HEAD when the server wires
+// them up: `/metrics` (Prometheus text, see metrics.h) and `/healthz` (`ok`).
+// A parse error gets its status (see StatusFor) with `Connection: close`,
+// after which the session reads no more requests.
 //
 // Thread safety: one session per connection, used by one thread at a time.
 #ifndef EPOLLHTTP_SERVER_HTTP_SESSION_H_
 #define EPOLLHTTP_SERVER_HTTP_SESSION_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
+#include "server/access_log.h"
 #include "server/http/body_reader.h"
 #include "server/http/request_parser.h"
+#include "server/metrics.h"
 
 namespace epollhttp {
 
@@ -29,6 +35,12 @@ inline constexpr absl::string_view kHelloBody = "Hello! I am an epoll server.";
 struct SessionOptions {
   http::RequestParserOptions parser;
   http::BodyReaderOptions body;
+  // Optional, not owned, used on the session's thread: this loop's counters,
+  // the registry rendered at GET /metrics (absent: /metrics is an ordinary
+  // path), and this loop's access log (absent: no logging).
+  WorkerStats* stats = nullptr;
+  const Metrics* metrics = nullptr;
+  AccessLog* access_log = nullptr;
 };
 
 class HttpSession {
@@ -46,6 +58,21 @@ class HttpSession {
   // for graceful shutdown.
   void StartDraining() { draining_ = true; }
 
+  // OnHeaderTimeout() answers 408 with Connection: close when a request head
+  // is partly received (then closing() is true); otherwise does nothing.
+  void OnHeaderTimeout(std::string* output);
+
+  // set_peer() names the client ("address:port") for the access log.
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+
+  enum class Phase : uint8_t {
+    kIdle,     // Between requests: no byte of the next request yet.
+    kHead,     // A request head is partly received.
+    kBody,     // Reading a request body.
+    kClosed,   // A closing response is queued; input is ignored.
+  };
+  [[nodiscard]] Phase phase() const;
+
   // closing() is true once a response that closes the connection is queued.
   [[nodiscard]] bool closing() const { return closing_; }
   // idle() is true between requests (no request partly received).
@@ -55,16 +82,28 @@ class HttpSession {
 
  private:
   enum class State : uint8_t { kHead, kBody, kClosed };
+  enum class Route : uint8_t { kHello, kMetrics, kHealth };
 
+  void OnHeadComplete(const http::RequestHead& head);
   void Respond(std::string* output);
   void RespondError(http::ParseError error, std::string* output);
+  void Log(int status);
 
   SessionOptions options_;
   http::RequestParser parser_;
   http::BodyReader body_;
   State state_ = State::kHead;
   bool head_started_ = false;
+  bool head_parsed_ = false;  // The current request's head is complete.
   bool is_head_ = false;
+  Route route_ = Route::kHello;
+  // Access log only: the request line, copied (the head's views die with the
+  // input buffer), and when its first byte arrived.
+  std::string log_method_;
+  std::string log_target_;
+  absl::string_view log_version_;
+  std::chrono::steady_clock::time_point started_;
+  std::string peer_;
   bool keep_alive_ = true;
   bool draining_ = false;
   bool closing_ = false;

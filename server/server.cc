@@ -5,30 +5,48 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "server/access_log.h"
 #include "server/connection.h"
 #include "server/net/event_loop.h"
 #include "server/net/listener.h"
 
 namespace epollhttp {
 
-// One loop thread: its listener, its connections, its scratch buffer.
+// One loop thread: its listener, its connections, its scratch buffer, its
+// counters and access log.
 class Server::Worker {
  public:
-  Worker(std::unique_ptr<net::EventLoop> loop, net::Listener listener, const SessionOptions& options,
-         std::atomic<int>* running)
-      : loop_(std::move(loop)), listener_(std::move(listener)), options_(options),
-        running_(running) {}
+  Worker(Server* server, std::unique_ptr<net::EventLoop> loop, net::Listener listener,
+         const ServerOptions& options, WorkerStats* stats)
+      : server_(server),
+        loop_(std::move(loop)),
+        listener_(std::move(listener)),
+        session_options_(options.session),
+        connection_options_(options.connection) {
+    session_options_.stats = stats;
+    session_options_.metrics = server->metrics_.get();
+    if (options.access_log) {
+      access_log_ = std::make_unique<AccessLog>();
+      session_options_.access_log = access_log_.get();
+    }
+  }
 
   bool Start() {
-    accept_watcher_ =
-        loop_->Watch(listener_.fd(), EPOLLIN, [this](uint32_t) { OnAcceptable(); });
-    return accept_watcher_ != nullptr;
+    if (access_log_ != nullptr) ScheduleLogFlush();
+    return StartAccepting();
   }
 
   void Run() {
     loop_->Run();
     connections_.clear();
-    running_->fetch_sub(1);
+    if (access_log_ != nullptr) access_log_->Flush();
+    server_->running_loops_.fetch_sub(1);
+  }
+
+  // Runs on the loop thread: a connection slot may be free again.
+  void ResumeAccepting() {
+    if (draining_ || accept_watcher_ != nullptr || accept_retry_pending_) return;
+    StartAccepting();
   }
 
   net::EventLoop* loop() { return loop_.get(); }
@@ -47,31 +65,53 @@ class Server::Worker {
   }
 
  private:
+  bool StartAccepting() {
+    accept_watcher_ =
+        loop_->Watch(listener_.fd(), EPOLLIN, [this](uint32_t) { OnAcceptable(); });
+    return accept_watcher_ != nullptr;
+  }
+
   void OnAcceptable() {
-    // Accept until EAGAIN; on fd exhaustion pause accepting briefly rather than
-    // spin on a listener that stays readable.
+    // Accept until EAGAIN. At max_connections, stop watching the listener
+    // until a connection closes (ResumeAccepting). On fd exhaustion, stop
+    // watching for 100 ms rather than spin on a listener that stays readable;
+    // the connections already open keep being served.
     while (true) {
+      if (!server_->TakeSlot()) {
+        accept_watcher_.reset();
+        return;
+      }
       int error = 0;
       net::Fd fd = listener_.Accept(&error);
       if (!fd) {
+        server_->ReleaseSlot();
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-          PauseAccepting();
+          PauseAfterExhaustion();
         }
         return;  // EAGAIN, or a per-connection error such as ECONNABORTED.
       }
       auto connection = std::make_unique<Connection>(
-          loop_.get(), std::move(fd), options_, absl::MakeSpan(scratch_, sizeof(scratch_)),
-          [this](Connection* c) { OnClosed(c); });
+          loop_.get(), std::move(fd), session_options_, connection_options_,
+          absl::MakeSpan(scratch_, sizeof(scratch_)), [this](Connection* c) { OnClosed(c); });
       Connection* raw = connection.get();
       connections_.emplace(raw, std::move(connection));
       raw->Start();
     }
   }
 
-  void PauseAccepting() {
+  void PauseAfterExhaustion() {
     accept_watcher_.reset();
+    accept_retry_pending_ = true;
     loop_->RunAfter(std::chrono::milliseconds(100), [this] {
-      if (!draining_) Start();
+      accept_retry_pending_ = false;
+      if (!draining_ && accept_watcher_ == nullptr) StartAccepting();
+    });
+  }
+
+  void ScheduleLogFlush() {
+    loop_->RunAfter(std::chrono::seconds(1), [this] {
+      access_log_->Flush();
+      ScheduleLogFlush();
     });
   }
 
@@ -80,6 +120,7 @@ class Server::Worker {
     if (it == connections_.end()) return;
     loop_->DeleteSoon(std::move(it->second));
     connections_.erase(it);
+    server_->ReleaseSlot();
     MaybeStop();
   }
 
@@ -87,13 +128,16 @@ class Server::Worker {
     if (draining_ && connections_.empty()) loop_->Stop();
   }
 
+  Server* server_;
   std::unique_ptr<net::EventLoop> loop_;
   net::Listener listener_;
-  SessionOptions options_;
-  std::atomic<int>* running_;
+  SessionOptions session_options_;
+  ConnectionOptions connection_options_;
+  std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<net::EventLoop::Watcher> accept_watcher_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool draining_ = false;
+  bool accept_retry_pending_ = false;
   char scratch_[64 * 1024];
 };
 
@@ -101,7 +145,29 @@ Server::Server() = default;
 
 Server::~Server() { ForceStop(); }
 
+bool Server::TakeSlot() {
+  if (open_connections_.fetch_add(1) < max_connections_) return true;
+  ReleaseSlot();
+  return false;
+}
+
+void Server::ReleaseSlot() {
+  // Whoever takes the count from the limit to below it wakes every loop, so a
+  // loop that stopped accepting at the limit always hears of a free slot.
+  if (open_connections_.fetch_sub(1) == max_connections_) {
+    for (auto& worker : workers_) {
+      worker->loop()->Post([w = worker.get()] { w->ResumeAccepting(); });
+    }
+  }
+}
+
 absl::Status Server::Start(const ServerOptions& options) {
+  if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError("max_connections must be at least 1");
+  }
+  max_connections_ = options.max_connections;
+  metrics_ = std::make_unique<Metrics>(options.threads);
   uint16_t port = options.port;
   for (int i = 0; i < options.threads; ++i) {
     absl::StatusOr<net::Listener> listener = net::Listener::Bind(options.address, port);
@@ -109,8 +175,8 @@ absl::Status Server::Start(const ServerOptions& options) {
     port = listener->port();  // Later listeners join the first one's port.
     absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();
     if (!loop.ok()) return loop.status();
-    auto worker = std::make_unique<Worker>(std::move(*loop), std::move(*listener),
-                                           options.session, &running_loops_);
+    auto worker = std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,
+                                           metrics_->worker(i));
     if (!worker->Start()) return absl::InternalError("cannot watch the listening socket");
     workers_.push_back(std::move(worker));
   }

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "server/connection.h"
 #include "server/http_session.h"
+#include "server/metrics.h"
 
 namespace epollhttp {
 
@@ -23,7 +25,12 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8000;  // 0: pick a free port.
   int threads = 1;
-  SessionOptions session;
+  SessionOptions session;  // Its stats/metrics/access_log pointers are set per loop.
+  ConnectionOptions connection;
+  // At this many open connections the loops stop accepting (new clients wait
+  // in the kernel's accept queue) until one closes.
+  int max_connections = 10'000;
+  bool access_log = false;  // One line per response on stderr.
 };
 
 class Server {
@@ -47,8 +54,18 @@ class Server {
   // ForceStop() stops every loop now (connections are dropped) and joins.
   void ForceStop();
 
+  // metrics() is the registry behind GET /metrics; valid after Start().
+  [[nodiscard]] const Metrics& metrics() const { return *metrics_; }
+
  private:
   class Worker;
+  // Connection slots shared by the loops (see max_connections).
+  bool TakeSlot();
+  void ReleaseSlot();
+
+  std::unique_ptr<Metrics> metrics_;
+  std::atomic<int> open_connections_{0};
+  int max_connections_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_loops_{0};

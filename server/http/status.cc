@@ -20,6 +20,8 @@ HttpStatus StatusFor(ParseError error) {
       return {417, "Expectation Failed"};
     case ParseError::kBodyTooLarge:
       return {413, "Content Too Large"};
+    case ParseError::kRequestTimeout:
+      return {408, "Request Timeout"};
     case ParseError::kBadRequestLine:
     case ParseError::kBadHeader:
     case ParseError::kBadLineEnding:
@@ -63,6 +65,7 @@ absl::string_view ParseErrorName(ParseError error) {
     case ParseError::kBadChunkExtension: return "bad chunk extension";
     case ParseError::kBadChunkData: return "chunk data not followed by CRLF";
     case ParseError::kBadTrailer: return "bad trailer field";
+    case ParseError::kRequestTimeout: return "request head timeout";
   }
   return "unknown";
 }

@@ -42,6 +42,9 @@ enum class ParseError : uint8_t {
   kBadChunkExtension,     // 400: CTL in an extension, or extension too long.
   kBadChunkData,          // 400: chunk data not followed by CRLF.
   kBadTrailer,            // 400
+
+  // Not a parse error: the connection's header timeout ran out mid-head.
+  kRequestTimeout,        // 408
 };
 
 struct HttpStatus {

@@ -1,0 +1,92 @@
+// metrics.h: the server's counters and their Prometheus text rendering
+// (served at GET /metrics).
+//
+// Each event-loop thread owns one WorkerStats and is its only writer; a scrape
+// (on any loop thread) sums every worker's counters. Counters are relaxed
+// atomics updated with a plain load + store by their single writer, so the hot
+// path has no shared cache lines, no read-modify-write and no locks, and a
+// concurrent scrape still reads whole values (TSan-clean).
+//
+// Thread safety: WorkerStats mutators only from the owning loop thread;
+// Metrics::Render() and the getters from any thread.
+#ifndef EPOLLHTTP_SERVER_METRICS_H_
+#define EPOLLHTTP_SERVER_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace epollhttp {
+
+enum class TimeoutKind : uint8_t { kHeader, kBody, kIdle, kWrite };
+inline constexpr int kTimeoutKinds = 4;
+
+class WorkerStats {
+ public:
+  // OnResponse() counts one response with HTTP `status` (100-599); a parse
+  // error also counts in parse_errors by status. Out-of-range codes are ignored.
+  void OnResponse(int status, bool parse_error);
+  void AddBodyBytes(int64_t n) { Add(body_bytes_, n); }
+  void AddBytesWritten(int64_t n) { Add(bytes_written_, n); }
+  void OnAccepted() { Add(accepted_, 1); }
+  void OnClosed() { Add(closed_, 1); }
+  void OnTimeout(TimeoutKind kind) { Add(timeouts_[static_cast<int>(kind)], 1); }
+
+ private:
+  friend class Metrics;
+  using Counter = std::atomic<uint64_t>;
+  static constexpr int kMinStatus = 100;
+  static constexpr int kStatuses = 500;  // 100..599
+
+  static void Add(Counter& counter, int64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + static_cast<uint64_t>(n),
+                  std::memory_order_relaxed);
+  }
+
+  std::array<Counter, kStatuses> responses_{};
+  std::array<Counter, kStatuses> parse_errors_{};
+  std::array<Counter, kTimeoutKinds> timeouts_{};
+  Counter body_bytes_{0};
+  Counter bytes_written_{0};
+  Counter accepted_{0};
+  Counter closed_{0};
+};
+
+// Totals over every worker at one moment (each counter read once).
+struct MetricsSnapshot {
+  std::array<uint64_t, 500> responses{};     // Index: status - 100.
+  std::array<uint64_t, 500> parse_errors{};
+  std::array<uint64_t, kTimeoutKinds> timeouts{};
+  uint64_t requests = 0;  // Sum of responses.
+  uint64_t body_bytes = 0;
+  uint64_t bytes_written = 0;
+  uint64_t accepted = 0;
+  uint64_t closed = 0;
+};
+
+class Metrics {
+ public:
+  // Metrics() creates one WorkerStats per loop thread.
+  explicit Metrics(int workers);
+
+  // worker() is loop `index`'s stats, for that loop's thread to update.
+  [[nodiscard]] WorkerStats* worker(int index) { return workers_[index].get(); }
+
+  [[nodiscard]] MetricsSnapshot Snapshot() const;
+
+  // Render() is the Prometheus text exposition format (version 0.0.4) of a
+  // snapshot: requests by status code, parse errors by status code, request
+  // body bytes, bytes written, connections accepted / active / closed, and
+  // timeouts by kind.
+  [[nodiscard]] std::string Render() const;
+
+ private:
+  std::vector<std::unique_ptr<WorkerStats>> workers_;
+};
+
+}  // namespace epollhttp
+
+#endif  // EPOLLHTTP_SERVER_METRICS_H_

@@ -1,0 +1,78 @@
+#include "server/metrics.h"
+
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace epollhttp {
+namespace {
+
+TEST(MetricsTest, SnapshotSumsEveryWorker) {
+  Metrics metrics(2);
+  metrics.worker(0)->OnResponse(200, false);
+  metrics.worker(1)->OnResponse(200, false);
+  metrics.worker(1)->OnResponse(400, true);
+  metrics.worker(0)->AddBodyBytes(10);
+  metrics.worker(1)->AddBodyBytes(5);
+  metrics.worker(0)->OnAccepted();
+  metrics.worker(1)->OnAccepted();
+  metrics.worker(1)->OnClosed();
+  metrics.worker(0)->OnTimeout(TimeoutKind::kIdle);
+  const MetricsSnapshot s = metrics.Snapshot();
+  EXPECT_EQ(s.requests, 3u);
+  EXPECT_EQ(s.responses[200 - 100], 2u);
+  EXPECT_EQ(s.parse_errors[400 - 100], 1u);
+  EXPECT_EQ(s.parse_errors[200 - 100], 0u);
+  EXPECT_EQ(s.body_bytes, 15u);
+  EXPECT_EQ(s.accepted, 2u);
+  EXPECT_EQ(s.closed, 1u);
+  EXPECT_EQ(s.timeouts[static_cast<int>(TimeoutKind::kIdle)], 1u);
+}
+
+TEST(MetricsTest, RenderIsPrometheusText) {
+  Metrics metrics(1);
+  metrics.worker(0)->OnResponse(200, false);
+  metrics.worker(0)->OnResponse(431, true);
+  metrics.worker(0)->OnResponse(408, false);
+  metrics.worker(0)->OnAccepted();
+  metrics.worker(0)->OnAccepted();
+  metrics.worker(0)->OnClosed();
+  metrics.worker(0)->OnTimeout(TimeoutKind::kHeader);
+  const std::string text = metrics.Render();
+  EXPECT_NE(text.find("# TYPE epollhttp_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_requests_total{code=\"200\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_requests_total{code=\"431\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_parse_errors_total{code=\"431\"} 1\n"), std::string::npos);
+  EXPECT_EQ(text.find("epollhttp_parse_errors_total{code=\"408\"}"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_connections_active 1\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_timeouts_total{kind=\"header\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_timeouts_total{kind=\"write\"} 0\n"), std::string::npos);
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(MetricsTest, OutOfRangeStatusIsIgnored) {
+  Metrics metrics(1);
+  metrics.worker(0)->OnResponse(99, false);
+  metrics.worker(0)->OnResponse(600, true);
+  EXPECT_EQ(metrics.Snapshot().requests, 0u);
+}
+
+TEST(MetricsTest, ScrapeWhileAWorkerCountsSeesWholeValues) {
+  Metrics metrics(1);
+  constexpr int kEvents = 100000;
+  std::thread writer([&] {
+    for (int i = 0; i < kEvents; ++i) metrics.worker(0)->AddBodyBytes(1);
+  });
+  uint64_t last = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t now = metrics.Snapshot().body_bytes;
+    ASSERT_GE(now, last);  // Monotonic: a single writer never loses an update.
+    last = now;
+  }
+  writer.join();
+  EXPECT_EQ(metrics.Snapshot().body_bytes, static_cast<uint64_t>(kEvents));
+}
+
+}  // namespace
+}  // namespace epollhttp
