@@ -169,6 +169,11 @@ absl::Status Server::Start(const ServerOptions& options) {
   max_connections_ = options.max_connections;
   metrics_ = std::make_unique<Metrics>(options.threads);
   uint16_t port = options.port;
+  if (port != 0) {
+    if (absl::Status free = net::Listener::CheckPortFree(options.address, port); !free.ok()) {
+      return free;
+    }
+  }
   for (int i = 0; i < options.threads; ++i) {
     absl::StatusOr<net::Listener> listener = net::Listener::Bind(options.address, port);
     if (!listener.ok()) return listener.status();

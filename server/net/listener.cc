@@ -36,6 +36,27 @@ absl::StatusOr<Listener> Listener::Bind(const std::string& address, uint16_t por
   return Listener(std::move(fd), ntohs(addr.sin_port));
 }
 
+absl::Status Listener::CheckPortFree(const std::string& address, uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IPv4 address: \"", address, "\""));
+  }
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return absl::ErrnoToStatus(errno, "socket");
+  const int one = 1;
+  // SO_REUSEADDR (TIME_WAIT leftovers are fine) but not SO_REUSEPORT: the
+  // bind fails if anything, a reuseport group included, holds the port.
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+    return absl::ErrnoToStatus(errno, "setsockopt");
+  }
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("bind ", address, ":", port));
+  }
+  return absl::OkStatus();
+}
+
 Fd Listener::Accept(int* error) {
   Fd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (!fd) {

@@ -23,6 +23,12 @@ class Listener {
   // address and the errno (e.g. EADDRINUSE) otherwise.
   static absl::StatusOr<Listener> Bind(const std::string& address, uint16_t port);
 
+  // CheckPortFree() fails (as Bind would, e.g. EADDRINUSE) if `port` on
+  // `address` is held by any socket, including another process's
+  // SO_REUSEPORT group, which Bind() alone would silently join. Call it before
+  // the first Bind() of a fixed port.
+  static absl::Status CheckPortFree(const std::string& address, uint16_t port);
+
   // Accept() returns a new connected socket (SOCK_NONBLOCK | SOCK_CLOEXEC,
   // TCP_NODELAY set), or an invalid Fd with `*error` set to errno (EAGAIN when
   // no connection is waiting, EMFILE/ENFILE when out of descriptors).
