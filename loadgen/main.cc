@@ -1,114 +1,353 @@
-// main.cc: the `//loadgen` binary: the tutorial's upload script in C++.
+// main.cc: the `//loadgen` binary: the tutorial's upload script rebuilt as a
+// load generator (see runner.h and report.h).
 //
-// N threads each send --requests requests over their own cpp-httplib client,
-// POSTing one shared payload buffer (never copied per request), and check
-// every reply's status. Prints a summary; exits 0 when every request
-// succeeded, 1 when any failed, 2 on a usage error.
+// Exit status: 0 when every request succeeded, 1 when any failed, 2 for a
+// usage error (bad flag or value, bad URL, unreadable file), always with one
+// line on stderr saying what was wrong.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "httplib.h"
+#include "absl/time/time.h"
+#include "loadgen/payload.h"
+#include "loadgen/report.h"
+#include "loadgen/runner.h"
 
-ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL (http only).");
+ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL: http://host[:port][/path].");
 ABSL_FLAG(int32_t, threads, 4, "Client threads, each with its own connection.");
-ABSL_FLAG(int32_t, requests, 100, "Requests per thread.");
-ABSL_FLAG(int64_t, body_bytes, 3748935, "Size of the generated POST body in bytes.");
-ABSL_FLAG(bool, keepalive, true, "Reuse each thread's connection between requests.");
-ABSL_FLAG(int32_t, timeout, 30, "Connect and read timeout in seconds.");
+ABSL_FLAG(int64_t, requests, 100,
+          "Requests per thread (the total is threads x requests). Ignored with --duration.");
+ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
+          "Run for this long instead of a request count, e.g. 30s or 2m.");
+ABSL_FLAG(double, rate, 0,
+          "Total requests per second across all threads (open model; latency is measured "
+          "from each request's intended send time). 0: each thread sends as fast as it is "
+          "answered.");
+ABSL_FLAG(std::string, method, "POST",
+          "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; POST, PUT and PATCH send the body.");
+ABSL_FLAG(std::vector<std::string>, header, {},
+          "Extra request header 'Name: value'; repeat the flag for more than one.");
+ABSL_FLAG(std::string, file, "",
+          "Send this file as the body (relative paths resolve against the directory "
+          "`bazel run` was started from). Default: a generated body of --body_bytes.");
+ABSL_FLAG(int64_t, body_bytes, 3748935,
+          "Size in bytes of the generated body (default: the tutorial image's size).");
+ABSL_FLAG(std::string, content_type, "application/octet-stream", "Content-Type of the body.");
+ABSL_FLAG(bool, form, false,
+          "Send the body as a multipart/form-data field named \"file\", as a browser upload "
+          "does.");
+ABSL_FLAG(bool, keepalive, true,
+          "Reuse each thread's connection; false opens a connection per request.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Connect, read and write timeout.");
+ABSL_FLAG(int32_t, expect_status, 200, "Status every response must have.");
+ABSL_FLAG(std::string, expect_body, "Hello! I am an epoll server.",
+          "Body every response must have (not checked for HEAD); empty disables the check.");
+ABSL_FLAG(std::string, json, "", "Also write the JSON report to this path ('-': stdout).");
+ABSL_FLAG(std::string, progress, "auto",
+          "Live progress line on stderr: auto (when stderr is a terminal), always or never.");
+ABSL_FLAG(bool, print_responses, false,
+          "Print every reply's status and body, like the tutorial's Python script.");
 
 namespace {
 
-struct Target {
-  std::string origin;  // "http://host:port"
-  std::string path;    // "/..."
-};
+using epollhttp::loadgen::Payload;
+using epollhttp::loadgen::RunInfo;
+using epollhttp::loadgen::RunOptions;
 
-// ParseUrl() splits an http:// URL; returns false for anything else.
-bool ParseUrl(absl::string_view url, Target* target) {
-  constexpr absl::string_view kScheme = "http://";
-  if (!absl::StartsWith(url, kScheme) || url.size() == kScheme.size()) return false;
-  const size_t slash = url.find('/', kScheme.size());
-  target->origin = std::string(url.substr(0, slash));
-  target->path = slash == absl::string_view::npos ? "/" : std::string(url.substr(slash));
+bool IsHelpFlag(absl::string_view arg) {
+  for (const absl::string_view help : {"--help", "--helpfull", "--helpshort", "--helppackage",
+                                       "--version", "--only_check_args", "-help"}) {
+    if (arg == help || absl::StartsWith(arg, absl::StrCat(help, "="))) return true;
+  }
+  return false;
+}
+
+// ParseArgs() sets flags from argv through abseil's registry, like
+// absl::ParseCommandLine, but reports a mistake in `*error` (one line)
+// instead of exiting 1. --header values are collected verbatim (commas are
+// allowed inside them) into `*headers`.
+bool ParseArgs(int argc, char** argv, std::vector<std::string>* headers, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") {
+      if (i + 1 < argc) *error = absl::StrCat("unexpected argument \"", argv[i + 1], "\"");
+      return i + 1 >= argc;
+    }
+    if (!absl::StartsWith(arg, "-") || arg == "-") {
+      *error = absl::StrCat("unexpected argument \"", arg, "\" (flags look like --name=value)");
+      return false;
+    }
+    arg.remove_prefix(absl::StartsWith(arg, "--") ? 2 : 1);
+    const size_t eq = arg.find('=');
+    std::string name(arg.substr(0, eq));
+    const bool has_value = eq != absl::string_view::npos;
+    std::string value = has_value ? std::string(arg.substr(eq + 1)) : "";
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
+      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) {
+        flag = negated;
+        name = name.substr(2);
+        value = "false";
+      }
+    } else if (flag != nullptr && !has_value) {
+      if (flag->IsOfType<bool>()) {
+        value = "true";
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        *error = absl::StrCat("--", name, " needs a value");
+        return false;
+      }
+    }
+    if (flag == nullptr) {
+      *error = absl::StrCat("unknown flag --", name, " (see --help)");
+      return false;
+    }
+    if (name == "header") {
+      headers->push_back(value);
+      continue;
+    }
+    std::string parse_error;
+    if (!flag->ParseFrom(value, &parse_error)) {
+      *error = absl::StrCat("--", name, ": ", parse_error);
+      return false;
+    }
+  }
   return true;
+}
+
+// ParseUrl() splits http://host[:port][/path] into origin and path.
+bool ParseUrl(absl::string_view url, std::string* origin, std::string* path) {
+  constexpr absl::string_view kScheme = "http://";
+  if (!absl::StartsWith(url, kScheme)) return false;
+  const absl::string_view rest = url.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  const absl::string_view authority = rest.substr(0, slash);
+  if (authority.empty() || authority.find_first_of(" @?#") != absl::string_view::npos) {
+    return false;
+  }
+  const size_t colon = authority.rfind(':');
+  if (colon != absl::string_view::npos) {
+    int port = 0;
+    const absl::string_view digits = authority.substr(colon + 1);
+    if (colon == 0 || digits.empty() || digits.find_first_not_of("0123456789") != digits.npos ||
+        !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
+      return false;
+    }
+  }
+  *origin = absl::StrCat(kScheme, authority);
+  *path = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
+  return true;
+}
+
+bool ValidHeader(const std::string& header, std::string* name, std::string* value) {
+  const size_t colon = header.find(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    const char c = header[i];
+    if (!absl::ascii_isalnum(c) && absl::string_view("!#$%&'*+-.^_`|~").find(c) ==
+                                       absl::string_view::npos) {
+      return false;
+    }
+  }
+  *name = header.substr(0, colon);
+  *value = std::string(absl::StripAsciiWhitespace(header.substr(colon + 1)));
+  for (const char c : *value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "loadgen: %s\n", message.c_str());
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "HTTP load generator: --threads clients each POST --body_bytes --requests times.\n"
-      "Usage: loadgen [--url URL] [--threads N] [--requests N] [--body_bytes N]");
+      "HTTP load generator: --threads clients each send --requests requests (default: POST "
+      "a 3.7 MB body, like the tutorial's upload script).\n"
+      "Usage: loadgen [--url URL] [--threads N] [--requests N | --duration D] [--rate R] "
+      "[--file PATH [--form]] [--json PATH]");
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view path) {
     return absl::StartsWith(path, "loadgen/");
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    if (IsHelpFlag(argv[i])) {
+      absl::ParseCommandLine(argc, argv);  // Prints the help and exits.
+      return 0;
+    }
+  }
+  std::vector<std::string> raw_headers;
+  if (std::string error; !ParseArgs(argc, argv, &raw_headers, &error)) return Usage(error);
   ::signal(SIGPIPE, SIG_IGN);  // A server closing mid-upload must not kill us.
 
-  Target target;
-  if (!ParseUrl(absl::GetFlag(FLAGS_url), &target)) {
-    std::fprintf(stderr, "loadgen: --url must be http://host[:port][/path], got \"%s\"\n",
-                 absl::GetFlag(FLAGS_url).c_str());
-    return 2;
+  RunOptions options;
+  const std::string url = absl::GetFlag(FLAGS_url);
+  if (!ParseUrl(url, &options.origin, &options.path)) {
+    return Usage(absl::StrCat("--url must be http://host[:port][/path], got \"", url, "\""));
   }
-  const int threads = absl::GetFlag(FLAGS_threads);
-  const int requests = absl::GetFlag(FLAGS_requests);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads < 1 || options.threads > 4096) {
+    return Usage(absl::StrCat("--threads must be 1..4096, got ", options.threads));
+  }
+  options.requests_per_thread = absl::GetFlag(FLAGS_requests);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  if (duration < absl::ZeroDuration()) return Usage("--duration must not be negative");
+  options.duration = absl::ToChronoNanoseconds(duration);
+  if (duration == absl::ZeroDuration() && options.requests_per_thread < 1) {
+    return Usage(absl::StrCat("--requests must be >= 1, got ", options.requests_per_thread));
+  }
+  options.rate = absl::GetFlag(FLAGS_rate);
+  if (!(options.rate >= 0) || options.rate > 1e7) return Usage("--rate must be 0..1e7");
+  options.method = absl::AsciiStrToUpper(absl::GetFlag(FLAGS_method));
+  if (std::string(" GET HEAD POST PUT PATCH DELETE OPTIONS ").find(" " + options.method + " ") ==
+          std::string::npos ||
+      options.method.find(' ') != std::string::npos) {
+    return Usage(absl::StrCat("--method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
+                              "OPTIONS, got \"", absl::GetFlag(FLAGS_method), "\""));
+  }
+  for (const std::string& header : raw_headers) {
+    std::string name, value;
+    if (!ValidHeader(header, &name, &value)) {
+      return Usage(absl::StrCat("--header must be 'Name: value', got \"", header, "\""));
+    }
+    options.headers.emplace_back(name, value);
+  }
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout <= absl::ZeroDuration()) return Usage("--timeout must be positive");
+  options.timeout = absl::ToChronoMilliseconds(timeout);
+  if (options.timeout.count() == 0) options.timeout = std::chrono::milliseconds(1);
+  options.keepalive = absl::GetFlag(FLAGS_keepalive);
+  options.expect_status = absl::GetFlag(FLAGS_expect_status);
+  if (options.expect_status < 100 || options.expect_status > 599) {
+    return Usage("--expect_status must be 100..599");
+  }
+  options.expect_body = absl::GetFlag(FLAGS_expect_body);
+  options.print_responses = absl::GetFlag(FLAGS_print_responses);
+  options.content_type = absl::GetFlag(FLAGS_content_type);
+  const std::string progress = absl::GetFlag(FLAGS_progress);
+  if (progress != "auto" && progress != "always" && progress != "never") {
+    return Usage(absl::StrCat("--progress must be auto, always or never, got \"", progress, "\""));
+  }
+
+  // The body: loaded or generated once, shared by every thread.
+  std::unique_ptr<Payload> payload;
+  std::string file = absl::GetFlag(FLAGS_file);
   const int64_t body_bytes = absl::GetFlag(FLAGS_body_bytes);
-  if (threads < 1 || requests < 1 || body_bytes < 0 || absl::GetFlag(FLAGS_timeout) < 1) {
-    std::fprintf(stderr, "loadgen: --threads, --requests and --timeout must be >= 1, "
-                         "--body_bytes >= 0\n");
-    return 2;
+  if (body_bytes < 0) return Usage("--body_bytes must be >= 0");
+  if (!file.empty()) {
+    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+    if (file[0] != '/' && cwd != nullptr) file = absl::StrCat(cwd, "/", file);
+    auto loaded = Payload::FromFile(file);
+    if (!loaded.ok()) return Usage(std::string(loaded.status().message()));
+    payload = std::move(*loaded);
+  } else {
+    payload = Payload::Generated(body_bytes);
+  }
+  if (absl::GetFlag(FLAGS_form)) {
+    if (!epollhttp::loadgen::SendsBody(options.method)) {
+      return Usage("--form needs a method that sends a body (POST, PUT or PATCH)");
+    }
+    const std::string name =
+        file.empty() ? "payload.bin" : file.substr(file.find_last_of('/') + 1);
+    options.content_type = payload->WrapAsForm(name, options.content_type);
+  }
+  options.payload = payload.get();
+
+  // Open the JSON destination now, so a bad path is a usage error, not a
+  // report lost after the run.
+  const std::string json_path = absl::GetFlag(FLAGS_json);
+  FILE* json_out = nullptr;
+  if (json_path == "-") {
+    json_out = stdout;
+  } else if (!json_path.empty()) {
+    json_out = std::fopen(json_path.c_str(), "w");
+    if (json_out == nullptr) return Usage(absl::StrCat("cannot write --json ", json_path));
   }
 
-  // One deterministic payload, shared read-only by every thread.
-  std::string body(static_cast<size_t>(body_bytes), '\0');
-  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  RunInfo info;
+  info.url = url;
+  info.method = options.method;
+  info.threads = options.threads;
+  info.requests_per_thread = options.duration.count() > 0 ? 0 : options.requests_per_thread;
+  info.duration_limit_seconds = absl::ToDoubleSeconds(duration);
+  info.rate = options.rate;
+  info.body_bytes = epollhttp::loadgen::SendsBody(options.method)
+                        ? static_cast<int64_t>(payload->size())
+                        : 0;
+  info.keepalive = options.keepalive;
 
-  std::atomic<int64_t> succeeded{0};
-  std::atomic<int64_t> failed{0};
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      httplib::Client client(target.origin);
-      client.set_keep_alive(absl::GetFlag(FLAGS_keepalive));
-      client.set_connection_timeout(absl::GetFlag(FLAGS_timeout), 0);
-      client.set_read_timeout(absl::GetFlag(FLAGS_timeout), 0);
-      for (int i = 0; i < requests; ++i) {
-        auto result = client.Post(
-            target.path.c_str(), body.size(),
-            [&body](size_t offset, size_t length, httplib::DataSink& sink) {
-              return sink.write(body.data() + offset, length);
-            },
-            "application/octet-stream");
-        (result && result->status == 200 ? succeeded : failed)++;
+  // Live progress on stderr.
+  std::atomic<int64_t> completed{0};
+  const bool show_progress =
+      progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO) != 0);
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread progress_thread;
+  if (show_progress) {
+    progress_thread = std::thread([&] {
+      const auto start = std::chrono::steady_clock::now();
+      std::unique_lock<std::mutex> lock(mutex);
+      while (!done_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const int64_t n = completed.load(std::memory_order_relaxed);
+        std::fprintf(stderr, "\r  %lld requests in %.1f s (%.0f req/s)   ",
+                     static_cast<long long>(n), elapsed, elapsed > 0 ? n / elapsed : 0.0);
+        std::fflush(stderr);
       }
+      std::fprintf(stderr, "\r%60s\r", "");
     });
   }
-  for (auto& worker : workers) worker.join();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const int64_t total = succeeded + failed;
-  std::printf("%lld requests (%d threads x %d) in %.3f s: %lld succeeded, %lld failed, "
-              "%.1f req/s, %.1f MB/s up\n",
-              static_cast<long long>(total), threads, requests, seconds,
-              static_cast<long long>(succeeded.load()), static_cast<long long>(failed.load()),
-              total / seconds, static_cast<double>(succeeded) * body_bytes / seconds / 1e6);
-  return failed == 0 ? 0 : 1;
+
+  double seconds = 0;
+  const epollhttp::loadgen::RunStats stats = epollhttp::loadgen::Run(options, &completed, &seconds);
+  if (show_progress) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      done = true;
+    }
+    done_cv.notify_all();
+    progress_thread.join();
+  }
+
+  if (json_out != stdout) {
+    std::fputs(epollhttp::loadgen::FormatSummary(info, stats, seconds).c_str(), stdout);
+  }
+  if (json_out != nullptr) {
+    std::fputs(epollhttp::loadgen::FormatJson(info, stats, seconds).c_str(), json_out);
+    if (json_out != stdout && std::fclose(json_out) != 0) {
+      std::fprintf(stderr, "loadgen: writing %s failed\n", json_path.c_str());
+      return 1;
+    }
+  }
+  return stats.failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,75 @@
+// report.h: what a load-generator run measured, and its two renderings: the
+// human summary (stdout) and the JSON report (--json).
+//
+// JSON schema "epollhttp.loadgen/1" (stable; documented in README.md):
+//   schema, url, method, threads, mode ("requests" | "duration"),
+//   rate_per_second (0: closed model), body_bytes, keepalive,
+//   requests {total, succeeded, failed}, requests_per_second,
+//   duration_seconds, bytes_sent, bytes_received, upload_mb_per_second,
+//   download_mb_per_second, status_codes {"200": n, ...},
+//   errors {connect, write, read, status, body, lost_body_bytes},
+//   lost_body_bytes, late_requests,
+//   latency_us {min, mean, stdev, max, p50, p90, p99, p999, p9999},
+//   latency_uncorrected_us {same keys}.
+// Latency is measured from each request's intended send time (with --rate)
+// or its actual send time (otherwise, where both figures agree).
+//
+// Thread safety: RunStats is filled by one thread; merge after joining.
+#ifndef EPOLLHTTP_LOADGEN_REPORT_H_
+#define EPOLLHTTP_LOADGEN_REPORT_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "loadgen/histogram.h"
+
+namespace epollhttp::loadgen {
+
+enum class ErrorKind : uint8_t {
+  kConnect,    // Could not connect (refused, unreachable, connect timeout).
+  kWrite,      // The request could not be sent (e.g. the server closed mid-upload).
+  kRead,       // No complete response: read error or read timeout.
+  kStatus,     // A response with a status other than --expect_status.
+  kBody,       // A response body other than --expect_body.
+  kLostBytes,  // X-Received-Body-Bytes differs from the bytes sent.
+};
+inline constexpr int kErrorKinds = 6;
+
+struct RunStats {
+  Histogram latency;              // From the intended send time.
+  Histogram latency_uncorrected;  // From the actual send time.
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+  std::array<int64_t, kErrorKinds> errors{};
+  int64_t lost_body_bytes = 0;    // Sum of |sent - X-Received-Body-Bytes|.
+  int64_t bytes_sent = 0;         // Request body bytes of requests that were sent.
+  int64_t bytes_received = 0;     // Response body bytes received.
+  int64_t late = 0;               // --rate: started > 1 ms after the intended time.
+  std::map<int, int64_t> status_codes;
+
+  void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
+  void Merge(const RunStats& other);
+};
+
+struct RunInfo {
+  std::string url;
+  std::string method;
+  int threads = 0;
+  int64_t requests_per_thread = 0;  // 0 in duration mode.
+  double duration_limit_seconds = 0;  // 0 in request-count mode.
+  double rate = 0;                  // Requests/s in total; 0: as fast as possible.
+  int64_t body_bytes = 0;
+  bool keepalive = true;
+};
+
+// FormatSummary() is the human-readable report for stdout.
+std::string FormatSummary(const RunInfo& info, const RunStats& stats, double seconds);
+
+// FormatJson() is the JSON report (one object, trailing newline).
+std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds);
+
+}  // namespace epollhttp::loadgen
+
+#endif  // EPOLLHTTP_LOADGEN_REPORT_H_

@@ -1,0 +1,232 @@
+// The runner against a test server in this process that misbehaves on
+// purpose: every error category must be counted exactly.
+#include "loadgen/runner.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "server/net/fd.h"
+
+namespace epollhttp::loadgen {
+namespace {
+
+constexpr char kHello[] = "Hello! I am an epoll server.";
+
+// A blocking HTTP/1.1 server, one thread per connection. The path picks the
+// behaviour: /ok answers properly, /status answers 503, /body answers 200 with
+// the wrong body, /fewer reports one byte fewer than it read, /drop closes
+// after the head (mid-upload), /slow answers after 1 s.
+class MisbehavingServer {
+ public:
+  MisbehavingServer() {
+    listener_ = net::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(listener_.get(), 64), 0);
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { Accept(); });
+  }
+
+  ~MisbehavingServer() {
+    stopping_ = true;
+    ::shutdown(listener_.get(), SHUT_RDWR);
+    acceptor_.join();
+    for (std::thread& t : connections_) t.join();
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  void Accept() {
+    while (true) {
+      const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      connections_.emplace_back([this, fd] { Serve(net::Fd(fd)); });
+    }
+  }
+
+  void Serve(net::Fd fd) {
+    timeval timeout{5, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string buffer;
+    char chunk[65536];
+    while (!stopping_) {
+      size_t end;
+      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+        const ssize_t n = ::recv(fd.get(), chunk, sizeof(chunk), 0);
+        if (n <= 0) return;
+        buffer.append(chunk, static_cast<size_t>(n));
+      }
+      const std::string head = buffer.substr(0, end + 4);
+      buffer.erase(0, end + 4);
+      const std::string path = head.substr(head.find(' ') + 1,
+                                           head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
+      if (path == "/drop") return;  // Closes with the body unread.
+      int64_t length = 0;
+      const size_t cl = head.find("Content-Length: ");
+      if (cl != std::string::npos) {
+        (void)absl::SimpleAtoi(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16), &length);
+      }
+      int64_t read = static_cast<int64_t>(std::min<size_t>(buffer.size(), length));
+      buffer.erase(0, static_cast<size_t>(read));
+      while (read < length) {
+        const ssize_t n = ::recv(fd.get(), chunk,
+                                 std::min<int64_t>(sizeof(chunk), length - read), 0);
+        if (n <= 0) return;
+        read += n;
+      }
+      if (path == "/slow") std::this_thread::sleep_for(std::chrono::seconds(1));  // Slow server.
+      const int status = path == "/status" ? 503 : 200;
+      const std::string body = path == "/body" ? "nope" : kHello;
+      const int64_t reported = path == "/fewer" ? read - 1 : read;
+      const std::string response =
+          absl::StrCat("HTTP/1.1 ", status, " X\r\nContent-Length: ", body.size(),
+                       "\r\nX-Received-Body-Bytes: ", reported, "\r\n\r\n", body);
+      if (::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
+    }
+  }
+
+  net::Fd listener_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::vector<std::thread> connections_;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  RunOptions Options(const std::string& path, int64_t body_bytes = 1000) {
+    payload_ = Payload::Generated(body_bytes);
+    RunOptions options;
+    options.origin = absl::StrCat("http://127.0.0.1:", server_.port());
+    options.path = path;
+    options.payload = payload_.get();
+    options.threads = 2;
+    options.requests_per_thread = 3;
+    options.expect_body = kHello;
+    options.timeout = std::chrono::milliseconds(300);
+    return options;
+  }
+
+  RunStats RunIt(const RunOptions& options) {
+    double seconds = 0;
+    std::atomic<int64_t> completed{0};
+    RunStats stats = loadgen::Run(options, &completed, &seconds);
+    EXPECT_EQ(completed.load(), options.threads * options.requests_per_thread);
+    return stats;
+  }
+
+  MisbehavingServer server_;
+  std::unique_ptr<Payload> payload_;
+};
+
+int64_t Errors(const RunStats& s, ErrorKind kind) { return s.errors[static_cast<int>(kind)]; }
+
+TEST_F(RunnerTest, WellBehavedServerSucceedsAndCountsBytes) {
+  const RunStats s = RunIt(Options("/ok"));
+  EXPECT_EQ(s.succeeded, 6);
+  EXPECT_EQ(s.failed, 0);
+  EXPECT_EQ(s.bytes_sent, 6000);
+  EXPECT_EQ(s.bytes_received, 6 * 28);
+  EXPECT_EQ(s.status_codes.at(200), 6);
+  EXPECT_EQ(s.latency.count(), 6);
+}
+
+TEST_F(RunnerTest, WrongStatusIsCounted) {
+  const RunStats s = RunIt(Options("/status"));
+  EXPECT_EQ(Errors(s, ErrorKind::kStatus), 6);
+  EXPECT_EQ(s.failed, 6);
+  EXPECT_EQ(s.status_codes.at(503), 6);
+}
+
+TEST_F(RunnerTest, WrongBodyIsCounted) {
+  const RunStats s = RunIt(Options("/body"));
+  EXPECT_EQ(Errors(s, ErrorKind::kBody), 6);
+  EXPECT_EQ(s.failed, 6);
+}
+
+TEST_F(RunnerTest, FewerReceivedBytesAreLostBytes) {
+  const RunStats s = RunIt(Options("/fewer"));
+  EXPECT_EQ(Errors(s, ErrorKind::kLostBytes), 6);
+  EXPECT_EQ(s.lost_body_bytes, 6);
+}
+
+TEST_F(RunnerTest, ConnectionDroppedMidUploadIsAWriteError) {
+  // 32 MB cannot sit in socket buffers, so the upload itself fails.
+  const RunStats s = RunIt(Options("/drop", 32 << 20));
+  EXPECT_EQ(Errors(s, ErrorKind::kWrite), 6);
+  EXPECT_EQ(s.failed, 6);
+}
+
+TEST_F(RunnerTest, SlowServerIsAReadTimeout) {
+  RunOptions options = Options("/slow");
+  options.requests_per_thread = 1;
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(Errors(s, ErrorKind::kRead), 2);
+}
+
+TEST_F(RunnerTest, ServerThatIsDownIsAConnectError) {
+  int port = 0;
+  {
+    MisbehavingServer gone;
+    port = gone.port();
+  }  // Closed: connections are refused.
+  RunOptions options = Options("/ok");
+  options.origin = absl::StrCat("http://127.0.0.1:", port);
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(Errors(s, ErrorKind::kConnect), 6);
+}
+
+TEST_F(RunnerTest, GetSendsNoBody) {
+  RunOptions options = Options("/ok");
+  options.method = "GET";
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6);
+  EXPECT_EQ(s.bytes_sent, 0);
+}
+
+TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
+  RunOptions options = Options("/ok");
+  options.rate = 100;  // 6 requests at 100/s: the last is due at 50 ms.
+  double seconds = 0;
+  const RunStats s = loadgen::Run(options, nullptr, &seconds);
+  EXPECT_EQ(s.succeeded, 6);
+  EXPECT_GE(seconds, 0.05);
+  EXPECT_EQ(s.latency_uncorrected.count(), 6);
+}
+
+TEST_F(RunnerTest, FormUploadWrapsTheFileInMultipart) {
+  RunOptions options = Options("/ok", 100);
+  options.content_type = payload_->WrapAsForm("image.jpeg", "image/jpeg");
+  EXPECT_EQ(options.content_type.rfind("multipart/form-data; boundary=", 0), 0u);
+  std::string body;
+  for (size_t at = 0; at < payload_->size();) {
+    const absl::string_view piece = payload_->Piece(at);
+    body.append(piece.data(), piece.size());
+    at += piece.size();
+  }
+  EXPECT_NE(body.find("Content-Disposition: form-data; name=\"file\"; filename=\"image.jpeg\""),
+            std::string::npos);
+  EXPECT_NE(body.find("\r\n\r\nabcdefghij"), std::string::npos);
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6);
+  EXPECT_EQ(s.bytes_sent, static_cast<int64_t>(6 * payload_->size()));
+}
+
+}  // namespace
+}  // namespace epollhttp::loadgen
