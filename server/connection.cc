@@ -144,7 +144,16 @@ void Connection::OnEvents(uint32_t events) {
 
 void Connection::OnReadable() {
   for (int round = 0; round < kReadsPerEvent && !closed_; ++round) {
-    const ssize_t n = ::read(fd_.get(), scratch_.data(), scratch_.size());
+    // The rest of a Content-Length body is discarded in the kernel
+    // (MSG_TRUNC: no copy to user space), never past the body's end, so a
+    // pipelined request after it is read normally.
+    const int64_t skippable =
+        !lingering_ && pending_.empty() ? session_.SkippableBodyBytes() : 0;
+    const size_t want = skippable > 0
+                            ? static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30))
+                            : scratch_.size();
+    const ssize_t n = skippable > 0 ? ::recv(fd_.get(), nullptr, want, MSG_TRUNC)
+                                    : ::read(fd_.get(), scratch_.data(), scratch_.size());
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       Close();  // ECONNRESET and friends: only this connection is affected.
@@ -163,6 +172,13 @@ void Connection::OnReadable() {
     if (lingering_) continue;  // Discard input while lingering.
     last_read_ = loop_->Now();
     if (output_offset_ == output_.size()) last_write_ = last_read_;  // Output may start now.
+    if (skippable > 0) {
+      session_.OnBodySkipped(n, &output_);
+      Flush();
+      if (output_.size() - output_offset_ > kMaxQueuedOutput) break;  // Backpressure.
+      if (static_cast<size_t>(n) < want) break;  // Drained the socket.
+      continue;
+    }
     const absl::string_view received(scratch_.data(), static_cast<size_t>(n));
     if (pending_.empty()) {
       const size_t used = session_.OnInput(received, &output_);
@@ -192,12 +208,13 @@ void Connection::Flush() {
     if (stats_ != nullptr) stats_->AddBytesWritten(n);
   }
   if (output_offset_ == output_.size()) {
-    output_.clear();
+    // Release the buffer: an idle keep-alive connection holds no output
+    // memory (one small allocation per response is cheap next to a syscall).
+    std::string().swap(output_);
     output_offset_ = 0;
-    if (output_.capacity() > 4096) std::string().swap(output_);
     if (session_.closing() || peer_closed_) {
-      if (peer_closed_) {
-        Close();
+      if (peer_closed_ || (!session_.error_response() && NothingUnread())) {
+        Close();  // A complete request and nothing more sent: no need to linger.
       } else {
         StartLingering();
       }
@@ -205,6 +222,13 @@ void Connection::Flush() {
     }
   }
   UpdateEvents();
+}
+
+bool Connection::NothingUnread() {
+  if (!pending_.empty()) return false;
+  char byte;
+  const ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno == EAGAIN);
 }
 
 void Connection::StartLingering() {

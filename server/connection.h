@@ -5,7 +5,8 @@
 // partial writes on EPOLLOUT (armed only while output is pending), stops
 // reading while too much output is queued, and after a closing response shuts
 // the write side and drains input for a bounded time (lingering close) so the
-// client reads the status rather than a reset.
+// client reads the status rather than a reset. (After a complete request
+// answered with Connection: close and no further input, it closes at once.)
 //
 // Timeouts (ConnectionOptions): a request head must arrive within
 // header_timeout of its first byte (408, then close); a body must make
@@ -70,6 +71,9 @@ class Connection {
   void OnTimer();
   void OnReadable();
   void Flush();
+  // NothingUnread() is true when no input is buffered or waiting in the
+  // socket, so closing cannot turn into a reset that destroys the response.
+  bool NothingUnread();
   void StartLingering();
   void Close();
   void UpdateEvents();

@@ -1,5 +1,7 @@
 #include "server/http_session.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace epollhttp {
@@ -19,7 +21,16 @@ absl::string_view Path(absl::string_view target) {
 }  // namespace
 
 HttpSession::HttpSession(const SessionOptions& options)
-    : options_(options), parser_(options.parser), body_(options.body) {}
+    : options_(options), parser_(options.parser), body_(options.body) {
+  if (options_.access_log != nullptr) log_ = std::make_unique<LogState>();
+}
+
+void HttpSession::OnBodySkipped(int64_t n, std::string* output) {
+  if (state_ != State::kBody || n <= 0) return;
+  n = std::min(n, body_.skippable());
+  if (options_.stats != nullptr) options_.stats->AddBodyBytes(n);
+  if (body_.Skip(n) == ParseStatus::kComplete) Respond(output);
+}
 
 HttpSession::Phase HttpSession::phase() const {
   switch (state_) {
@@ -42,7 +53,7 @@ size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
       if (rest.empty()) return consumed;
       if (!head_started_) {
         head_started_ = true;
-        if (options_.access_log != nullptr) started_ = std::chrono::steady_clock::now();
+        if (log_ != nullptr) log_->started = std::chrono::steady_clock::now();
       }
       const ParseStatus status = parser_.Parse(rest);
       if (status == ParseStatus::kNeedMore) return consumed;
@@ -92,10 +103,10 @@ void HttpSession::OnHeadComplete(const http::RequestHead& head) {
     if (path == "/metrics" && options_.metrics != nullptr) route_ = Route::kMetrics;
     if (path == "/healthz") route_ = Route::kHealth;
   }
-  if (options_.access_log != nullptr) {
-    log_method_.assign(http::MethodName(head.method).data(), http::MethodName(head.method).size());
-    log_target_.assign(head.target.data(), head.target.size());
-    log_version_ = head.version == http::Version::kHttp11 ? "HTTP/1.1" : "HTTP/1.0";
+  if (log_ != nullptr) {
+    log_->method.assign(http::MethodName(head.method).data(), http::MethodName(head.method).size());
+    log_->target.assign(head.target.data(), head.target.size());
+    log_->version = head.version == http::Version::kHttp11 ? "HTTP/1.1" : "HTTP/1.0";
   }
 }
 
@@ -147,21 +158,22 @@ void HttpSession::RespondError(ParseError error, std::string* output) {
   if (options_.stats != nullptr) {
     options_.stats->OnResponse(status.code, /*parse_error=*/error != ParseError::kRequestTimeout);
   }
-  if (options_.access_log != nullptr && !head_parsed_) {
-    log_method_.clear();  // Logged as "-": the request line may not have parsed.
-    log_target_.clear();
-    log_version_ = {};
+  if (log_ != nullptr && !head_parsed_) {
+    log_->method.clear();  // Logged as "-": the request line may not have parsed.
+    log_->target.clear();
+    log_->version = {};
   }
   Log(status.code);
   closing_ = true;
+  error_response_ = true;
   state_ = State::kClosed;
 }
 
 void HttpSession::Log(int status) {
-  if (options_.access_log == nullptr) return;
-  options_.access_log->Append(peer_.empty() ? "-" : peer_, log_method_, log_target_, log_version_,
-                              status, body_.received(),
-                              std::chrono::steady_clock::now() - started_);
+  if (log_ == nullptr) return;
+  options_.access_log->Append(log_->peer.empty() ? "-" : log_->peer, log_->method, log_->target,
+                              log_->version, status, body_.received(),
+                              std::chrono::steady_clock::now() - log_->started);
 }
 
 }  // namespace epollhttp

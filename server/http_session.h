@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -58,12 +59,30 @@ class HttpSession {
   // for graceful shutdown.
   void StartDraining() { draining_ = true; }
 
+  // SkippableBodyBytes() is how many bytes the connection may discard unread
+  // (e.g. with recv(MSG_TRUNC)) because they can only be the rest of the
+  // current Content-Length body; 0 otherwise. Valid only when every byte
+  // received so far has been consumed.
+  [[nodiscard]] int64_t SkippableBodyBytes() const {
+    return state_ == State::kBody ? body_.skippable() : 0;
+  }
+
+  // OnBodySkipped() accounts for `n` (1..SkippableBodyBytes()) discarded body
+  // bytes as OnInput() would have, appending the response if the body ended.
+  void OnBodySkipped(int64_t n, std::string* output);
+
+  // error_response() is true once an error response (which closes) is queued:
+  // the client may still be sending, so the connection lingers.
+  [[nodiscard]] bool error_response() const { return error_response_; }
+
   // OnHeaderTimeout() answers 408 with Connection: close when a request head
   // is partly received (then closing() is true); otherwise does nothing.
   void OnHeaderTimeout(std::string* output);
 
   // set_peer() names the client ("address:port") for the access log.
-  void set_peer(std::string peer) { peer_ = std::move(peer); }
+  void set_peer(std::string peer) {
+    if (log_ != nullptr) log_->peer = std::move(peer);
+  }
 
   enum class Phase : uint8_t {
     kIdle,     // Between requests: no byte of the next request yet.
@@ -97,16 +116,21 @@ class HttpSession {
   bool head_parsed_ = false;  // The current request's head is complete.
   bool is_head_ = false;
   Route route_ = Route::kHello;
-  // Access log only: the request line, copied (the head's views die with the
-  // input buffer), and when its first byte arrived.
-  std::string log_method_;
-  std::string log_target_;
-  absl::string_view log_version_;
-  std::chrono::steady_clock::time_point started_;
-  std::string peer_;
+  // Access log only (allocated when logging, to keep idle connections small):
+  // the request line, copied (the head's views die with the input buffer),
+  // and when its first byte arrived.
+  struct LogState {
+    std::string method;
+    std::string target;
+    absl::string_view version;
+    std::chrono::steady_clock::time_point started;
+    std::string peer;
+  };
+  std::unique_ptr<LogState> log_;
   bool keep_alive_ = true;
   bool draining_ = false;
   bool closing_ = false;
+  bool error_response_ = false;
   int64_t responses_ = 0;
 };
 

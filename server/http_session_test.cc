@@ -29,6 +29,20 @@ TEST(HttpSessionTest, ExpectContinueIsAnsweredBeforeTheBody) {
   EXPECT_NE(out.find("X-Received-Body-Bytes: 2\r\n"), std::string::npos);
 }
 
+TEST(HttpSessionTest, SkippedBodyBytesCountLikeReadOnes) {
+  HttpSession session;
+  std::string out;
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nxy";
+  EXPECT_EQ(session.OnInput(head, &out), head.size());
+  EXPECT_EQ(session.SkippableBodyBytes(), 98);
+  session.OnBodySkipped(90, &out);
+  EXPECT_TRUE(out.empty());
+  session.OnBodySkipped(8, &out);
+  EXPECT_NE(out.find("X-Received-Body-Bytes: 100\r\n"), std::string::npos) << out;
+  EXPECT_EQ(session.SkippableBodyBytes(), 0);
+  EXPECT_TRUE(session.idle());
+}
+
 TEST(HttpSessionTest, IncompleteHeadIsLeftUnconsumed) {
   HttpSession session;
   std::string out;

@@ -103,6 +103,22 @@ TEST_F(ServerTest, LargeBodyIsCountedExactly) {
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), std::to_string(body.size()));
 }
 
+TEST_F(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
+  // The body's tail is discarded in the kernel; it must stop at the body's
+  // last byte so the request behind it is read intact.
+  net::Fd fd = ConnectLoopback(server_.port());
+  const std::string body(3 * 1024 * 1024 + 1, 'p');
+  ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body +
+                                    "PUT /next HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+  std::string leftover;
+  Response r = ReadResponse(fd.get(), &leftover);
+  EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), std::to_string(body.size()));
+  r = ReadResponse(fd.get(), &leftover);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), "3");
+}
+
 TEST_F(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(),

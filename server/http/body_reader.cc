@@ -35,6 +35,15 @@ ParseError BodyReader::Start(BodyKind kind, int64_t content_length) {
   return ParseError::kNone;
 }
 
+ParseStatus BodyReader::Skip(int64_t n) {
+  if (state_ != State::kLength || n <= 0) return done() ? ParseStatus::kComplete : ParseStatus::kNeedMore;
+  n = std::min(n, remaining_);
+  remaining_ -= n;
+  received_ += n;
+  if (remaining_ == 0) state_ = State::kDone;
+  return done() ? ParseStatus::kComplete : ParseStatus::kNeedMore;
+}
+
 BodyChunk BodyReader::Fail(size_t consumed, ParseError error) {
   state_ = State::kError;
   error_ = error;

@@ -59,6 +59,18 @@ class BodyReader {
   // done() is true once the body has ended.
   [[nodiscard]] bool done() const { return state_ == State::kDone; }
 
+  // skippable() is how many bytes of a Content-Length body are still to come
+  // (0 for chunked bodies, whose framing must be read, and once done). The
+  // caller may discard that many bytes unseen and report them with Skip().
+  [[nodiscard]] int64_t skippable() const {
+    return state_ == State::kLength ? remaining_ : 0;
+  }
+
+  // Skip() accounts for `n` (1..skippable()) body bytes the caller discarded
+  // without reading them (e.g. recv with MSG_TRUNC), as Read() would have.
+  // Returns kComplete when that ends the body, else kNeedMore.
+  ParseStatus Skip(int64_t n);
+
  private:
   enum class State : uint8_t {
     kLength,        // Content-Length body; `remaining_` bytes to go.

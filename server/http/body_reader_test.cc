@@ -114,6 +114,26 @@ TEST_P(ChunkedTableTest, OneShotAndEverySplitAgree) {
 INSTANTIATE_TEST_SUITE_P(Cases, ChunkedTableTest,
                          ::testing::Range<size_t>(0, ChunkedCases().size()));
 
+TEST(BodyReaderTest, SkipAccountsForDiscardedContentLengthBytes) {
+  BodyReader reader;
+  ASSERT_EQ(reader.Start(BodyKind::kContentLength, 10), ParseError::kNone);
+  EXPECT_EQ(reader.skippable(), 10);
+  const BodyChunk first = reader.Read("abc");
+  EXPECT_EQ(first.data, "abc");
+  EXPECT_EQ(reader.skippable(), 7);
+  EXPECT_EQ(reader.Skip(5), ParseStatus::kNeedMore);
+  EXPECT_EQ(reader.skippable(), 2);
+  EXPECT_EQ(reader.Skip(2), ParseStatus::kComplete);
+  EXPECT_TRUE(reader.done());
+  EXPECT_EQ(reader.received(), 10);
+  EXPECT_EQ(reader.skippable(), 0);
+  // Nothing to skip in chunked bodies (their framing must be read).
+  ASSERT_EQ(reader.Start(BodyKind::kChunked, 0), ParseError::kNone);
+  EXPECT_EQ(reader.skippable(), 0);
+  EXPECT_EQ(reader.Skip(3), ParseStatus::kNeedMore);
+  EXPECT_EQ(reader.received(), 0);
+}
+
 TEST(BodyReaderTest, ContentLengthStopsAtTheBodyEnd) {
   EXPECT_EQ(Decode(BodyKind::kContentLength, 5, "helloGET /", {}), "body=hello rest=GET /");
   EXPECT_EQ(Decode(BodyKind::kContentLength, 5, "helloGET /", {1, 2, 3, 4, 5, 6}),
