@@ -154,8 +154,12 @@ void Connection::OnReadable() {
                             : scratch_.size();
     const ssize_t n = skippable > 0 ? ::recv(fd_.get(), nullptr, want, MSG_TRUNC)
                                     : ::read(fd_.get(), scratch_.data(), scratch_.size());
+    input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
+      if (errno == EAGAIN || errno == EINTR) {
+        input_drained_ = errno == EAGAIN;
+        break;
+      }
       Close();  // ECONNRESET and friends: only this connection is affected.
       return;
     }
@@ -225,10 +229,8 @@ void Connection::Flush() {
 }
 
 bool Connection::NothingUnread() {
-  if (!pending_.empty()) return false;
-  char byte;
-  const ssize_t n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno == EAGAIN);
+  // The last read returned less than it asked for: the socket was empty then.
+  return pending_.empty() && input_drained_;
 }
 
 void Connection::StartLingering() {
@@ -261,6 +263,7 @@ void Connection::Close() {
   loop_->Cancel(linger_timer_);
   loop_->Cancel(timer_);
   if (stats_ != nullptr) stats_->OnClosed();
+  if (watcher_ != nullptr) watcher_->FdClosing();  // close() below unregisters it.
   watcher_.reset();
   fd_.reset();
   on_close_(this);

@@ -71,8 +71,9 @@ class Connection {
   void OnTimer();
   void OnReadable();
   void Flush();
-  // NothingUnread() is true when no input is buffered or waiting in the
-  // socket, so closing cannot turn into a reset that destroys the response.
+  // NothingUnread() is true when no input is buffered and the last read
+  // emptied the socket, so closing is not expected to turn into a reset that
+  // destroys the response.
   bool NothingUnread();
   void StartLingering();
   void Close();
@@ -90,6 +91,7 @@ class Connection {
   std::string output_;
   size_t output_offset_ = 0;
   bool peer_closed_ = false;  // Read returned EOF: no more input.
+  bool input_drained_ = false;  // The last read found the socket empty.
   bool lingering_ = false;
   bool closed_ = false;
   net::EventLoop::TimerId linger_timer_;

@@ -43,7 +43,7 @@ std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events,
 }
 
 void EventLoop::Forget(Watcher* watcher) {
-  (void)epoll_.Remove(watcher->fd_);
+  if (!watcher->fd_closing_) (void)epoll_.Remove(watcher->fd_);
   // Events of this round not yet dispatched must not reach a dead watcher.
   for (int i = dispatch_index_; i < dispatch_count_; ++i) {
     if (events_[i].data.u64 == reinterpret_cast<uintptr_t>(watcher)) events_[i].data.u64 = kWakeData;

@@ -49,6 +49,10 @@ class EventLoop {
     // Returns false (and logs nothing) if epoll_ctl fails.
     bool SetEvents(uint32_t events);
     [[nodiscard]] uint32_t events() const { return events_; }
+    // FdClosing() tells the watcher that its fd is about to be closed (and has
+    // no duplicates), which removes it from epoll by itself: destroying the
+    // watcher then skips the epoll_ctl(DEL) system call.
+    void FdClosing() { fd_closing_ = true; }
 
    private:
     friend class EventLoop;
@@ -57,6 +61,7 @@ class EventLoop {
     EventLoop* loop_;
     int fd_;
     uint32_t events_;
+    bool fd_closing_ = false;
     FdCallback callback_;
   };
 
