@@ -214,7 +214,7 @@ TEST(ServerE2eTest, GracefulShutdownFinishesEveryStartedUpload) {
     EXPECT_EQ(ReadToEof(fd.get(), &reset), leftover);
     EXPECT_FALSE(reset);
   }
-  EXPECT_EQ(server->Wait(), 0);
+  EXPECT_EQ(server->Wait(), 0) << server->stderr_text();
 }
 
 TEST(ServerE2eTest, FdExhaustionKeepsServingAndRecovers) {
