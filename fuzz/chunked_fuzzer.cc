@@ -33,14 +33,7 @@ using ::epollhttp::http::BodyReaderOptions;
 using ::epollhttp::http::ParseError;
 using ::epollhttp::http::ParseStatus;
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "chunked_fuzzer: oracle failed: %s\n", what);
-  std::abort();
-}
-
-void Check(bool ok, const char* what) {
-  if (!ok) Fail(what);
-}
+void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "chunked_fuzzer", what); }
 
 struct Outcome {
   ParseStatus status = ParseStatus::kNeedMore;

@@ -40,14 +40,7 @@ using ::epollhttp::fuzz::SplitPlan;
 
 constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "connection_fuzzer: oracle failed: %s\n", what);
-  std::abort();
-}
-
-void Check(bool ok, const char* what) {
-  if (!ok) Fail(what);
-}
+void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "connection_fuzzer", what); }
 
 // Checks a stream of responses, fed incrementally as the session writes them.
 class ResponseChecker {

@@ -49,14 +49,7 @@ using ::epollhttp::http::RequestParser;
 using ::epollhttp::http::RequestParserOptions;
 using ::epollhttp::http::Version;
 
-[[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "request_parser_fuzzer: oracle failed: %s\n", what);
-  std::abort();
-}
-
-void Check(bool ok, const char* what) {
-  if (!ok) Fail(what);
-}
+void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "request_parser_fuzzer", what); }
 
 // A parse result; `parser` is consulted for the head when complete.
 struct Result {

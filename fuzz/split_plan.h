@@ -1,5 +1,5 @@
-// split_plan.h: fuzzer-chosen read sizes, shared by the split-invariance
-// oracles of the //fuzz harnesses.
+// split_plan.h: what the //fuzz harnesses share: fuzzer-chosen read sizes
+// for their split-invariance oracles, and the oracle failure report.
 //
 // A harness takes one control byte from its input and builds a SplitPlan from
 // it; Next() then yields the sizes of the pieces in which the rest of the
@@ -14,12 +14,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 #include <sanitizer/asan_interface.h>
 
 namespace epollhttp::fuzz {
+
+// Check() aborts the harness (so libFuzzer saves the input) with
+// "<harness>: oracle failed: <what>" on stderr when `ok` is false.
+inline void Check(bool ok, const char* harness, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "%s: oracle failed: %s\n", harness, what);
+  std::abort();
+}
 
 class SplitPlan {
  public:

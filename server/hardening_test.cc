@@ -39,21 +39,9 @@ ServerOptions ShortTimeouts() {
   return options;
 }
 
-// Metric() scrapes GET /metrics on a fresh connection and returns the value of
-// the sample line starting with `name` (e.g. `epollhttp_timeouts_total{kind="header"}`),
-// or -1.
+// Metric() scrapes /metrics and returns sample `name`, or -1.
 int64_t Metric(uint16_t port, const std::string& name) {
-  net::Fd fd = ConnectLoopback(port);
-  if (!fd || !SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) return -1;
-  std::string leftover;
-  const Response r = ReadResponse(fd.get(), &leftover);
-  const std::string key = "\n" + name + " ";
-  const size_t at = ("\n" + r.body).find(key);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + key.size() - 1;
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(r.body.substr(begin, r.body.find('\n', begin) - begin), &value)) return -1;
-  return value;
+  return ::epollhttp::testing::MetricValue(::epollhttp::testing::ScrapeMetrics(port), name);
 }
 
 // WaitForMetric() polls /metrics until `name` reaches `value` or 10 s pass;

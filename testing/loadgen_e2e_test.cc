@@ -16,23 +16,6 @@
 namespace epollhttp::testing {
 namespace {
 
-// RunShell() runs `command` and returns its stdout; `*status` gets its exit
-// code.
-std::string RunShell(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int raw = ::pclose(pipe);
-  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
 std::string Loadgen() { return RunfilePath("loadgen/loadgen"); }
 
 // JsonNumber() finds `"key": <number>` after `after` in `json`.
@@ -49,25 +32,11 @@ int64_t JsonNumber(const std::string& json, const std::string& key, const std::s
   return value;
 }
 
-int64_t Metric(uint16_t port, const std::string& name) {
-  net::Fd fd = ConnectLoopback(port);
-  if (!fd || !SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) return -1;
-  std::string leftover;
-  const std::string body = "\n" + ReadResponse(fd.get(), &leftover).body;
-  const std::string key = "\n" + name + " ";
-  const size_t at = body.find(key);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + key.size();
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(body.substr(begin, body.find('\n', begin) - begin), &value)) return -1;
-  return value;
-}
-
 TEST(LoadgenE2eTest, TutorialWorkloadScaledDown) {
   auto server = ServerProcess::Start({{"--threads=2"}});
   ASSERT_TRUE(server.ok()) << server.status();
   int status = 0;
-  const std::string json = RunShell(
+  const std::string json = RunCommand(
       absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
                    "/upload --threads 4 --requests 10 --progress never --json -"),
       &status);
@@ -79,8 +48,8 @@ TEST(LoadgenE2eTest, TutorialWorkloadScaledDown) {
   EXPECT_EQ(JsonNumber(json, "lost_body_bytes", "\"errors\""), 0);
   EXPECT_EQ(JsonNumber(json, "200", "\"status_codes\""), 40);
   // The server saw exactly the same.
-  EXPECT_EQ(Metric((*server)->port(), "epollhttp_requests_total{code=\"200\"}"), 40);
-  EXPECT_EQ(Metric((*server)->port(), "epollhttp_request_body_bytes_total"),
+  EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_requests_total{code=\"200\"}"), 40);
+  EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_request_body_bytes_total"),
             40 * int64_t{3748935});
   EXPECT_EQ((*server)->Stop(), 0);
 }
@@ -94,13 +63,13 @@ TEST(LoadgenE2eTest, FileAndFormUploadsArriveWhole) {
     out << std::string(100000, 'j');
   }
   int status = 0;
-  std::string json = RunShell(absl::StrCat(Loadgen(), " --url http://127.0.0.1:",
+  std::string json = RunCommand(absl::StrCat(Loadgen(), " --url http://127.0.0.1:",
                                            (*server)->port(), "/ --threads 2 --requests 3 --file ",
                                            file, " --progress=never --json=-"),
                               &status);
   EXPECT_EQ(status, 0) << json;
   EXPECT_EQ(JsonNumber(json, "bytes_sent"), 6 * 100000);
-  json = RunShell(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+  json = RunCommand(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
                                "/ --threads 1 --requests 2 --form --file ", file,
                                " --progress=never --json=-"),
                   &status);
@@ -116,7 +85,7 @@ TEST(LoadgenE2eTest, UsageErrorsAreOneLineAndExitCode2) {
                            "--progress=sometimes", "stray"}) {
     int status = 0;
     const std::string out =
-        RunShell(absl::StrCat(Loadgen(), " ", args, " 2>&1"), &status);
+        RunCommand(absl::StrCat(Loadgen(), " ", args, " 2>&1"), &status);
     EXPECT_EQ(status, 2) << args << ": " << out;
     EXPECT_EQ(out.rfind("loadgen: ", 0), 0u) << args << ": " << out;
     EXPECT_EQ(out.find('\n'), out.size() - 1) << args << ": " << out;  // One line.
@@ -132,7 +101,7 @@ TEST(LoadgenE2eTest, ServerDownGivesConnectErrorsAndExitCode1) {
     EXPECT_EQ((*server)->Stop(), 0);
   }
   int status = 0;
-  const std::string json = RunShell(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", port,
+  const std::string json = RunCommand(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", port,
                                                  "/ --threads 2 --requests 5 --json -"),
                                     &status);
   EXPECT_EQ(status, 1);

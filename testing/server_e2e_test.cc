@@ -40,46 +40,9 @@ std::unique_ptr<ServerProcess> StartServer(ServerProcessOptions options = {}) {
   return server.ok() ? std::move(*server) : nullptr;
 }
 
-// RunShell() runs a shell command and returns its stdout; `*status` gets the exit
-// code.
-std::string RunShell(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int raw = ::pclose(pipe);
-  *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return out;
-}
-
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir == nullptr ? "/tmp" : dir, "/", name);
-}
-
-// Scrape() returns the body of GET /metrics.
-std::string Scrape(uint16_t port) {
-  net::Fd fd = ConnectLoopback(port);
-  if (!fd || !SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) return "";
-  std::string leftover;
-  return ReadResponse(fd.get(), &leftover).body;
-}
-
-// MetricIn() is the value of sample `name` in scrape `body`, or -1.
-int64_t MetricIn(const std::string& body, const std::string& name) {
-  const std::string text = "\n" + body;
-  const std::string key = "\n" + name + " ";
-  const size_t at = text.find(key);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + key.size();
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(text.substr(begin, text.find('\n', begin) - begin), &value)) return -1;
-  return value;
 }
 
 // WaitForFds() polls until process `pid` has `count` descriptors open or 20 s
@@ -125,7 +88,7 @@ TEST(ServerE2eTest, BadFlagValuesExit2WithOneLine) {
   }
   int status = 0;
   const std::string out =
-      RunShell(RunfilePath("server/server") + " --threads=-1 2>&1", &status);
+      RunCommand(RunfilePath("server/server") + " --threads=-1 2>&1", &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(out, "server: --threads must be 0..1024, got -1\n");
 }
@@ -145,7 +108,7 @@ TEST(ServerE2eTest, CurlLargeUploadGets100ContinueAndExactCount) {
   const auto start = std::chrono::steady_clock::now();
   int status = 0;
   const std::string out =
-      RunShell(absl::StrCat("curl -sS -v --expect100-timeout 10 --data-binary @", file,
+      RunCommand(absl::StrCat("curl -sS -v --expect100-timeout 10 --data-binary @", file,
                        " http://127.0.0.1:", server->port(), "/upload 2>&1"),
           &status);
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -161,7 +124,7 @@ TEST(ServerE2eTest, CurlChunkedUploadFromAPipe) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   int status = 0;
-  const std::string out = RunShell(absl::StrCat("head -c 1234567 /dev/zero | curl -sS -i -T - "
+  const std::string out = RunCommand(absl::StrCat("head -c 1234567 /dev/zero | curl -sS -i -T - "
                                            "http://127.0.0.1:",
                                            server->port(), "/pipe"),
                               &status);
@@ -175,10 +138,10 @@ TEST(ServerE2eTest, CurlHttp10ClosesAndHeadHasNoBody) {
   ASSERT_NE(server, nullptr);
   int status = 0;
   std::string out =
-      RunShell(absl::StrCat("curl -sS -i --http1.0 http://127.0.0.1:", server->port(), "/"), &status);
+      RunCommand(absl::StrCat("curl -sS -i --http1.0 http://127.0.0.1:", server->port(), "/"), &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
-  out = RunShell(absl::StrCat("curl -sS -I http://127.0.0.1:", server->port(), "/"), &status);
+  out = RunCommand(absl::StrCat("curl -sS -I http://127.0.0.1:", server->port(), "/"), &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("Content-Length: 28\r\n"), std::string::npos) << out;
   EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n") << out;  // Headers only.
@@ -332,15 +295,15 @@ TEST(ServerE2eTest, ChurnLeavesNoDescriptorsOrMemoryBehind) {
   if (!kAddressSanitizer) {
     EXPECT_LT(rss_after - rss_before, 4 << 20) << rss_before << " -> " << rss_after;
   }
-  const std::string metrics = Scrape(port);
-  const int64_t accepted = MetricIn(metrics, "epollhttp_connections_accepted_total");
-  const int64_t closed = MetricIn(metrics, "epollhttp_connections_closed_total");
+  const std::string metrics = ScrapeMetrics(port);
+  const int64_t accepted = MetricValue(metrics, "epollhttp_connections_accepted_total");
+  const int64_t closed = MetricValue(metrics, "epollhttp_connections_closed_total");
   // Every churn connection and this scrape, less any the kernel dropped from
   // the accept queue when its client reset it before the server got to it.
   EXPECT_LE(accepted, 11000 + 1);
   EXPECT_GE(accepted, 10000);
-  EXPECT_EQ(closed + MetricIn(metrics, "epollhttp_connections_active"), accepted);
-  EXPECT_EQ(MetricIn(metrics, "epollhttp_connections_active"), 1);  // The scrape.
+  EXPECT_EQ(closed + MetricValue(metrics, "epollhttp_connections_active"), accepted);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_connections_active"), 1);  // The scrape.
   EXPECT_EQ(server->Stop(), 0);
 }
 

@@ -31,6 +31,10 @@ namespace epollhttp::testing {
 // root, e.g. "server/server") in this test's runfiles.
 std::string RunfilePath(const std::string& path);
 
+// RunCommand() runs `command` with /bin/sh and returns its stdout; sets
+// `*exit_code` (-1 if it could not run or was killed by a signal).
+std::string RunCommand(const std::string& command, int* exit_code);
+
 struct ServerProcessOptions {
   std::vector<std::string> flags;  // Extra flags, e.g. "--threads=1".
   int max_open_files = 0;          // RLIMIT_NOFILE for the child; 0: inherit.

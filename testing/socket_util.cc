@@ -101,4 +101,22 @@ std::string ReadToEof(int fd, bool* reset) {
   }
 }
 
+std::string ScrapeMetrics(uint16_t port) {
+  net::Fd fd = ConnectLoopback(port);
+  if (!fd || !SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) return "";
+  std::string leftover;
+  return ReadResponse(fd.get(), &leftover).body;
+}
+
+int64_t MetricValue(const std::string& body, absl::string_view name) {
+  const std::string text = absl::StrCat("\n", body);
+  const std::string key = absl::StrCat("\n", name, " ");
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  const size_t begin = at + key.size();
+  int64_t value = -1;
+  if (!absl::SimpleAtoi(text.substr(begin, text.find('\n', begin) - begin), &value)) return -1;
+  return value;
+}
+
 }  // namespace epollhttp::testing

@@ -38,6 +38,14 @@ Response ReadResponse(int fd, std::string* leftover, size_t read_size = 4096);
 // HeaderValue() returns the value of field `name` in `head` (exact case), or "".
 std::string HeaderValue(const std::string& head, absl::string_view name);
 
+// ScrapeMetrics() makes GET /metrics on a fresh connection to `port` and
+// returns the body ("" on failure).
+std::string ScrapeMetrics(uint16_t port);
+
+// MetricValue() is the value of the sample line `name` (e.g.
+// `epollhttp_timeouts_total{kind="header"}`) in a /metrics body, or -1.
+int64_t MetricValue(const std::string& body, absl::string_view name);
+
 // ReadToEof() reads until the peer closes; returns the bytes, or sets
 // `*reset` when the connection was reset instead.
 std::string ReadToEof(int fd, bool* reset);
