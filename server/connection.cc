@@ -119,7 +119,7 @@ void Connection::OnTimer() {
   if (stats_ != nullptr) stats_->OnTimeout(kind);
   if (kind == TimeoutKind::kHeader && session_.phase() == HttpSession::Phase::kHead) {
     session_.OnHeaderTimeout(&output_);  // 408, then the lingering close.
-    pending_.clear();
+    input_.Release();
     Flush();
     return;
   }
@@ -132,7 +132,7 @@ void Connection::Drain() {
   // before deciding that this connection is idle.
   if (!lingering_ && !peer_closed_) OnReadable();
   if (closed_) return;
-  if (session_.idle() && pending_.empty() && output_offset_ == output_.size()) {
+  if (session_.idle() && input_.empty() && output_offset_ == output_.size()) {
     Close();
   } else {
     session_.StartDraining();
@@ -157,16 +157,27 @@ void Connection::OnReadable() {
     // (MSG_TRUNC: no copy to user space), never past the body's end, so a
     // pipelined request after it is read normally.
     const int64_t skippable =
-        !lingering_ && pending_.empty() ? session_.SkippableBodyBytes() : 0;
-    const size_t want = skippable > 0
-                            ? static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30))
-                            : scratch_.size();
-    const ssize_t n = skippable > 0 ? DiscardInput(fd_.get(), want)
-                                    : ::read(fd_.get(), scratch_.data(), scratch_.size());
+        !lingering_ && input_.empty() ? session_.SkippableBodyBytes() : 0;
+    size_t want;
+    ssize_t n;
+    absl::string_view spilled;
+    if (skippable > 0) {
+      want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
+      n = DiscardInput(fd_.get(), want);
+      if (n < 0) errno_ = errno;
+    } else {
+      // One readv: into the partial head's free space (if any), then the
+      // loop's scratch buffer, where the session consumes bytes in place.
+      const net::Buffer::ReadResult r = input_.ReadFrom(fd_.get(), scratch_);
+      want = r.requested;
+      n = r.bytes;
+      errno_ = r.error;
+      spilled = r.spilled;
+    }
     input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        input_drained_ = errno == EAGAIN;
+      if (errno_ == EAGAIN || errno_ == EINTR) {
+        input_drained_ = errno_ == EAGAIN;
         break;
       }
       Close();  // ECONNRESET and friends: only this connection is affected.
@@ -182,28 +193,25 @@ void Connection::OnReadable() {
       }
       return;
     }
-    if (lingering_) continue;  // Discard input while lingering.
+    if (lingering_) {  // Discard input while lingering.
+      input_.Release();
+      continue;
+    }
     last_read_ = loop_->Now();
     if (output_offset_ == output_.size()) last_write_ = last_read_;  // Output may start now.
     if (skippable > 0) {
       session_.OnBodySkipped(n, &output_);
-      Flush();
-      if (output_.size() - output_offset_ > kMaxQueuedOutput) break;  // Backpressure.
-      if (static_cast<size_t>(n) < want) break;  // Drained the socket.
-      continue;
-    }
-    const absl::string_view received(scratch_.data(), static_cast<size_t>(n));
-    if (pending_.empty()) {
-      const size_t used = session_.OnInput(received, &output_);
-      pending_.assign(received.substr(used).data(), received.size() - used);
+    } else if (input_.empty()) {
+      // The common case: everything is in scratch; keep only what the
+      // session left unconsumed (an incomplete head).
+      input_.Append(spilled.substr(session_.OnInput(spilled, &output_)));
     } else {
-      pending_.append(received.data(), received.size());
-      pending_.erase(0, session_.OnInput(pending_, &output_));
+      input_.Append(spilled);
+      input_.Consume(session_.OnInput(input_.readable(), &output_));
     }
-    if (pending_.empty() && pending_.capacity() > 4096) std::string().swap(pending_);
     Flush();
     if (output_.size() - output_offset_ > kMaxQueuedOutput) break;  // Backpressure.
-    if (static_cast<size_t>(n) < scratch_.size()) break;  // Drained the socket.
+    if (static_cast<size_t>(n) < want) break;  // Drained the socket.
   }
 }
 
@@ -239,7 +247,7 @@ void Connection::Flush() {
 
 bool Connection::NothingUnread() {
   // The last read returned less than it asked for: the socket was empty then.
-  return pending_.empty() && input_drained_;
+  return input_.empty() && input_drained_;
 }
 
 void Connection::StartLingering() {

@@ -1,7 +1,8 @@
 // connection.h: one accepted TCP connection: socket I/O around an HttpSession.
 //
-// Reads in bounded rounds into the loop's scratch buffer (body bytes are never
-// copied), keeps only an incomplete request head, writes responses and resumes
+// Reads in bounded rounds with one readv() into its input Buffer and the
+// loop's scratch buffer (body bytes are never copied; a Content-Length body's
+// tail is dropped in the kernel), keeps only an incomplete request head, writes responses and resumes
 // partial writes on EPOLLOUT (armed only while output is pending), stops
 // reading while too much output is queued, and after a closing response shuts
 // the write side and drains input for a bounded time (lingering close) so the
@@ -29,6 +30,7 @@
 #include "absl/types/span.h"
 #include "server/http_session.h"
 #include "server/metrics.h"
+#include "server/net/buffer.h"
 #include "server/net/event_loop.h"
 #include "server/net/fd.h"
 
@@ -87,7 +89,8 @@ class Connection {
   absl::Span<char> scratch_;
   absl::AnyInvocable<void(Connection*)> on_close_;
   std::unique_ptr<net::EventLoop::Watcher> watcher_;
-  std::string pending_;  // Unconsumed input: an incomplete request head.
+  net::Buffer input_;     // Unconsumed input: an incomplete request head.
+  int errno_ = 0;         // Of the last failed read.
   std::string output_;
   size_t output_offset_ = 0;
   bool peer_closed_ = false;  // Read returned EOF: no more input.
