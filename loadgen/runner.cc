@@ -44,6 +44,7 @@ class Worker {
       : options_(options), index_(index), start_(start), completed_(completed),
         client_(options.origin), sends_body_(SendsBody(options.method)) {
     client_.set_keep_alive(options.keepalive);
+    client_.set_tcp_nodelay(true);  // Latency is measured: no Nagle delay between writes.
     const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(options.timeout);
     const time_t sec = static_cast<time_t>(timeout.count() / 1000000);
     const time_t usec = static_cast<time_t>(timeout.count() % 1000000);

@@ -2,7 +2,7 @@
 # The benchmark suite: epollhttp vs nginx, and //loadgen vs h2load and wrk,
 # side by side on this machine. Not a test: it prints numbers.
 #
-#   testing/bench/run.sh [ROUNDS]      (default 3 rounds; about 5 minutes)
+#   testing/bench/run.sh [ROUNDS]      (default 3 rounds; about 4 minutes)
 #
 # Installs its peers if missing (nginx-light, wrk, nghttp2-client,
 # apache2-utils), builds the optimised binaries, starts every server itself on
@@ -71,13 +71,14 @@ start_epollhttp() {
   echo "bench: epollhttp did not start" >&2; cat "$work/epollhttp.err" >&2; exit 1
 }
 
-start_nginx() {
-  nginx_port=$(free_port)
-  mkdir -p "$work/nginx"
-  cat >"$work/nginx/nginx.conf" <<CONF
+# write_nginx_conf DIR PORT: nginx serving the hello body on PORT.
+write_nginx_conf() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
 worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 worker_rlimit_nofile 65536;
 events { worker_connections 30000; }
 http {
@@ -85,13 +86,13 @@ http {
   keepalive_requests 100000000;
   keepalive_timeout 300s;
   client_max_body_size 0;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
   server {
-    listen 127.0.0.1:$nginx_port reuseport;
+    listen 127.0.0.1:$port reuseport;
     location / {
       default_type text/html;
       return 200 "Hello! I am an epoll server.";
@@ -99,14 +100,23 @@ http {
   }
 }
 CONF
+}
+
+wait_for_port() {  # wait_for_port PORT: until something accepts on it (5 s)
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: nothing listens on :$1" >&2; exit 1
+}
+
+start_nginx() {
+  nginx_port=$(free_port)
+  write_nginx_conf "$work/nginx" "$nginx_port"
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx.err" &
   nginx_pid=$!
   pids+=("$nginx_pid")
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null; then return; fi
-    sleep 0.05
-  done
-  echo "bench: nginx did not start" >&2; cat "$work/nginx.err" >&2; exit 1
+  wait_for_port "$nginx_port"
 }
 
 # rss_kb PID...: total resident KiB of the processes and their children.
@@ -170,6 +180,32 @@ idle_rss_per_conn() {  # idle_rss_per_conn PORT PID: server bytes per idle conne
   awk -v b="$before" -v a="$after" 'BEGIN {printf "%.0f", (a - b) * 1024 / 10000}'
 }
 
+# fresh_idle epollhttp|nginx: bytes per idle connection, measured on a server
+# started for the purpose (a server that already had 10,000 connections keeps
+# their freed memory, which would hide the cost of new ones).
+fresh_idle() {
+  local dir="$work/fresh_$1_$RANDOM" port pid result
+  mkdir -p "$dir"
+  if [[ $1 == epollhttp ]]; then
+    "$server_bin" --port 0 --threads 2 --max_connections 30000 2>"$dir/err" &
+    pid=$!
+    for _ in $(seq 100); do
+      port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$dir/err")
+      [[ -n $port ]] && break
+      sleep 0.05
+    done
+  else
+    port=$(free_port)
+    write_nginx_conf "$dir" "$port"
+    nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' 2>"$dir/err" &
+    pid=$!
+    wait_for_port "$port"
+  fi
+  result=$(idle_rss_per_conn "$port" "$pid")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "$result"
+}
+
 upload_peak_rss_mb() {  # upload_peak_rss_mb PORT PID: peak server RSS during 64 x 100 MB uploads
   local peak=0 rss
   "$loadgen_bin" --url "http://127.0.0.1:$1/" --threads 64 --requests 1 \
@@ -206,11 +242,12 @@ for round in $(seq "$rounds"); do
   add "wrk_get" "$(wrk_rps "$epollhttp_port" -t2 -c4 -d5s)"
   add "loadgen_get" "$(loadgen_json --url "http://127.0.0.1:$epollhttp_port/" --method GET \
     --threads 4 --duration 5s | json_field requests_per_second)"
+  # Memory, A/B as well.
+  add "idle_epollhttp" "$(fresh_idle epollhttp)"
+  add "idle_nginx" "$(fresh_idle nginx)"
+  add "peak_epollhttp" "$(upload_peak_rss_mb "$epollhttp_port" "$epollhttp_pid")"
+  add "peak_nginx" "$(upload_peak_rss_mb "$nginx_port" "$nginx_pid")"
 done
-idle_epollhttp=$(idle_rss_per_conn "$epollhttp_port" "$epollhttp_pid")
-idle_nginx=$(idle_rss_per_conn "$nginx_port" "$nginx_pid")
-peak_epollhttp=$(upload_peak_rss_mb "$epollhttp_port" "$epollhttp_pid")
-peak_nginx=$(upload_peak_rss_mb "$nginx_port" "$nginx_pid")
 
 med() { tr ' ' '\n' <<<"${samples[$1]}" | grep . | median; }
 row() {  # row NAME OURS PEER UNIT GOAL
@@ -223,8 +260,8 @@ row "keep-alive GET, wrk -t1 -c64" "$(med keepalive_epollhttp)" "$(med keepalive
 row "connection per request, wrk -t1 -c32" "$(med close_epollhttp)" "$(med close_nginx)" "req/s" ">= 1.25"
 row "16-deep pipelined GET, wrk -t1 -c64" "$(med pipeline_epollhttp)" "$(med pipeline_nginx)" "req/s" ">= 1.5"
 row "3.7 MB POSTs, h2load --h1 -c4 -n400" "$(med upload_epollhttp)" "$(med upload_nginx)" "MB/s" ">= 1.0"
-row "10,000 idle keep-alive connections" "$idle_epollhttp" "$idle_nginx" "B/conn" "<= 1 KB/conn"
-row "64 x 100 MB uploads, peak server RSS" "$peak_epollhttp" "$peak_nginx" "MB" "< 64 MB"
+row "10,000 idle keep-alive connections" "$(med idle_epollhttp)" "$(med idle_nginx)" "B/conn" "<= 1 KB/conn"
+row "64 x 100 MB uploads, peak server RSS" "$(med peak_epollhttp)" "$(med peak_nginx)" "MB" "< 64 MB"
 echo
 printf '%-44s %12s %12s  %-8s %6s   %s\n' "load generators vs epollhttp" "loadgen" "peer" "unit" "ratio" "goal"
 row "400 x 3.7 MB POSTs, 4 conns (vs h2load)" "$(med loadgen_seconds)" "$(med h2load_seconds)" "s" "<= 1.0"
