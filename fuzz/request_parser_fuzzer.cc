@@ -93,15 +93,31 @@ bool Inside(absl::string_view view, const char* begin, size_t size) {
   return view.empty() || (view.data() >= begin && view.data() + view.size() <= begin + size);
 }
 
-// Reserialise() writes `head` back as a canonical HTTP/1.x head.
-std::string Reserialise(const RequestHead& head) {
-  std::string out = absl::StrCat(MethodName(head.method), " ", head.target,
-                                 head.version == Version::kHttp11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+// SmallLimits() makes the 414 and 431 paths reachable with small inputs.
+RequestParserOptions SmallLimits() {
+  RequestParserOptions options;
+  options.max_request_line = 64;
+  options.max_head_bytes = 256;
+  options.max_headers = 6;
+  return options;
+}
+
+// Relaxed() lifts the byte limits: CRLF may make a re-serialised head longer
+// than its bare-LF original. The header count limit stays.
+RequestParserOptions Relaxed(RequestParserOptions options) {
+  options.max_request_line = options.max_head_bytes = 1 << 20;
+  return options;
+}
+
+// Reserialise() writes `head` back as a canonical HTTP/1.x head into `*out`.
+void Reserialise(const RequestHead& head, std::string* out) {
+  out->clear();
+  absl::StrAppend(out, MethodName(head.method), " ", head.target,
+                  head.version == Version::kHttp11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
   for (const auto& header : head.headers) {
-    absl::StrAppend(&out, header.name, ": ", header.value, "\r\n");
+    absl::StrAppend(out, header.name, ": ", header.value, "\r\n");
   }
-  out += "\r\n";
-  return out;
+  out->append("\r\n");
 }
 
 void CheckFraming(const RequestHead& head) {
@@ -195,16 +211,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RequestParserOptions options;
   BodyReaderOptions body_options;
   if (control & 0x80) {
-    options.max_request_line = 64;
-    options.max_head_bytes = 256;
-    options.max_headers = 6;
+    options = SmallLimits();
     body_options.max_body_bytes = 64;
     body_options.max_chunk_extension_bytes = 8;
     body_options.max_trailer_bytes = 32;
   }
 
+  // Parsers and buffers live across inputs (Reset() between them), as a
+  // connection's do, so the harness itself does not allocate per input.
+  const int limits = (control & 0x80) ? 1 : 0;
+  static RequestParser* const parsers[2][2] = {
+      {new RequestParser(RequestParserOptions()), new RequestParser(RequestParserOptions())},
+      {new RequestParser(SmallLimits()), new RequestParser(SmallLimits())}};
+  static ArrivingInput* const arriving = new ArrivingInput;
+
   // One shot.
-  RequestParser parser(options);
+  RequestParser& parser = *parsers[limits][0];
+  parser.Reset();
   const ParseStatus status = parser.Parse(input);
   const Result whole = Snapshot(parser, status);
   Check(parser.consumed() <= input.size(), "consumed more than the input");
@@ -222,14 +245,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Split: every call sees the bytes so far in a buffer that moved.
   SplitPlan plan(control);
-  RequestParser split_parser(options);
-  ArrivingInput arriving(input.data(), input.size());
+  RequestParser& split_parser = *parsers[limits][1];
+  split_parser.Reset();
+  arriving->Reset(input.data(), input.size());
   size_t fed = 0;
   ParseStatus split_status;
   const char* buffer;
   do {
     fed += input.empty() ? 0 : plan.Next(input.size() - fed);
-    buffer = arriving.Arrive(fed);
+    buffer = arriving->Arrive(fed);
     split_status = split_parser.Parse(absl::string_view(buffer, fed));
   } while (split_status == ParseStatus::kNeedMore && fed < input.size());
   const Result split = Snapshot(split_parser, split_status);
@@ -240,10 +264,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Round trip through a canonical serialisation (limits lifted: CRLF may make
   // the head longer than the bare-LF original).
-  const std::string again = Reserialise(head);
-  RequestParserOptions relaxed = options;
-  relaxed.max_request_line = relaxed.max_head_bytes = again.size() + 1;
-  RequestParser reparser(relaxed);
+  static std::string* const again_buffer = new std::string;
+  Reserialise(head, again_buffer);
+  const std::string& again = *again_buffer;
+  static RequestParser* const reparsers[2] = {
+      new RequestParser(Relaxed(RequestParserOptions())), new RequestParser(Relaxed(SmallLimits()))};
+  RequestParser& reparser = *reparsers[limits];
+  reparser.Reset();
   Check(reparser.Parse(again) == ParseStatus::kComplete, "re-serialised head rejected");
   Check(reparser.consumed() == again.size(), "re-serialised head consumed differently");
   Check(SameHead(reparser.head(), head), "re-serialised head parsed differently");

@@ -56,16 +56,33 @@ class SplitPlan {
 // arrives in pieces, the way a connection's buffer looks to a parser: the bytes
 // move between calls (two buffers are used in turn) and, under ASan, the bytes
 // not yet arrived are poisoned, so reading past the view is caught without a
-// fresh allocation per piece. Copies O(input size) bytes in total.
+// fresh allocation per piece. Copies O(input size) bytes per input; reuse one
+// instance across inputs (Reset()) to avoid allocating at all.
 class ArrivingInput {
  public:
-  explicit ArrivingInput(const char* data, size_t size)
-      : data_(data), size_(size), buffers_{Make(size), Make(size)} {}
+  ArrivingInput() = default;
   ~ArrivingInput() {
-    for (auto& buffer : buffers_) ASAN_UNPOISON_MEMORY_REGION(buffer.get(), size_ + 1);
+    for (auto& buffer : buffers_) {
+      if (buffer != nullptr) ASAN_UNPOISON_MEMORY_REGION(buffer.get(), capacity_);
+    }
   }
   ArrivingInput(const ArrivingInput&) = delete;
   ArrivingInput& operator=(const ArrivingInput&) = delete;
+
+  // Reset() starts a new input of `size` bytes at `data` (which must outlive
+  // the Arrive() calls), with nothing arrived yet.
+  void Reset(const char* data, size_t size) {
+    if (size + 1 > capacity_) {
+      for (auto& buffer : buffers_) {
+        if (buffer != nullptr) ASAN_UNPOISON_MEMORY_REGION(buffer.get(), capacity_);
+        buffer.reset(new char[size + 1]);
+      }
+      capacity_ = size + 1;
+    }
+    data_ = data;
+    valid_[0] = valid_[1] = 0;
+    for (auto& buffer : buffers_) ASAN_POISON_MEMORY_REGION(buffer.get(), capacity_);
+  }
 
   // Arrive() makes the first `arrived` bytes (non-decreasing across calls, at
   // most the size) available and returns a view of them in the other buffer.
@@ -75,17 +92,12 @@ class ArrivingInput {
     ASAN_UNPOISON_MEMORY_REGION(buffer, arrived);
     std::memcpy(buffer + valid_[which_], data_ + valid_[which_], arrived - valid_[which_]);
     valid_[which_] = arrived;
-    ASAN_POISON_MEMORY_REGION(buffer + arrived, size_ + 1 - arrived);
     return buffer;
   }
 
  private:
-  static std::unique_ptr<char[]> Make(size_t size) {
-    return std::unique_ptr<char[]>(new char[size + 1]);
-  }
-
-  const char* data_;
-  size_t size_;
+  const char* data_ = nullptr;
+  size_t capacity_ = 0;
   std::unique_ptr<char[]> buffers_[2];
   size_t valid_[2] = {0, 0};
   int which_ = 0;
