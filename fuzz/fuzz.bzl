@@ -10,7 +10,7 @@ For a harness `NAME` (source NAME.cc, seeds in corpus/NAME/) it declares:
   NAME_replay_test  a cc_test that replays corpus/NAME/ in plain `bazel test`.
 """
 
-def epollhttp_fuzzer(name, deps = [], harness_coverage = False):
+def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
     """Declares the targets above for harness `name`.
 
     Args:
@@ -20,6 +20,8 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False):
         oracle code (reference decoders, string compares) would add features
         that say nothing about the code under test and slow every execution.
         Turn it on when the harness inlines the code under test from a header.
+      max_len: default -max_len for `bazel run` (0: libFuzzer's own, 4096);
+        a -max_len the user passes wins.
     """
     corpus = native.glob(["corpus/%s/**" % name])
     if not corpus:
@@ -52,7 +54,7 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False):
         name = name,
         testonly = True,
         srcs = ["run_fuzzer.sh"],
-        args = ["$(rootpath :%s_bin)" % name, name],
+        args = ["$(rootpath :%s_bin)" % name, name, str(max_len)],
         data = [":%s_bin" % name, "http.dict"] + corpus,
         tags = ["manual"],
     )
