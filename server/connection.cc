@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -217,6 +218,15 @@ void Connection::OnReadable() {
 
 void Connection::Flush() {
   while (output_offset_ < output_.size()) {
+    if (sent_before_ && !nodelay_) {
+      // TCP_NODELAY from the second write on: Nagle could hold a small write
+      // while earlier data is unacknowledged, but the first write has none
+      // before it, so a connection-per-request client never pays the
+      // setsockopt().
+      const int one = 1;
+      ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      nodelay_ = true;
+    }
     const ssize_t n = ::send(fd_.get(), output_.data() + output_offset_,
                              output_.size() - output_offset_, MSG_NOSIGNAL);
     if (n < 0) {
@@ -225,6 +235,7 @@ void Connection::Flush() {
       return;
     }
     output_offset_ += static_cast<size_t>(n);
+    sent_before_ = true;
     last_write_ = loop_->Now();
     if (stats_ != nullptr) stats_->AddBytesWritten(n);
   }

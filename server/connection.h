@@ -95,6 +95,8 @@ class Connection {
   size_t output_offset_ = 0;
   bool peer_closed_ = false;  // Read returned EOF: no more input.
   bool input_drained_ = false;  // The last read found the socket empty.
+  bool sent_before_ = false;    // A write has been made (see Flush()).
+  bool nodelay_ = false;        // TCP_NODELAY is set.
   bool lingering_ = false;
   bool closed_ = false;
   net::EventLoop::TimerId linger_timer_;

@@ -29,9 +29,10 @@ class Listener {
   // the first Bind() of a fixed port.
   static absl::Status CheckPortFree(const std::string& address, uint16_t port);
 
-  // Accept() returns a new connected socket (SOCK_NONBLOCK | SOCK_CLOEXEC,
-  // TCP_NODELAY set), or an invalid Fd with `*error` set to errno (EAGAIN when
-  // no connection is waiting, EMFILE/ENFILE when out of descriptors).
+  // Accept() returns a new connected socket (SOCK_NONBLOCK | SOCK_CLOEXEC;
+  // the connection sets TCP_NODELAY itself when it first needs it), or an
+  // invalid Fd with `*error` set to errno (EAGAIN when no connection is
+  // waiting, EMFILE/ENFILE when out of descriptors).
   Fd Accept(int* error);
 
   [[nodiscard]] uint16_t port() const { return port_; }

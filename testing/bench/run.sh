@@ -148,6 +148,31 @@ wrk_rps() {  # wrk_rps PORT ARGS...: requests/s
   local port=$1; shift
   wrk "$@" "http://127.0.0.1:$port/" | awk '/^Requests\/sec:/ {print $2}'
 }
+
+# cpu_ticks PID: user + system clock ticks of PID and its children so far.
+cpu_ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# wrk_rps_cpu NAME PID PORT ARGS...: records req/s as NAME and the server's
+# CPU time per request (microseconds) as NAME_cpu. wrk -t1 saturates its core
+# here, so throughput alone mostly measures wrk; CPU per request measures the
+# server.
+wrk_rps_cpu() {
+  local name=$1 pid=$2 port=$3; shift 3
+  local before after out requests
+  before=$(cpu_ticks "$pid")
+  out=$(wrk "$@" "http://127.0.0.1:$port/")
+  after=$(cpu_ticks "$pid")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  add "$name" "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+  add "${name}_cpu" "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN {printf "%.2f", (n > 0 ? t / hz / n * 1e6 : 0)}')"
+}
 h2load_upload_mbs() {  # h2load_upload_mbs PORT: upload MB/s of 400 x 3.7 MB POSTs, 4 connections
   local out secs
   out=$(h2load --h1 -c4 -n400 -d "$upload" "http://127.0.0.1:$1/")
@@ -230,8 +255,9 @@ for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   for target in epollhttp nginx; do
     port_var=${target}_port; port=${!port_var}
-    add "keepalive_$target" "$(wrk_rps "$port" -t1 -c64 -d5s)"
-    add "close_$target" "$(wrk_rps "$port" -t1 -c32 -d5s -H 'Connection: close')"
+    pid_var=${target}_pid; pid=${!pid_var}
+    wrk_rps_cpu "keepalive_$target" "$pid" "$port" -t1 -c64 -d5s
+    wrk_rps_cpu "close_$target" "$pid" "$port" -t1 -c32 -d5s -H 'Connection: close'
     add "pipeline_$target" "$(wrk_rps "$port" -t1 -c64 -d5s -s "$work/pipeline.lua")"
     add "upload_$target" "$(h2load_upload_mbs "$port")"
   done
@@ -257,7 +283,9 @@ row() {  # row NAME OURS PEER UNIT GOAL
 echo
 printf '%-44s %12s %12s  %-8s %6s   %s\n' "scenario (medians of $rounds)" "epollhttp" "nginx" "unit" "ratio" "goal"
 row "keep-alive GET, wrk -t1 -c64" "$(med keepalive_epollhttp)" "$(med keepalive_nginx)" "req/s" ">= 1.25"
+row "  server CPU per request" "$(med keepalive_epollhttp_cpu)" "$(med keepalive_nginx_cpu)" "us/req" "(lower is better)"
 row "connection per request, wrk -t1 -c32" "$(med close_epollhttp)" "$(med close_nginx)" "req/s" ">= 1.25"
+row "  server CPU per request" "$(med close_epollhttp_cpu)" "$(med close_nginx_cpu)" "us/req" "(lower is better)"
 row "16-deep pipelined GET, wrk -t1 -c64" "$(med pipeline_epollhttp)" "$(med pipeline_nginx)" "req/s" ">= 1.5"
 row "3.7 MB POSTs, h2load --h1 -c4 -n400" "$(med upload_epollhttp)" "$(med upload_nginx)" "MB/s" ">= 1.0"
 row "10,000 idle keep-alive connections" "$(med idle_epollhttp)" "$(med idle_nginx)" "B/conn" "<= 1 KB/conn"
