@@ -50,6 +50,19 @@ bool LookupMethod(absl::string_view name, Method* method) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// IsName() compares a field name (already validated as a token) with a
+// lower-case literal of letters and '-', ignoring case, inline. For token
+// bytes, (c | 0x20) equals a lower-case letter only for that letter in either
+// case, and equals '-' only for '-'.
+template <size_t N>
+bool IsName(absl::string_view name, const char (&lower)[N]) {
+  if (name.size() != N - 1) return false;
+  for (size_t i = 0; i + 1 < N; ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::string_view MethodName(Method method) {
@@ -75,8 +88,7 @@ void RequestParser::Reset() {
   line_begin_ = scanned_ = consumed_ = 0;
   target_begin_ = target_size_ = 0;
   head_ = RequestHead();
-  fields_.clear();
-  headers_.clear();
+  fields_.clear();  // headers_ keeps its size: Finish() overwrites it.
   host_count_ = 0;
   has_content_length_ = has_transfer_encoding_ = false;
   chunked_final_ = chunked_seen_ = chunked_twice_ = other_coding_ = false;
@@ -228,12 +240,12 @@ ParseError RequestParser::ParseHeaderLine(absl::string_view input, size_t begin,
 ParseError RequestParser::OnField(absl::string_view name, absl::string_view value) {
   switch (name.size()) {
     case 4:
-      if (absl::EqualsIgnoreCase(name, "host")) {
+      if (IsName(name, "host")) {
         if (host_count_ < 2) ++host_count_;
       }
       return ParseError::kNone;
     case 6:
-      if (absl::EqualsIgnoreCase(name, "expect")) {
+      if (IsName(name, "expect")) {
         if (absl::EqualsIgnoreCase(value, "100-continue")) {
           head_.expect_continue = true;
         } else {
@@ -242,7 +254,7 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
       }
       return ParseError::kNone;
     case 10:
-      if (absl::EqualsIgnoreCase(name, "connection")) {
+      if (IsName(name, "connection")) {
         for (const absl::string_view token : absl::StrSplit(value, ',')) {
           const absl::string_view option = TrimOws(token);
           if (absl::EqualsIgnoreCase(option, "close")) connection_close_ = true;
@@ -251,7 +263,7 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
       }
       return ParseError::kNone;
     case 14:
-      if (absl::EqualsIgnoreCase(name, "content-length")) {
+      if (IsName(name, "content-length")) {
         if (has_content_length_) return ParseError::kDuplicateContentLength;
         has_content_length_ = true;
         const ContentLength length = ParseContentLength(value);
@@ -260,7 +272,7 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
       }
       return ParseError::kNone;
     case 17:
-      if (absl::EqualsIgnoreCase(name, "transfer-encoding")) {
+      if (IsName(name, "transfer-encoding")) {
         has_transfer_encoding_ = true;
         for (const absl::string_view element : absl::StrSplit(value, ',')) {
           // transfer-coding = token *( OWS ";" OWS transfer-parameter )
