@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,8 +20,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
@@ -32,6 +31,7 @@
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
+#include "server/cli_flags.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL: http://host[:port][/path].");
 ABSL_FLAG(int32_t, threads, 4, "Client threads, each with its own connection.");
@@ -73,69 +73,6 @@ namespace {
 using epollhttp::loadgen::Payload;
 using epollhttp::loadgen::RunInfo;
 using epollhttp::loadgen::RunOptions;
-
-bool IsHelpFlag(absl::string_view arg) {
-  for (const absl::string_view help : {"--help", "--helpfull", "--helpshort", "--helppackage",
-                                       "--version", "--only_check_args", "-help"}) {
-    if (arg == help || absl::StartsWith(arg, absl::StrCat(help, "="))) return true;
-  }
-  return false;
-}
-
-// ParseArgs() sets flags from argv through abseil's registry, like
-// absl::ParseCommandLine, but reports a mistake in `*error` (one line)
-// instead of exiting 1. --header values are collected verbatim (commas are
-// allowed inside them) into `*headers`.
-bool ParseArgs(int argc, char** argv, std::vector<std::string>* headers, std::string* error) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") {
-      if (i + 1 < argc) *error = absl::StrCat("unexpected argument \"", argv[i + 1], "\"");
-      return i + 1 >= argc;
-    }
-    if (!absl::StartsWith(arg, "-") || arg == "-") {
-      *error = absl::StrCat("unexpected argument \"", arg, "\" (flags look like --name=value)");
-      return false;
-    }
-    arg.remove_prefix(absl::StartsWith(arg, "--") ? 2 : 1);
-    const size_t eq = arg.find('=');
-    std::string name(arg.substr(0, eq));
-    const bool has_value = eq != absl::string_view::npos;
-    std::string value = has_value ? std::string(arg.substr(eq + 1)) : "";
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && !has_value && absl::StartsWith(name, "no")) {
-      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(name.substr(2));
-      if (negated != nullptr && negated->IsOfType<bool>()) {
-        flag = negated;
-        name = name.substr(2);
-        value = "false";
-      }
-    } else if (flag != nullptr && !has_value) {
-      if (flag->IsOfType<bool>()) {
-        value = "true";
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        *error = absl::StrCat("--", name, " needs a value");
-        return false;
-      }
-    }
-    if (flag == nullptr) {
-      *error = absl::StrCat("unknown flag --", name, " (see --help)");
-      return false;
-    }
-    if (name == "header") {
-      headers->push_back(value);
-      continue;
-    }
-    std::string parse_error;
-    if (!flag->ParseFrom(value, &parse_error)) {
-      *error = absl::StrCat("--", name, ": ", parse_error);
-      return false;
-    }
-  }
-  return true;
-}
 
 // ParseUrl() splits http://host[:port][/path] into origin and path.
 bool ParseUrl(absl::string_view url, std::string* origin, std::string* path) {
@@ -198,14 +135,11 @@ int main(int argc, char** argv) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  for (int i = 1; i < argc; ++i) {
-    if (IsHelpFlag(argv[i])) {
-      absl::ParseCommandLine(argc, argv);  // Prints the help and exits.
-      return 0;
-    }
+  std::map<std::string, std::vector<std::string>> repeated;
+  if (std::string error; !epollhttp::ParseFlags(argc, argv, {"header"}, &repeated, &error)) {
+    return Usage(error);
   }
-  std::vector<std::string> raw_headers;
-  if (std::string error; !ParseArgs(argc, argv, &raw_headers, &error)) return Usage(error);
+  const std::vector<std::string>& raw_headers = repeated["header"];
   ::signal(SIGPIPE, SIG_IGN);  // A server closing mid-upload must not kill us.
 
   RunOptions options;

@@ -9,16 +9,18 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/cli_flags.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
@@ -64,7 +66,11 @@ int main(int argc, char** argv) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  absl::ParseCommandLine(argc, argv);
+  std::map<std::string, std::vector<std::string>> unused;
+  if (std::string error; !epollhttp::ParseFlags(argc, argv, {}, &unused, &error)) {
+    std::fprintf(stderr, "server: %s\n", error.c_str());
+    return 2;
+  }
 
   const int32_t port = absl::GetFlag(FLAGS_port);
   int32_t threads = absl::GetFlag(FLAGS_threads);

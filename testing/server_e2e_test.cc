@@ -82,7 +82,7 @@ TEST(ServerE2eTest, BusyPortIsOneLineAndExitCode1) {
 
 TEST(ServerE2eTest, BadFlagValuesExit2WithOneLine) {
   for (const char* flag : {"--threads=-1", "--header_timeout=0s", "--max_connections=0",
-                           "--max_header_bytes=10"}) {
+                           "--max_header_bytes=10", "--threads=many", "--no_such_flag"}) {
     auto server = ServerProcess::Start({{flag}});
     ASSERT_FALSE(server.ok()) << flag;
   }
@@ -91,6 +91,9 @@ TEST(ServerE2eTest, BadFlagValuesExit2WithOneLine) {
       RunCommand(RunfilePath("server/server") + " --threads=-1 2>&1", &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(out, "server: --threads must be 0..1024, got -1\n");
+  const std::string unknown = RunCommand(RunfilePath("server/server") + " --bogus 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(unknown, "server: unknown flag --bogus (see --help)\n");
 }
 
 TEST(ServerE2eTest, CurlLargeUploadGets100ContinueAndExactCount) {
