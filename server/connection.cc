@@ -29,6 +29,7 @@ ssize_t DiscardInput(int fd, size_t n) {
 
 Connection::Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& session,
                        const ConnectionOptions& options, absl::Span<char> scratch,
+                       std::string* shared_output,
                        absl::AnyInvocable<void(Connection*)> on_close)
     : loop_(loop),
       fd_(std::move(fd)),
@@ -36,6 +37,7 @@ Connection::Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& s
       stats_(session.stats),
       session_(session),
       scratch_(scratch),
+      shared_output_(shared_output),
       on_close_(std::move(on_close)) {
   if (stats_ != nullptr) stats_->OnAccepted();
   if (session.access_log != nullptr) {
@@ -119,9 +121,10 @@ void Connection::OnTimer() {
   }
   if (stats_ != nullptr) stats_->OnTimeout(kind);
   if (kind == TimeoutKind::kHeader && session_.phase() == HttpSession::Phase::kHead) {
-    session_.OnHeaderTimeout(&output_);  // 408, then the lingering close.
+    std::string* out = OutputTarget();
+    session_.OnHeaderTimeout(out);  // 408, then the lingering close.
     input_.Release();
-    Flush();
+    Deliver(out);
     return;
   }
   Close();
@@ -200,48 +203,79 @@ void Connection::OnReadable() {
     }
     last_read_ = loop_->Now();
     if (output_offset_ == output_.size()) last_write_ = last_read_;  // Output may start now.
+    std::string* out = OutputTarget();
     if (skippable > 0) {
-      session_.OnBodySkipped(n, &output_);
+      session_.OnBodySkipped(n, out);
     } else if (input_.empty()) {
       // The common case: everything is in scratch; keep only what the
       // session left unconsumed (an incomplete head).
-      input_.Append(spilled.substr(session_.OnInput(spilled, &output_)));
+      input_.Append(spilled.substr(session_.OnInput(spilled, out)));
     } else {
       input_.Append(spilled);
-      input_.Consume(session_.OnInput(input_.readable(), &output_));
+      input_.Consume(session_.OnInput(input_.readable(), out));
     }
-    Flush();
+    Deliver(out);
+    if (closed_) return;
     if (output_.size() - output_offset_ > kMaxQueuedOutput) break;  // Backpressure.
     if (static_cast<size_t>(n) < want) break;  // Drained the socket.
   }
 }
 
+std::string* Connection::OutputTarget() {
+  // Nothing queued: responses go to the loop's shared buffer and are sent
+  // from there, so a response costs no allocation; only bytes the socket
+  // does not take at once are copied into this connection's own buffer.
+  return output_offset_ == output_.size() ? shared_output_ : &output_;
+}
+
+void Connection::Deliver(std::string* target) {
+  if (target == shared_output_ && !shared_output_->empty()) {
+    size_t sent = 0;
+    while (sent < shared_output_->size()) {
+      const ssize_t n = Send(shared_output_->data() + sent, shared_output_->size() - sent);
+      if (n < 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    if (!closed_ && sent < shared_output_->size()) {
+      output_.assign(shared_output_->data() + sent, shared_output_->size() - sent);
+      output_offset_ = 0;
+    }
+    shared_output_->clear();
+    if (shared_output_->capacity() > (1u << 20)) std::string().swap(*shared_output_);
+  }
+  if (!closed_) Flush();
+}
+
+ssize_t Connection::Send(const char* data, size_t size) {
+  if (sent_before_ && !nodelay_) {
+    // TCP_NODELAY from the second write on: Nagle could hold a small write
+    // while earlier data is unacknowledged, but the first write has none
+    // before it, so a connection-per-request client never pays the
+    // setsockopt().
+    const int one = 1;
+    ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    nodelay_ = true;
+  }
+  const ssize_t n = ::send(fd_.get(), data, size, MSG_NOSIGNAL);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) Close();
+    return -1;
+  }
+  sent_before_ = true;
+  last_write_ = loop_->Now();
+  if (stats_ != nullptr) stats_->AddBytesWritten(n);
+  return n;
+}
+
 void Connection::Flush() {
   while (output_offset_ < output_.size()) {
-    if (sent_before_ && !nodelay_) {
-      // TCP_NODELAY from the second write on: Nagle could hold a small write
-      // while earlier data is unacknowledged, but the first write has none
-      // before it, so a connection-per-request client never pays the
-      // setsockopt().
-      const int one = 1;
-      ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      nodelay_ = true;
-    }
-    const ssize_t n = ::send(fd_.get(), output_.data() + output_offset_,
-                             output_.size() - output_offset_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      Close();
-      return;
-    }
+    const ssize_t n = Send(output_.data() + output_offset_, output_.size() - output_offset_);
+    if (closed_) return;
+    if (n < 0) break;
     output_offset_ += static_cast<size_t>(n);
-    sent_before_ = true;
-    last_write_ = loop_->Now();
-    if (stats_ != nullptr) stats_->AddBytesWritten(n);
   }
   if (output_offset_ == output_.size()) {
-    // Release the buffer: an idle keep-alive connection holds no output
-    // memory (one small allocation per response is cheap next to a syscall).
+    // Release the buffer: it only ever holds what a send did not take.
     std::string().swap(output_);
     output_offset_ = 0;
     if (session_.closing() || peer_closed_) {

@@ -47,12 +47,13 @@ struct ConnectionOptions {
 class Connection {
  public:
   // `on_close` is called once, on the loop thread, when the connection is
-  // finished; the owner then frees it with DeleteSoon. `scratch` is the loop's
-  // shared read buffer and must outlive the connection. `session.stats`, if
+  // finished; the owner then frees it with DeleteSoon. `scratch` and
+  // `shared_output` are the loop's shared read buffer and response buffer
+  // (empty between uses) and must outlive the connection. `session.stats`, if
   // set, also counts this connection and its bytes written.
   Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& session,
              const ConnectionOptions& options, absl::Span<char> scratch,
-             absl::AnyInvocable<void(Connection*)> on_close);
+             std::string* shared_output, absl::AnyInvocable<void(Connection*)> on_close);
 
   // Start() registers with the loop; returns false (and closes) on failure.
   bool Start();
@@ -72,6 +73,14 @@ class Connection {
   TimePoint Deadline(TimeoutKind* kind) const;
   void OnTimer();
   void OnReadable();
+  // OutputTarget() is where the session should write responses now.
+  std::string* OutputTarget();
+  // Deliver() sends what the session wrote to `target` (from OutputTarget()),
+  // keeping what the socket did not take, then flushes.
+  void Deliver(std::string* target);
+  // Send() writes once; returns bytes written, or -1 (EAGAIN/EINTR, or an
+  // error after which the connection is closed).
+  ssize_t Send(const char* data, size_t size);
   void Flush();
   // NothingUnread() is true when no input is buffered and the last read
   // emptied the socket, so closing is not expected to turn into a reset that
@@ -87,11 +96,12 @@ class Connection {
   WorkerStats* stats_;
   HttpSession session_;
   absl::Span<char> scratch_;
+  std::string* shared_output_;
   absl::AnyInvocable<void(Connection*)> on_close_;
   std::unique_ptr<net::EventLoop::Watcher> watcher_;
   net::Buffer input_;     // Unconsumed input: an incomplete request head.
   int errno_ = 0;         // Of the last failed read.
-  std::string output_;
+  std::string output_;    // Response bytes the socket has not taken yet.
   size_t output_offset_ = 0;
   bool peer_closed_ = false;  // Read returned EOF: no more input.
   bool input_drained_ = false;  // The last read found the socket empty.

@@ -92,7 +92,8 @@ class Server::Worker {
       }
       auto connection = std::make_unique<Connection>(
           loop_.get(), std::move(fd), session_options_, connection_options_,
-          absl::MakeSpan(scratch_, sizeof(scratch_)), [this](Connection* c) { OnClosed(c); });
+          absl::MakeSpan(scratch_, sizeof(scratch_)), &output_scratch_,
+          [this](Connection* c) { OnClosed(c); });
       Connection* raw = connection.get();
       connections_.emplace(raw, std::move(connection));
       raw->Start();
@@ -139,6 +140,7 @@ class Server::Worker {
   bool draining_ = false;
   bool accept_retry_pending_ = false;
   char scratch_[64 * 1024];
+  std::string output_scratch_;  // Responses on their way out (see Connection).
 };
 
 Server::Server() = default;
