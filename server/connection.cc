@@ -164,24 +164,25 @@ void Connection::OnReadable() {
         !lingering_ && input_.empty() ? session_.SkippableBodyBytes() : 0;
     size_t want;
     ssize_t n;
+    int error = 0;
     absl::string_view spilled;
     if (skippable > 0) {
       want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
       n = DiscardInput(fd_.get(), want);
-      if (n < 0) errno_ = errno;
+      if (n < 0) error = errno;
     } else {
       // One readv: into the partial head's free space (if any), then the
       // loop's scratch buffer, where the session consumes bytes in place.
       const net::Buffer::ReadResult r = input_.ReadFrom(fd_.get(), scratch_);
       want = r.requested;
       n = r.bytes;
-      errno_ = r.error;
+      error = r.error;
       spilled = r.spilled;
     }
     input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
     if (n < 0) {
-      if (errno_ == EAGAIN || errno_ == EINTR) {
-        input_drained_ = errno_ == EAGAIN;
+      if (error == EAGAIN || error == EINTR) {
+        input_drained_ = error == EAGAIN;
         break;
       }
       Close();  // ECONNRESET and friends: only this connection is affected.

@@ -100,7 +100,6 @@ class Connection {
   absl::AnyInvocable<void(Connection*)> on_close_;
   std::unique_ptr<net::EventLoop::Watcher> watcher_;
   net::Buffer input_;     // Unconsumed input: an incomplete request head.
-  int errno_ = 0;         // Of the last failed read.
   std::string output_;    // Response bytes the socket has not taken yet.
   size_t output_offset_ = 0;
   bool peer_closed_ = false;  // Read returned EOF: no more input.

@@ -54,9 +54,6 @@ class Server {
   // ForceStop() stops every loop now (connections are dropped) and joins.
   void ForceStop();
 
-  // metrics() is the registry behind GET /metrics; valid after Start().
-  [[nodiscard]] const Metrics& metrics() const { return *metrics_; }
-
  private:
   class Worker;
   // Connection slots shared by the loops (see max_connections).

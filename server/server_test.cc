@@ -23,6 +23,7 @@ constexpr bool kAddressSanitizer = false;
 using ::epollhttp::testing::ConnectLoopback;
 using ::epollhttp::testing::OpenFdCount;
 using ::epollhttp::testing::ResidentBytes;
+using ::epollhttp::testing::WaitForFdCount;
 using ::epollhttp::testing::HeaderValue;
 using ::epollhttp::testing::ReadResponse;
 using ::epollhttp::testing::ReadToEof;
@@ -154,18 +155,6 @@ TEST_F(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
 }
 
-// WaitForFdCount() polls until this process has `count` descriptors open or
-// 10 s pass; returns the last count seen.
-int WaitForFdCount(int count) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int now = OpenFdCount();
-  while (now != count && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-    now = OpenFdCount();
-  }
-  return now;
-}
-
 TEST_F(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
   const int baseline = OpenFdCount();
   ASSERT_GT(baseline, 0);
@@ -177,7 +166,7 @@ TEST_F(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof(reset_on_close));
   }
   // The client sockets are closed; the server's ends must follow.
-  EXPECT_EQ(WaitForFdCount(baseline), baseline);
+  EXPECT_EQ(WaitForFdCount(0, baseline), baseline);
   // And it still serves.
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), kGet));

@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace epollhttp::testing {
 namespace {
@@ -55,6 +57,16 @@ int OpenFdCountOf(pid_t pid) {
   }
   ::closedir(dir);
   return pid == 0 ? count - 1 : count;  // Our own listing fd.
+}
+
+int WaitForFdCount(pid_t pid, int count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int now = OpenFdCountOf(pid);
+  while (now != count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+    now = OpenFdCountOf(pid);
+  }
+  return now;
 }
 
 }  // namespace epollhttp::testing

@@ -21,8 +21,13 @@ int64_t ResidentBytes(pid_t pid = 0);
 // has used so far, in seconds.
 double CpuSeconds(pid_t pid = 0);
 
-// OpenFdCountOf() is the number of open descriptors of process `pid`.
+// OpenFdCountOf() is the number of open descriptors of process `pid` (0:
+// this process, not counting the descriptor used to list them).
 int OpenFdCountOf(pid_t pid);
+
+// WaitForFdCount() polls until process `pid` (0: this process) has `count`
+// descriptors open or 20 s pass; returns the last count seen.
+int WaitForFdCount(pid_t pid, int count);
 
 }  // namespace epollhttp::testing
 

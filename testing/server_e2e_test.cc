@@ -45,18 +45,6 @@ std::string TempPath(const std::string& name) {
   return absl::StrCat(dir == nullptr ? "/tmp" : dir, "/", name);
 }
 
-// WaitForFds() polls until process `pid` has `count` descriptors open or 20 s
-// pass; returns the last count.
-int WaitForFds(pid_t pid, int count) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  int now = OpenFdCountOf(pid);
-  while (now != count && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-    now = OpenFdCountOf(pid);
-  }
-  return now;
-}
-
 TEST(ServerE2eTest, PrintsOneStartupLineAndExitsZeroOnSigterm) {
   auto server = StartServer({{"--threads=2"}});
   ASSERT_NE(server, nullptr);
@@ -288,7 +276,7 @@ TEST(ServerE2eTest, ChurnLeavesNoDescriptorsOrMemoryBehind) {
     for (std::thread& thread : threads) thread.join();
   };
   churn(250);  // Warm-up: allocator caches and tables reach their working size.
-  ASSERT_EQ(WaitForFds(pid, baseline_fds), baseline_fds);
+  ASSERT_EQ(WaitForFdCount(pid, baseline_fds), baseline_fds);
   const int64_t rss_before = ResidentBytes(pid);
   churn(2500);  // 10,000 connections.
   // Connections reset while still in the accept queue are accepted (and
@@ -301,7 +289,7 @@ TEST(ServerE2eTest, ChurnLeavesNoDescriptorsOrMemoryBehind) {
     ++scrapes;
   } while (MetricValue(metrics, "epollhttp_connections_active") != 1 &&
            std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(WaitForFds(pid, baseline_fds), baseline_fds);
+  EXPECT_EQ(WaitForFdCount(pid, baseline_fds), baseline_fds);
   const int64_t rss_after = ResidentBytes(pid);
   // (Not under ASan: its quarantine keeps freed memory resident; its leak
   // checker covers this build instead.)
