@@ -88,6 +88,9 @@ class Connection {
   bool NothingUnread();
   void StartLingering();
   void Close();
+  // WantedEvents() is the epoll events the connection needs now: EPOLLOUT
+  // while output is pending, EPOLLIN unless input is paused or finished.
+  uint32_t WantedEvents() const;
   void UpdateEvents();
 
   net::EventLoop* loop_;

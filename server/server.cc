@@ -177,7 +177,7 @@ absl::Status Server::Start(const ServerOptions& options) {
     }
   }
   for (int i = 0; i < options.threads; ++i) {
-    absl::StatusOr<net::Listener> listener = net::Listener::Bind(options.address, port);
+    absl::StatusOr<net::Listener> listener = net::Listener::Bind(options.address, port, options.defer_accept);
     if (!listener.ok()) return listener.status();
     port = listener->port();  // Later listeners join the first one's port.
     absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();

@@ -31,6 +31,8 @@ struct ServerOptions {
   // in the kernel's accept queue) until one closes.
   int max_connections = 10'000;
   bool access_log = false;  // One line per response on stderr.
+  // Accept connections once their first bytes arrive (see net::Listener).
+  bool defer_accept = true;
 };
 
 class Server {

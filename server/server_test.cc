@@ -32,18 +32,22 @@ using ::epollhttp::testing::SendAll;
 
 const char kGet[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
-class ServerTest : public ::testing::Test {
+// Every test runs with deferred accept (a connection is accepted with its
+// first bytes and read at once) and without (accepted at the handshake, so
+// the first read usually finds nothing and the connection waits in epoll).
+class ServerTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ServerOptions options;
     options.port = 0;
     options.threads = 2;
+    options.defer_accept = GetParam();
     ASSERT_TRUE(server_.Start(options).ok());
   }
   Server server_;
 };
 
-TEST_F(ServerTest, KeepAliveConnectionServesManyRequests) {
+TEST_P(ServerTest, KeepAliveConnectionServesManyRequests) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(fd);
   std::string leftover;
@@ -57,7 +61,7 @@ TEST_F(ServerTest, KeepAliveConnectionServesManyRequests) {
   }
 }
 
-TEST_F(ServerTest, ThreePipelinedRequestsInOneSegmentAnswerInOrder) {
+TEST_P(ServerTest, ThreePipelinedRequestsInOneSegmentAnswerInOrder) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(),
                       "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
@@ -83,7 +87,7 @@ TEST_F(ServerTest, ThreePipelinedRequestsInOneSegmentAnswerInOrder) {
   EXPECT_EQ(c.body, "Hello! I am an epoll server.");
 }
 
-TEST_F(ServerTest, RequestSentOneByteAtATime) {
+TEST_P(ServerTest, RequestSentOneByteAtATime) {
   net::Fd fd = ConnectLoopback(server_.port());
   const std::string request =
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
@@ -94,7 +98,7 @@ TEST_F(ServerTest, RequestSentOneByteAtATime) {
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), "5");
 }
 
-TEST_F(ServerTest, LargeBodyIsCountedExactly) {
+TEST_P(ServerTest, LargeBodyIsCountedExactly) {
   net::Fd fd = ConnectLoopback(server_.port());
   const std::string body(10 * 1024 * 1024 + 7, 'z');
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " +
@@ -104,7 +108,7 @@ TEST_F(ServerTest, LargeBodyIsCountedExactly) {
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), std::to_string(body.size()));
 }
 
-TEST_F(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
+TEST_P(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
   // The body's tail is discarded in the kernel; it must stop at the body's
   // last byte so the request behind it is read intact.
   net::Fd fd = ConnectLoopback(server_.port());
@@ -120,7 +124,7 @@ TEST_F(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), "3");
 }
 
-TEST_F(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
+TEST_P(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(),
                       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
@@ -132,7 +136,7 @@ TEST_F(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
   EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
 }
 
-TEST_F(ServerTest, Http10ClosesAfterTheResponse) {
+TEST_P(ServerTest, Http10ClosesAfterTheResponse) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "GET / HTTP/1.0\r\n\r\n"));
   bool reset = false;
@@ -142,7 +146,7 @@ TEST_F(ServerTest, Http10ClosesAfterTheResponse) {
   EXPECT_NE(all.find("Hello! I am an epoll server."), std::string::npos);
 }
 
-TEST_F(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
+TEST_P(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
   {
     net::Fd fd = ConnectLoopback(server_.port());
     ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nab"));
@@ -155,7 +159,7 @@ TEST_F(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
 }
 
-TEST_F(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
+TEST_P(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
   const int baseline = OpenFdCount();
   ASSERT_GT(baseline, 0);
   for (int i = 0; i < 20; ++i) {
@@ -174,7 +178,7 @@ TEST_F(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
 }
 
-TEST_F(ServerTest, HundredMegabyteBodyStreamsInBoundedMemory) {
+TEST_P(ServerTest, HundredMegabyteBodyStreamsInBoundedMemory) {
   constexpr int64_t kBody = 100 * 1024 * 1024;
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: " +
@@ -198,7 +202,7 @@ TEST_F(ServerTest, HundredMegabyteBodyStreamsInBoundedMemory) {
   }
 }
 
-TEST_F(ServerTest, SlowReaderWithTinyReceiveBufferGetsEveryResponseIntact) {
+TEST_P(ServerTest, SlowReaderWithTinyReceiveBufferGetsEveryResponseIntact) {
   net::Fd fd = ConnectLoopback(server_.port(), /*receive_buffer=*/2048);
   ASSERT_TRUE(fd);
   constexpr int kRequests = 4000;  // ~700 KB of responses: far beyond socket buffers.
@@ -221,7 +225,7 @@ TEST_F(ServerTest, SlowReaderWithTinyReceiveBufferGetsEveryResponseIntact) {
   sender.join();
 }
 
-TEST_F(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
+TEST_P(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
   net::Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab"));
   // On loopback the bytes are queued at the server once send() returns; the
@@ -239,6 +243,11 @@ TEST_F(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
   EXPECT_FALSE(reset);
   EXPECT_TRUE(leftover.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Accept, ServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Deferred" : "Immediate";
+                         });
 
 }  // namespace
 }  // namespace epollhttp

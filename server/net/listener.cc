@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,7 +11,8 @@
 
 namespace epollhttp::net {
 
-absl::StatusOr<Listener> Listener::Bind(const std::string& address, uint16_t port) {
+absl::StatusOr<Listener> Listener::Bind(const std::string& address, uint16_t port,
+                                       bool defer_accept) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -26,6 +28,11 @@ absl::StatusOr<Listener> Listener::Bind(const std::string& address, uint16_t por
   }
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("bind ", address, ":", port));
+  }
+  const int defer_seconds = 1;  // The shortest deferral the kernel offers.
+  if (defer_accept && ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds,
+                                   sizeof(defer_seconds)) != 0) {
+    return absl::ErrnoToStatus(errno, "setsockopt(TCP_DEFER_ACCEPT)");
   }
   if (::listen(fd.get(), SOMAXCONN) != 0) return absl::ErrnoToStatus(errno, "listen");
   socklen_t len = sizeof(addr);

@@ -21,7 +21,15 @@ class Listener {
   // Bind() listens on `address`:`port` (port 0 picks a free one) with
   // SO_REUSEADDR and SO_REUSEPORT. Fails with InvalidArgument for a bad
   // address and the errno (e.g. EADDRINUSE) otherwise.
-  static absl::StatusOr<Listener> Bind(const std::string& address, uint16_t port);
+  //
+  // With `defer_accept`, the kernel completes a connection's handshake but
+  // queues it for accept() only once its first bytes arrive
+  // (TCP_DEFER_ACCEPT), so a new connection can be read at once instead of
+  // being registered with epoll first. A connection that sends nothing is
+  // queued anyway after about a second (when the kernel's SYN-ACK retransmit
+  // is answered), so it is still seen and timed out.
+  static absl::StatusOr<Listener> Bind(const std::string& address, uint16_t port,
+                                       bool defer_accept = false);
 
   // CheckPortFree() fails (as Bind would, e.g. EADDRINUSE) if `port` on
   // `address` is held by any socket, including another process's
