@@ -34,7 +34,12 @@
 #include "server/cli_flags.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL: http://host[:port][/path].");
-ABSL_FLAG(int32_t, threads, 4, "Client threads, each with its own connection.");
+ABSL_FLAG(int32_t, threads, 4,
+          "Concurrent clients (the tutorial script's threads), each with its own connection "
+          "and one request at a time.");
+ABSL_FLAG(int32_t, workers, 0,
+          "OS threads the clients run on, as fibers sharing one epoll_wait per thread; 0 "
+          "means one per CPU (never more than --threads).");
 ABSL_FLAG(int64_t, requests, 100,
           "Requests per thread (the total is threads x requests). Ignored with --duration.");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
@@ -151,6 +156,10 @@ int main(int argc, char** argv) {
   if (options.threads < 1 || options.threads > 4096) {
     return Usage(absl::StrCat("--threads must be 1..4096, got ", options.threads));
   }
+  options.os_threads = absl::GetFlag(FLAGS_workers);
+  if (options.os_threads < 0 || options.os_threads > 1024) {
+    return Usage(absl::StrCat("--workers must be 0..1024, got ", options.os_threads));
+  }
   options.requests_per_thread = absl::GetFlag(FLAGS_requests);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   if (duration < absl::ZeroDuration()) return Usage("--duration must not be negative");
@@ -263,7 +272,8 @@ int main(int argc, char** argv) {
   }
 
   double seconds = 0;
-  const epollhttp::loadgen::RunStats stats = epollhttp::loadgen::Run(options, &completed, &seconds);
+  absl::StatusOr<epollhttp::loadgen::RunStats> run =
+      epollhttp::loadgen::Run(options, &completed, &seconds);
   if (show_progress) {
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -272,6 +282,11 @@ int main(int argc, char** argv) {
     done_cv.notify_all();
     progress_thread.join();
   }
+  if (!run.ok()) {
+    std::fprintf(stderr, "loadgen: cannot run: %s\n", std::string(run.status().message()).c_str());
+    return 1;
+  }
+  const epollhttp::loadgen::RunStats& stats = *run;
 
   if (json_out != stdout) {
     std::fputs(epollhttp::loadgen::FormatSummary(info, stats, seconds).c_str(), stdout);

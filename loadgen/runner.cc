@@ -1,11 +1,16 @@
 #include "loadgen/runner.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
 #include "httplib.h"
+#include "loadgen/fiber.h"
+#include "loadgen/fiber_client.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -32,19 +37,39 @@ ErrorKind KindOf(httplib::Error error) {
   }
 }
 
+// NeedsEncoding() is whether `path` has a byte that cpp-httplib's
+// encode_url() would percent-encode: space + CR LF ' , ; and non-ASCII.
+bool NeedsEncoding(const std::string& path) {
+  for (const char c : path) {
+    if (static_cast<unsigned char>(c) >= 0x80 ||
+        absl::string_view(" +\r\n',;").find(c) != absl::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::mutex& PrintMutex() {
   static std::mutex* mutex = new std::mutex;
   return *mutex;
 }
 
+// One client: a cpp-httplib client sending one request at a time, as a fiber
+// on its thread's scheduler. Its results go to the thread's RunStats.
 class Worker {
  public:
-  Worker(const RunOptions& options, int index, Clock::time_point start,
-         std::atomic<int64_t>* completed)
-      : options_(options), index_(index), start_(start), completed_(completed),
-        client_(options.origin), sends_body_(SendsBody(options.method)) {
+  // `start` is read when the worker runs: it is set after all set-up.
+  Worker(const RunOptions& options, const std::string& host, int port, int index,
+         const Clock::time_point* start, std::atomic<int64_t>* completed, RunStats* stats)
+      : options_(options), index_(index), start_(*start), completed_(completed), stats_(*stats),
+        client_(host, port, options.timeout),
+        sends_body_(SendsBody(options.method)) {
     client_.set_keep_alive(options.keepalive);
-    client_.set_tcp_nodelay(true);  // Latency is measured: no Nagle delay between writes.
+    // No Accept-Encoding: bodies are counted and compared as sent.
+    client_.set_decompress(false);
+    // cpp-httplib percent-encodes the path on every request; a path that has
+    // nothing to encode is sent as it is.
+    client_.set_url_encode(NeedsEncoding(options.path));
     const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(options.timeout);
     const time_t sec = static_cast<time_t>(timeout.count() / 1000000);
     const time_t usec = static_cast<time_t>(timeout.count() % 1000000);
@@ -52,6 +77,7 @@ class Worker {
     client_.set_read_timeout(sec, usec);
     client_.set_write_timeout(sec, usec);
     for (const auto& [name, value] : options.headers) headers_.emplace(name, value);
+    client_.ResolveOnce();  // Before the clock starts; failures show as connect errors.
   }
 
   void Run() {
@@ -70,12 +96,10 @@ class Worker {
       if (open_model) {
         intended = start_ + std::chrono::duration_cast<Clock::duration>(offset + i * interval);
         if (timed && intended >= end) break;
-        // Sleep to just before the due time, then yield until it: a plain
-        // sleep overshoots by the timer slack (~50-100 us), which would be
-        // counted as latency.
-        const auto spin = std::chrono::microseconds(200);
-        if (intended - spin > Clock::now()) std::this_thread::sleep_until(intended - spin);
-        while (Clock::now() < intended) std::this_thread::yield();
+        // The scheduler runs the other clients meanwhile and wakes this one
+        // on time (it spins through the last 200 us: a timed wait overshoots
+        // by the timer slack, which would count as latency).
+        FiberScheduler::Current()->SleepUntil(intended);
       } else if (timed && intended >= end) {
         break;
       }
@@ -89,8 +113,6 @@ class Worker {
       if (completed_ != nullptr) completed_->fetch_add(1, std::memory_order_relaxed);
     }
   }
-
-  const RunStats& stats() const { return stats_; }
 
  private:
   httplib::Result Send() {
@@ -138,9 +160,10 @@ class Worker {
         response.body != options_.expect_body) {
       return Fail(ErrorKind::kBody);
     }
-    if (response.has_header("X-Received-Body-Bytes")) {
+    if (const auto it = response.headers.find("X-Received-Body-Bytes");
+        it != response.headers.end()) {
       int64_t received = -1;
-      if (!absl::SimpleAtoi(response.get_header_value("X-Received-Body-Bytes"), &received) ||
+      if (!absl::SimpleAtoi(it->second, &received) ||
           received != sent) {
         stats_.lost_body_bytes += received < 0 ? sent : (sent > received ? sent - received
                                                                           : received - sent);
@@ -162,12 +185,12 @@ class Worker {
 
   const RunOptions& options_;
   const int index_;
-  const Clock::time_point start_;
+  const Clock::time_point& start_;
   std::atomic<int64_t>* completed_;
-  httplib::Client client_;
+  RunStats& stats_;
+  FiberClient client_;
   httplib::Headers headers_;
   const bool sends_body_;
-  RunStats stats_;
 };
 
 }  // namespace
@@ -176,18 +199,73 @@ bool SendsBody(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
-RunStats Run(const RunOptions& options, std::atomic<int64_t>* completed, double* seconds) {
-  const Clock::time_point start = Clock::now();
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int t = 0; t < options.threads; ++t) {
-    workers.push_back(std::make_unique<Worker>(options, t, start, completed));
+namespace {
+
+// SplitOrigin() splits "http://host[:port]" (as checked by the command line).
+bool SplitOrigin(const std::string& origin, std::string* host, int* port) {
+  constexpr absl::string_view kScheme = "http://";
+  if (!absl::StartsWith(origin, kScheme)) return false;
+  const absl::string_view authority = absl::string_view(origin).substr(kScheme.size());
+  const size_t colon = authority.rfind(':');
+  const size_t bracket = authority.rfind(']');
+  if (colon == absl::string_view::npos || (bracket != absl::string_view::npos && colon < bracket)) {
+    *host = std::string(authority);
+    *port = 80;
+    return !host->empty();
   }
-  std::vector<std::thread> threads;
-  for (auto& worker : workers) threads.emplace_back([w = worker.get()] { w->Run(); });
-  for (std::thread& thread : threads) thread.join();
+  *host = std::string(authority.substr(0, colon));
+  return !host->empty() && absl::SimpleAtoi(authority.substr(colon + 1), port) && *port > 0 &&
+         *port < 65536;
+}
+
+}  // namespace
+
+int ThreadsFor(const RunOptions& options) {
+  int threads = options.os_threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::min(threads, options.threads);
+}
+
+absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
+                             double* seconds) {
+  // Client c runs as a fiber on thread c % threads, so the clients of a
+  // thread share one epoll_wait.
+  std::string host;
+  int port = 0;
+  if (!SplitOrigin(options.origin, &host, &port)) {
+    return absl::InvalidArgumentError("origin must be http://host[:port], got " + options.origin);
+  }
+  const int threads = ThreadsFor(options);
+  std::vector<std::unique_ptr<FiberScheduler>> schedulers;
+  std::vector<RunStats> stats(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    absl::StatusOr<std::unique_ptr<FiberScheduler>> scheduler = FiberScheduler::Create();
+    if (!scheduler.ok()) return scheduler.status();
+    schedulers.push_back(std::move(*scheduler));
+  }
+  Clock::time_point start;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int c = 0; c < options.threads; ++c) {
+    workers.push_back(
+        std::make_unique<Worker>(options, host, port, c, &start, completed, &stats[c % threads]));
+    Worker* worker = workers.back().get();
+    if (absl::Status spawned = schedulers[c % threads]->Spawn([worker] { worker->Run(); });
+        !spawned.ok()) {
+      return spawned;
+    }
+  }
+  // The clock starts once everything is set up, so the first requests of an
+  // open-model schedule are not late by the set-up time. (Starting a thread
+  // orders this write before everything the thread does.)
+  start = Clock::now();
+  std::vector<std::thread> os_threads;
+  for (auto& scheduler : schedulers) {
+    os_threads.emplace_back([s = scheduler.get()] { s->Run(); });
+  }
+  for (std::thread& thread : os_threads) thread.join();
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
   RunStats total;
-  for (const auto& worker : workers) total.Merge(worker->stats());
+  for (const RunStats& s : stats) total.Merge(s);
   return total;
 }
 

@@ -1,5 +1,9 @@
-// runner.h: runs the load: N threads, each with its own cpp-httplib client,
-// sending requests and recording what came back.
+// runner.h: runs the load: N clients ("threads" to the user, like the
+// tutorial script's), each a cpp-httplib client with its own connection that
+// sends one request at a time and records what came back. The clients run as
+// fibers spread over one OS thread per CPU (loadgen/fiber.h), so a thread
+// waits for all of its connections in one epoll_wait, as wrk does, instead
+// of paying a context switch per request.
 //
 // Modes: a fixed number of requests per thread, or a duration; either closed
 // (each thread sends its next request when the last one is answered) or open
@@ -10,7 +14,7 @@
 // Memory is fixed per thread: histograms and counters, no per-request records.
 //
 // Thread safety: Run() is called from one thread and blocks until the load is
-// done; it starts and joins its worker threads itself.
+// done; it starts and joins its threads itself.
 #ifndef EPOLLHTTP_LOADGEN_RUNNER_H_
 #define EPOLLHTTP_LOADGEN_RUNNER_H_
 
@@ -21,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 
@@ -33,7 +38,8 @@ struct RunOptions {
   std::vector<std::pair<std::string, std::string>> headers;
   const Payload* payload = nullptr;  // Required for POST/PUT/PATCH.
   std::string content_type = "application/octet-stream";
-  int threads = 4;
+  int threads = 4;                            // Concurrent clients.
+  int os_threads = 0;                         // Threads they run on; 0: one per CPU.
   int64_t requests_per_thread = 100;          // Used when duration is zero.
   std::chrono::nanoseconds duration{0};       // Non-zero: run this long instead.
   double rate = 0;                            // Total requests/s; 0: closed model.
@@ -47,10 +53,16 @@ struct RunOptions {
 // SendsBody() is whether `method` carries the payload.
 bool SendsBody(const std::string& method);
 
+// ThreadsFor() is how many OS threads Run() uses: os_threads (or the number
+// of CPUs), at most one per client.
+int ThreadsFor(const RunOptions& options);
+
 // Run() performs the load and returns the merged statistics; `*seconds` gets
 // the wall time. `completed`, if not null, is incremented after every request
-// (for a progress display).
-RunStats Run(const RunOptions& options, std::atomic<int64_t>* completed, double* seconds);
+// (for a progress display). Fails only if it cannot set up (a bad origin, or
+// no descriptor or memory for a scheduler or a fiber stack).
+absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
+                             double* seconds);
 
 }  // namespace epollhttp::loadgen
 

@@ -126,9 +126,10 @@ class RunnerTest : public ::testing::Test {
   RunStats RunIt(const RunOptions& options) {
     double seconds = 0;
     std::atomic<int64_t> completed{0};
-    RunStats stats = loadgen::Run(options, &completed, &seconds);
+    absl::StatusOr<RunStats> stats = loadgen::Run(options, &completed, &seconds);
+    EXPECT_TRUE(stats.ok()) << stats.status();
     EXPECT_EQ(completed.load(), options.threads * options.requests_per_thread);
-    return stats;
+    return stats.ok() ? *stats : RunStats();
   }
 
   MisbehavingServer server_;
@@ -204,7 +205,7 @@ TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
   RunOptions options = Options("/ok");
   options.rate = 100;  // 6 requests at 100/s: the last is due at 50 ms.
   double seconds = 0;
-  const RunStats s = loadgen::Run(options, nullptr, &seconds);
+  const RunStats s = loadgen::Run(options, nullptr, &seconds).value();
   EXPECT_EQ(s.succeeded, 6);
   EXPECT_GE(seconds, 0.05);
   EXPECT_EQ(s.latency_uncorrected.count(), 6);

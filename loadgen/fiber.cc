@@ -1,0 +1,412 @@
+#include "loadgen/fiber.h"
+
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#if !defined(__x86_64__)
+#include <ucontext.h>
+#endif
+
+// Sanitizers must be told about stack switches.
+#if defined(__SANITIZE_ADDRESS__)
+#define EPOLLHTTP_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EPOLLHTTP_FIBER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define EPOLLHTTP_FIBER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EPOLLHTTP_FIBER_TSAN 1
+#endif
+#endif
+
+#if defined(EPOLLHTTP_FIBER_ASAN)
+extern "C" void __sanitizer_start_switch_fiber(void** fake_stack_save, const void* bottom,
+                                               size_t size);
+extern "C" void __sanitizer_finish_switch_fiber(void* fake_stack_save, const void** bottom_old,
+                                                size_t* size_old);
+#endif
+#if defined(EPOLLHTTP_FIBER_TSAN)
+extern "C" void* __tsan_get_current_fiber();
+extern "C" void* __tsan_create_fiber(unsigned flags);
+extern "C" void __tsan_destroy_fiber(void* fiber);
+extern "C" void __tsan_switch_to_fiber(void* fiber, unsigned flags);
+#endif
+
+namespace epollhttp::loadgen {
+namespace {
+
+#if defined(__x86_64__)
+// SwitchContext(from, to): saves the callee-saved registers, the MXCSR and
+// x87 control words on the current stack, stores the stack pointer in
+// *from, loads `to` as the stack pointer and restores the same from there.
+// A new context's stack is laid out by MakeContext() so that the restore
+// "returns" into FiberStart with r12 = argument and r13 = function.
+extern "C" void epollhttp_fiber_switch(void** from, void* to);
+extern "C" void epollhttp_fiber_start();
+asm(R"(
+  .text
+  .p2align 4
+  .globl epollhttp_fiber_switch
+  .hidden epollhttp_fiber_switch
+  .type epollhttp_fiber_switch, @function
+epollhttp_fiber_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $16, %rsp
+  stmxcsr 8(%rsp)
+  fnstcw (%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  fldcw (%rsp)
+  ldmxcsr 8(%rsp)
+  addq $16, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size epollhttp_fiber_switch, .-epollhttp_fiber_switch
+
+  .p2align 4
+  .globl epollhttp_fiber_start
+  .hidden epollhttp_fiber_start
+  .type epollhttp_fiber_start, @function
+epollhttp_fiber_start:
+  movq %r12, %rdi
+  callq *%r13
+  ud2
+  .size epollhttp_fiber_start, .-epollhttp_fiber_start
+)");
+#endif
+
+}  // namespace
+
+struct FiberScheduler::Context {
+#if defined(__x86_64__)
+  void* sp = nullptr;
+#else
+  ucontext_t uc;
+#endif
+};
+
+namespace {
+
+// MakeContext() prepares `context` to run entry(arg) on the stack
+// [low, low + size) when first switched to.
+void MakeContext(FiberScheduler::Context* context, char* low, size_t size,
+                 void (*entry)(void*), void* arg) {
+#if defined(__x86_64__)
+  const uintptr_t top = (reinterpret_cast<uintptr_t>(low) + size) & ~uintptr_t{15};
+  // From the saved stack pointer up: x87 control word, MXCSR, r15, r14,
+  // r13, r12, rbx, rbp, return address. After the return, rsp == top, so
+  // FiberStart's call enters `entry` with the ABI's alignment.
+  auto* slots = reinterpret_cast<uint64_t*>(top - 72);
+  uint32_t mxcsr;
+  uint16_t fpu_control;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpu_control));
+  slots[0] = fpu_control;
+  slots[1] = mxcsr;
+  slots[2] = 0;                                       // r15
+  slots[3] = 0;                                       // r14
+  slots[4] = reinterpret_cast<uint64_t>(entry);      // r13
+  slots[5] = reinterpret_cast<uint64_t>(arg);        // r12
+  slots[6] = 0;                                       // rbx
+  slots[7] = 0;                                       // rbp: ends frame-pointer walks
+  slots[8] = reinterpret_cast<uint64_t>(&epollhttp_fiber_start);
+  context->sp = slots;
+#else
+  getcontext(&context->uc);
+  context->uc.uc_stack.ss_sp = low;
+  context->uc.uc_stack.ss_size = size;
+  context->uc.uc_link = nullptr;
+  // makecontext passes int arguments: split the pointer.
+  const auto bits = reinterpret_cast<uintptr_t>(arg);
+  static void (*target)(void*) = nullptr;
+  target = entry;
+  makecontext(
+      &context->uc,
+      reinterpret_cast<void (*)()>(+[](unsigned hi, unsigned lo) {
+        target(reinterpret_cast<void*>((uintptr_t{hi} << 32) | lo));
+      }),
+      2, static_cast<unsigned>(bits >> 32), static_cast<unsigned>(bits & 0xffffffffu));
+#endif
+}
+
+void SwitchContext(FiberScheduler::Context* from, FiberScheduler::Context* to) {
+#if defined(__x86_64__)
+  epollhttp_fiber_switch(&from->sp, to->sp);
+#else
+  swapcontext(&from->uc, &to->uc);
+#endif
+}
+
+thread_local FiberScheduler* current_scheduler = nullptr;
+
+constexpr auto kSpinBefore = std::chrono::microseconds(200);  // See Poll().
+
+}  // namespace
+
+struct FiberScheduler::Fiber {
+  FiberScheduler* scheduler = nullptr;
+  absl::AnyInvocable<void()> body;
+  char* mapping = nullptr;  // Guard page, then the stack.
+  size_t mapping_bytes = 0;
+  char* stack_low = nullptr;
+  size_t stack_bytes = 0;
+  Context context;
+  bool finished = false;
+  // A descriptor wait in progress.
+  bool waiting_fd = false;
+  int wait_fd = -1;
+  Clock::time_point deadline;
+  bool timed_out = false;
+  void* fake_stack = nullptr;  // AddressSanitizer's, while switched out.
+  void* tsan_fiber = nullptr;
+
+  ~Fiber() {
+#if defined(EPOLLHTTP_FIBER_TSAN)
+    if (tsan_fiber != nullptr) __tsan_destroy_fiber(tsan_fiber);
+#endif
+    if (mapping != nullptr) ::munmap(mapping, mapping_bytes);
+  }
+};
+
+absl::StatusOr<std::unique_ptr<FiberScheduler>> FiberScheduler::Create(size_t stack_bytes) {
+  net::Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) return absl::ErrnoToStatus(errno, "epoll_create1");
+#if defined(EPOLLHTTP_FIBER_ASAN) || defined(EPOLLHTTP_FIBER_TSAN)
+  stack_bytes = std::max<size_t>(stack_bytes, 1 << 20);  // Instrumented frames are larger.
+#endif
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  stack_bytes = (stack_bytes + page - 1) / page * page;
+  return std::unique_ptr<FiberScheduler>(new FiberScheduler(std::move(epoll), stack_bytes));
+}
+
+FiberScheduler::FiberScheduler(net::Fd epoll, size_t stack_bytes)
+    : epoll_(std::move(epoll)), stack_bytes_(stack_bytes), scheduler_context_(new Context) {}
+
+FiberScheduler::~FiberScheduler() = default;
+
+FiberScheduler* FiberScheduler::Current() { return current_scheduler; }
+
+absl::Status FiberScheduler::Spawn(absl::AnyInvocable<void()> body) {
+  auto fiber = std::make_unique<Fiber>();
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  fiber->mapping_bytes = stack_bytes_ + page;
+  void* mapping = ::mmap(nullptr, fiber->mapping_bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (mapping == MAP_FAILED) return absl::ResourceExhaustedError("cannot map a fiber stack");
+  fiber->mapping = static_cast<char*>(mapping);
+  if (::mprotect(fiber->mapping, page, PROT_NONE) != 0) {
+    return absl::ResourceExhaustedError("cannot protect a fiber stack's guard page");
+  }
+  fiber->scheduler = this;
+  fiber->body = std::move(body);
+  fiber->stack_low = fiber->mapping + page;
+  fiber->stack_bytes = stack_bytes_;
+  MakeContext(&fiber->context, fiber->stack_low, fiber->stack_bytes, &FiberScheduler::Entry,
+              fiber.get());
+#if defined(EPOLLHTTP_FIBER_TSAN)
+  fiber->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  runnable_.push_back(fiber.get());
+  fibers_.push_back(std::move(fiber));
+  return absl::OkStatus();
+}
+
+void FiberScheduler::Entry(void* arg) {
+  Fiber* fiber = static_cast<Fiber*>(arg);
+  FiberScheduler* scheduler = fiber->scheduler;
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &scheduler->main_stack_bottom_,
+                                  &scheduler->main_stack_size_);
+#endif
+  fiber->body();
+  fiber->body = nullptr;  // Its captures die here, on this stack's thread.
+  fiber->finished = true;
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  // Null: this fiber's fake stack is not coming back.
+  __sanitizer_start_switch_fiber(nullptr, scheduler->main_stack_bottom_,
+                                 scheduler->main_stack_size_);
+#endif
+#if defined(EPOLLHTTP_FIBER_TSAN)
+  __tsan_switch_to_fiber(scheduler->main_tsan_fiber_, 0);
+#endif
+  SwitchContext(&fiber->context, scheduler->scheduler_context_.get());
+  __builtin_unreachable();
+}
+
+void FiberScheduler::Resume(Fiber* fiber) {
+  running_ = fiber;
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  void* fake_stack = nullptr;
+  __sanitizer_start_switch_fiber(&fake_stack, fiber->stack_low, fiber->stack_bytes);
+#endif
+#if defined(EPOLLHTTP_FIBER_TSAN)
+  __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
+#endif
+  SwitchContext(scheduler_context_.get(), &fiber->context);
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+#endif
+  running_ = nullptr;
+}
+
+void FiberScheduler::Suspend() {
+  Fiber* fiber = running_;
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  __sanitizer_start_switch_fiber(&fiber->fake_stack, main_stack_bottom_, main_stack_size_);
+#endif
+#if defined(EPOLLHTTP_FIBER_TSAN)
+  __tsan_switch_to_fiber(main_tsan_fiber_, 0);
+#endif
+  SwitchContext(&fiber->context, scheduler_context_.get());
+#if defined(EPOLLHTTP_FIBER_ASAN)
+  __sanitizer_finish_switch_fiber(fiber->fake_stack, &main_stack_bottom_, &main_stack_size_);
+#endif
+}
+
+void FiberScheduler::Run() {
+  FiberScheduler* const outer = current_scheduler;
+  current_scheduler = this;
+#if defined(EPOLLHTTP_FIBER_TSAN)
+  main_tsan_fiber_ = __tsan_get_current_fiber();
+#endif
+  while (!fibers_.empty()) {
+    while (!runnable_.empty()) {
+      Fiber* fiber = runnable_.front();
+      runnable_.pop_front();
+      Resume(fiber);
+      if (fiber->finished) {
+        auto it = std::find_if(fibers_.begin(), fibers_.end(),
+                               [fiber](const std::unique_ptr<Fiber>& f) { return f.get() == fiber; });
+        std::swap(*it, fibers_.back());
+        fibers_.pop_back();
+      }
+    }
+    if (fibers_.empty()) break;
+    Poll();
+  }
+  current_scheduler = outer;
+}
+
+FiberScheduler::FdState& FiberScheduler::StateOf(int fd) {
+  if (static_cast<size_t>(fd) >= fds_.size()) fds_.resize(static_cast<size_t>(fd) + 1);
+  return fds_[fd];
+}
+
+void FiberScheduler::NewFd(int fd) {
+  if (fd >= 0) StateOf(fd) = FdState{};
+}
+
+bool FiberScheduler::WaitFd(int fd, Clock::time_point deadline) {
+  Fiber* self = running_;
+  FdState& state = StateOf(fd);
+  if (!state.registered) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0 && errno != EEXIST) {
+      return true;  // E.g. a closed descriptor: the caller's next call reports it.
+    }
+    state.registered = true;
+  }
+  if (Clock::now() >= deadline) return false;
+  state.waiter = self;
+  self->waiting_fd = true;
+  self->wait_fd = fd;
+  self->deadline = deadline;
+  self->timed_out = false;
+  ++fd_waiters_;
+  earliest_fd_deadline_ = std::min(earliest_fd_deadline_, deadline);
+  Suspend();
+  return !self->timed_out;
+}
+
+void FiberScheduler::SleepUntil(Clock::time_point when) {
+  if (Clock::now() >= when) return;
+  sleepers_.push(Sleeper{when, running_});
+  Suspend();
+}
+
+void FiberScheduler::ExpireFdWaits(Clock::time_point now) {
+  earliest_fd_deadline_ = Clock::time_point::max();
+  for (const std::unique_ptr<Fiber>& fiber : fibers_) {
+    if (!fiber->waiting_fd) continue;
+    if (fiber->deadline <= now) {
+      fiber->waiting_fd = false;
+      fiber->timed_out = true;
+      fds_[fiber->wait_fd].waiter = nullptr;
+      --fd_waiters_;
+      runnable_.push_back(fiber.get());
+    } else {
+      earliest_fd_deadline_ = std::min(earliest_fd_deadline_, fiber->deadline);
+    }
+  }
+}
+
+void FiberScheduler::Poll() {
+  Clock::time_point now = Clock::now();
+  if (fd_waiters_ > 0 && now >= earliest_fd_deadline_) ExpireFdWaits(now);
+  while (!sleepers_.empty() && sleepers_.top().when <= now) {
+    runnable_.push_back(sleepers_.top().fiber);
+    sleepers_.pop();
+  }
+  // How long epoll_wait may block: not at all with work to do; until the
+  // earliest deadline otherwise. A sleeper is woken by spinning through its
+  // last 200 us: a timed wait overshoots by the kernel's timer slack, which
+  // would show up as latency (--rate schedules).
+  Clock::duration wait = Clock::duration::max();
+  if (!runnable_.empty()) {
+    wait = Clock::duration::zero();
+  } else {
+    if (!sleepers_.empty()) {
+      wait = std::max(sleepers_.top().when - now - kSpinBefore, Clock::duration::zero());
+    }
+    if (fd_waiters_ > 0) wait = std::min(wait, earliest_fd_deadline_ - now);
+  }
+  epoll_event events[64];
+  int n;
+  if (wait == Clock::duration::max()) {
+    n = ::epoll_wait(epoll_.get(), events, 64, -1);
+  } else {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    n = ::epoll_pwait2(epoll_.get(), events, 64, &timeout, nullptr);
+    if (n < 0 && errno == ENOSYS) {  // Kernels before 5.11: millisecond timeouts.
+      n = ::epoll_wait(epoll_.get(), events, 64,
+                       static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 1 << 30)));
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    FdState& state = fds_[events[i].data.fd];
+    if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      state.readable_seen = true;
+    }
+    if (Fiber* waiter = state.waiter; waiter != nullptr) {
+      state.waiter = nullptr;
+      waiter->waiting_fd = false;
+      --fd_waiters_;
+      runnable_.push_back(waiter);
+    }
+  }
+}
+
+}  // namespace epollhttp::loadgen

@@ -1,0 +1,138 @@
+// fiber.h: cooperative fibers on one OS thread, scheduled around epoll, so
+// that blocking-style client code (cpp-httplib) can drive many connections
+// from few threads. A fiber that would block on a socket or a sleep switches
+// to the next runnable fiber instead; when none is runnable, the scheduler
+// waits in epoll_wait for the first descriptor or deadline.
+//
+// Why: a blocking client thread per connection pays a context switch and a
+// cross-CPU wake-up per request. Fibers batch the waits of all connections
+// of a thread into one epoll_wait, as wrk's event loop does.
+//
+// Descriptors are registered once, edge-triggered (EPOLLIN | EPOLLOUT |
+// EPOLLRDHUP | EPOLLET), on their first wait; closing a descriptor removes
+// it from epoll. Whoever creates a descriptor that may reuse a closed one's
+// number calls NewFd() first.
+//
+// Stacks are mmap()ed with a guard page below. Context switches are a few
+// instructions of assembly on x86-64 (ucontext elsewhere), annotated for
+// AddressSanitizer and ThreadSanitizer.
+//
+// Thread safety: a FiberScheduler, its fibers and every call below belong to
+// the one thread that calls Run(). Different threads use different
+// schedulers.
+#ifndef EPOLLHTTP_LOADGEN_FIBER_H_
+#define EPOLLHTTP_LOADGEN_FIBER_H_
+
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/net/fd.h"
+
+namespace epollhttp::loadgen {
+
+class FiberScheduler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Create() makes a scheduler with its epoll instance. `stack_bytes` is each
+  // fiber's stack (rounded up to pages; sanitizer builds use at least 1 MiB).
+  static absl::StatusOr<std::unique_ptr<FiberScheduler>> Create(
+      size_t stack_bytes = 256 * 1024);
+  ~FiberScheduler();  // Fibers that never finished are dropped unrun.
+
+  FiberScheduler(const FiberScheduler&) = delete;
+  FiberScheduler& operator=(const FiberScheduler&) = delete;
+
+  // Spawn() adds a fiber that runs `body` once Run() reaches it. Fails
+  // (ResourceExhausted) if its stack cannot be mapped.
+  absl::Status Spawn(absl::AnyInvocable<void()> body);
+
+  // Run() runs the fibers until every one has returned, then returns.
+  void Run();
+
+  // Current() is the scheduler whose fiber is running on this thread, or null
+  // outside any fiber.
+  static FiberScheduler* Current();
+
+  // WaitFd() (from a fiber) suspends the calling fiber until `fd` reports
+  // readiness (any event counts: callers retry their operation) or until
+  // `deadline`. Returns false on timeout. Safe only after the caller saw
+  // EAGAIN (or a short read) since the last readiness it consumed, or when
+  // ReadableSeen(fd) is false (see there).
+  bool WaitFd(int fd, Clock::time_point deadline);
+
+  // SleepUntil() (from a fiber) suspends the calling fiber until `when`.
+  void SleepUntil(Clock::time_point when);
+
+  // NewFd() forgets what was known about descriptor number `fd`: a new
+  // socket with this number exists and is not registered yet.
+  void NewFd(int fd);
+
+  // ReadableSeen() is whether epoll reported input (or a hang-up) on `fd`
+  // since ClearReadable(fd). While it is false, any input that arrived since
+  // then still has an unconsumed edge, so a reader may wait before its first
+  // read. Call ClearReadable() when a read finds the socket empty.
+  bool ReadableSeen(int fd) const {
+    return static_cast<size_t>(fd) < fds_.size() && fds_[fd].readable_seen;
+  }
+  void ClearReadable(int fd) {
+    if (static_cast<size_t>(fd) < fds_.size()) fds_[fd].readable_seen = false;
+  }
+
+  struct Context;  // A suspended stack (implementation detail of fiber.cc).
+
+ private:
+  struct Fiber;
+  struct FdState {
+    Fiber* waiter = nullptr;
+    bool registered = false;
+    bool readable_seen = false;
+  };
+  struct Sleeper {
+    Clock::time_point when;
+    Fiber* fiber;
+    bool operator>(const Sleeper& other) const { return when > other.when; }
+  };
+
+  explicit FiberScheduler(net::Fd epoll, size_t stack_bytes);
+  FdState& StateOf(int fd);
+  // Suspend() switches from the running fiber back to the scheduler.
+  void Suspend();
+  // Resume() switches from the scheduler into `fiber` until it suspends or ends.
+  void Resume(Fiber* fiber);
+  // Poll() waits for descriptors and deadlines and makes fibers runnable.
+  void Poll();
+  void ExpireFdWaits(Clock::time_point now);
+  static void Entry(void* fiber);
+
+  net::Fd epoll_;
+  size_t stack_bytes_;
+  std::vector<std::unique_ptr<Fiber>> fibers_;  // Live fibers.
+  std::deque<Fiber*> runnable_;
+  std::vector<FdState> fds_;
+  std::priority_queue<Sleeper, std::vector<Sleeper>, std::greater<Sleeper>> sleepers_;
+  int fd_waiters_ = 0;
+  // No descriptor wait expires before this (a lower bound: a wait that ended
+  // early may have set it; Poll() rescans when it passes).
+  Clock::time_point earliest_fd_deadline_ = Clock::time_point::max();
+  Fiber* running_ = nullptr;
+  std::unique_ptr<Context> scheduler_context_;  // Run()'s own stack while a fiber runs.
+  // Sanitizer bookkeeping for the thread's own stack.
+  const void* main_stack_bottom_ = nullptr;
+  size_t main_stack_size_ = 0;
+  void* main_tsan_fiber_ = nullptr;
+};
+
+}  // namespace epollhttp::loadgen
+
+#endif  // EPOLLHTTP_LOADGEN_FIBER_H_

@@ -1,0 +1,223 @@
+#include "loadgen/fiber_client.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "loadgen/fiber.h"
+
+namespace epollhttp::loadgen {
+namespace {
+
+using Clock = FiberScheduler::Clock;
+
+// WaitFor() waits until `fd` may be ready for `poll_events` or `deadline`
+// passes (false): through the fiber scheduler when there is one, else in
+// poll().
+bool WaitFor(FiberScheduler* fibers, int fd, short poll_events, Clock::time_point deadline) {
+  if (fibers != nullptr) return fibers->WaitFd(fd, deadline);
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now() + std::chrono::microseconds(999));
+    if (left.count() <= 0) return false;
+    pollfd p{fd, poll_events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return true;  // The caller's next call reports it.
+  }
+}
+
+void AddressOf(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t size = sizeof(addr);
+  const int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &size)
+                     : ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  if (r != 0) return;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    port = ntohs(in6->sin6_port);
+  }
+  ip = text;
+}
+
+// The stream of one request: non-blocking socket calls, waiting (in the
+// fiber scheduler or poll) only when a call would block. Reads are buffered,
+// because cpp-httplib reads a response's head one byte at a time.
+class FiberStream final : public httplib::Stream {
+ public:
+  FiberStream(int fd, FiberScheduler* fibers, std::chrono::milliseconds timeout)
+      : fd_(fd), fibers_(fibers), timeout_(timeout) {}
+
+  bool is_readable() const override {
+    // Only used by callers that then read(); read() itself waits.
+    return true;
+  }
+  bool is_writable() const override { return true; }  // write() itself waits.
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (begin_ < end_) {
+      if (size == 1) {  // cpp-httplib reads a response head byte by byte.
+        *ptr = buffer_[begin_++];
+        return 1;
+      }
+      return TakeBuffered(ptr, size);
+    }
+    if (size >= sizeof(buffer_)) return Receive(ptr, size);
+    const ssize_t n = Receive(buffer_, sizeof(buffer_));
+    if (n <= 0) return n;
+    begin_ = 0;
+    end_ = static_cast<size_t>(n);
+    return TakeBuffered(ptr, size);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    Clock::time_point deadline;  // Set when a wait is first needed.
+    while (true) {
+      const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (deadline == Clock::time_point()) deadline = Clock::now() + timeout_;
+      if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+    }
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(fd_, /*peer=*/true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(fd_, /*peer=*/false, ip, port);
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  ssize_t TakeBuffered(char* ptr, size_t size) {
+    const size_t n = std::min(size, end_ - begin_);
+    std::memcpy(ptr, buffer_ + begin_, n);
+    begin_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  // Receive() is one recv() of up to `size` bytes, waiting as needed: 0 at
+  // end of stream, -1 on error or timeout.
+  ssize_t Receive(char* into, size_t size) {
+    // The timeout runs from the call: a response must start (or continue)
+    // within it.
+    const Clock::time_point deadline = Clock::now() + timeout_;
+    // Wait before the first recv() unless epoll has reported input that may
+    // still be unread: a response is rarely there the moment after its
+    // request was written, and an unreported arrival keeps its edge pending.
+    bool try_first = fibers_ == nullptr || fibers_->ReadableSeen(fd_);
+    while (true) {
+      if (!try_first && !WaitFor(fibers_, fd_, POLLIN, deadline)) return -1;
+      try_first = false;
+      const ssize_t n = ::recv(fd_, into, size, MSG_DONTWAIT);
+      if (n >= 0) {
+        // A short read emptied the socket: later input reports a new edge.
+        if (fibers_ != nullptr && static_cast<size_t>(n) < size) fibers_->ClearReadable(fd_);
+        return n;
+      }
+      if (errno == EINTR) {
+        try_first = true;
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
+    }
+  }
+
+  const int fd_;
+  FiberScheduler* const fibers_;
+  const std::chrono::milliseconds timeout_;
+  char buffer_[16 * 1024];
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
+}  // namespace
+
+FiberClient::FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout)
+    : httplib::ClientImpl(host, port), connect_port_(port), timeout_(timeout) {
+  resolve_host_ = host;
+  if (resolve_host_.size() >= 2 && resolve_host_.front() == '[' && resolve_host_.back() == ']') {
+    resolve_host_ = resolve_host_.substr(1, resolve_host_.size() - 2);
+  }
+}
+
+bool FiberClient::Resolve() {
+  if (resolved_) return true;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* result = nullptr;
+  const std::string service = std::to_string(connect_port_);
+  if (::getaddrinfo(resolve_host_.c_str(), service.c_str(), &hints, &result) != 0 ||
+      result == nullptr) {
+    return false;
+  }
+  std::memcpy(&address_, result->ai_addr, result->ai_addrlen);
+  address_size_ = result->ai_addrlen;
+  ::freeaddrinfo(result);
+  resolved_ = true;
+  return true;
+}
+
+bool FiberClient::create_and_connect_socket(Socket& socket, httplib::Error& error) {
+  if (!Resolve()) {
+    error = httplib::Error::Connection;
+    return false;
+  }
+  const int fd = ::socket(address_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = httplib::Error::Connection;
+    return false;
+  }
+  FiberScheduler* fibers = FiberScheduler::Current();
+  if (fibers != nullptr) fibers->NewFd(fd);
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address_), address_size_) != 0) {
+    if (errno != EINPROGRESS) {
+      ::close(fd);
+      error = httplib::Error::Connection;
+      return false;
+    }
+    if (!WaitFor(fibers, fd, POLLOUT, Clock::now() + timeout_)) {
+      ::close(fd);
+      error = httplib::Error::ConnectionTimeout;
+      return false;
+    }
+    int so_error = 0;
+    socklen_t size = sizeof(so_error);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &size) != 0 || so_error != 0) {
+      ::close(fd);
+      error = httplib::Error::Connection;
+      return false;
+    }
+  }
+  socket.sock = fd;
+  return true;
+}
+
+bool FiberClient::process_socket(const Socket& socket,
+                                 std::function<bool(httplib::Stream& strm)> callback) {
+  FiberStream stream(socket.sock, FiberScheduler::Current(), timeout_);
+  return callback(stream);
+}
+
+}  // namespace epollhttp::loadgen

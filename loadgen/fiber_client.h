@@ -1,0 +1,62 @@
+// fiber_client.h: a cpp-httplib client whose socket waits suspend the
+// calling fiber (loadgen/fiber.h) instead of blocking its thread, so one
+// thread can run many clients. Outside a fiber it blocks in poll(), like
+// cpp-httplib's own client.
+//
+// It replaces two steps of httplib::ClientImpl: connecting (non-blocking
+// connect with TCP_NODELAY; the address is resolved once and reused) and the
+// stream a request is written to and its response read from (buffered
+// non-blocking recv/send; waits only after EAGAIN, except that the first
+// read after a request waits for the response at once when epoll has not
+// reported input since the socket was last found empty). Everything else:
+// request formatting, response parsing, keep-alive, content providers, is
+// cpp-httplib's.
+//
+// Thread safety: as httplib::ClientImpl; used by one fiber (or thread) at a
+// time, on the thread of the scheduler it runs under.
+#ifndef EPOLLHTTP_LOADGEN_FIBER_CLIENT_H_
+#define EPOLLHTTP_LOADGEN_FIBER_CLIENT_H_
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "httplib.h"
+
+namespace epollhttp::loadgen {
+
+class FiberClient : public httplib::ClientImpl {
+ public:
+  // `host` is a name or address (IPv6 in brackets or bare); `timeout` bounds
+  // connecting and each wait for a read or write.
+  FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout);
+
+  // ResolveOnce() looks `host` up now (rather than at the first connect, in
+  // the middle of a run); false if it has no address, in which case each
+  // connect tries again and fails with Error::Connection.
+  bool ResolveOnce() { return Resolve(); }
+
+ protected:
+  // Connect failures are Error::Connection; an expired timeout is
+  // Error::ConnectionTimeout.
+  bool create_and_connect_socket(Socket& socket, httplib::Error& error) override;
+
+ private:
+  bool process_socket(const Socket& socket,
+                      std::function<bool(httplib::Stream& strm)> callback) override;
+  // Resolve() fills address_ on first use; false if the host has no address.
+  bool Resolve();
+
+  std::string resolve_host_;  // Without IPv6 brackets.
+  int connect_port_;
+  std::chrono::milliseconds timeout_;
+  bool resolved_ = false;
+  sockaddr_storage address_{};
+  socklen_t address_size_ = 0;
+};
+
+}  // namespace epollhttp::loadgen
+
+#endif  // EPOLLHTTP_LOADGEN_FIBER_CLIENT_H_
