@@ -9,7 +9,12 @@
 #include <cerrno>
 #include <utility>
 
-#if !defined(__x86_64__)
+// The portable fallback (also selectable on x86-64 with
+// -DEPOLLHTTP_FIBER_UCONTEXT, to test it) is swapcontext(), which costs a
+// sigprocmask() system call per switch.
+#if defined(__x86_64__) && !defined(EPOLLHTTP_FIBER_UCONTEXT)
+#define EPOLLHTTP_FIBER_ASM 1
+#else
 #include <ucontext.h>
 #endif
 
@@ -45,7 +50,7 @@ extern "C" void __tsan_switch_to_fiber(void* fiber, unsigned flags);
 namespace epollhttp::loadgen {
 namespace {
 
-#if defined(__x86_64__)
+#if defined(EPOLLHTTP_FIBER_ASM)
 // SwitchContext(from, to): saves the callee-saved registers, the MXCSR and
 // x87 control words on the current stack, stores the stack pointer in
 // *from, loads `to` as the stack pointer and restores the same from there.
@@ -98,7 +103,7 @@ epollhttp_fiber_start:
 }  // namespace
 
 struct FiberScheduler::Context {
-#if defined(__x86_64__)
+#if defined(EPOLLHTTP_FIBER_ASM)
   void* sp = nullptr;
 #else
   ucontext_t uc;
@@ -111,7 +116,7 @@ namespace {
 // [low, low + size) when first switched to.
 void MakeContext(FiberScheduler::Context* context, char* low, size_t size,
                  void (*entry)(void*), void* arg) {
-#if defined(__x86_64__)
+#if defined(EPOLLHTTP_FIBER_ASM)
   const uintptr_t top = (reinterpret_cast<uintptr_t>(low) + size) & ~uintptr_t{15};
   // From the saved stack pointer up: x87 control word, MXCSR, r15, r14,
   // r13, r12, rbx, rbp, return address. After the return, rsp == top, so
@@ -136,21 +141,20 @@ void MakeContext(FiberScheduler::Context* context, char* low, size_t size,
   context->uc.uc_stack.ss_sp = low;
   context->uc.uc_stack.ss_size = size;
   context->uc.uc_link = nullptr;
-  // makecontext passes int arguments: split the pointer.
+  // makecontext() passes int arguments: the pointer goes in two halves. The
+  // entry function is always the same one, so it is kept once.
+  static void (*const target)(void*) = entry;
   const auto bits = reinterpret_cast<uintptr_t>(arg);
-  static void (*target)(void*) = nullptr;
-  target = entry;
-  makecontext(
-      &context->uc,
-      reinterpret_cast<void (*)()>(+[](unsigned hi, unsigned lo) {
-        target(reinterpret_cast<void*>((uintptr_t{hi} << 32) | lo));
-      }),
-      2, static_cast<unsigned>(bits >> 32), static_cast<unsigned>(bits & 0xffffffffu));
+  void (*trampoline)(unsigned, unsigned) = [](unsigned hi, unsigned lo) {
+    target(reinterpret_cast<void*>((static_cast<uintptr_t>(hi) << 32) | lo));
+  };
+  makecontext(&context->uc, reinterpret_cast<void (*)()>(trampoline), 2,
+              static_cast<unsigned>(bits >> 32), static_cast<unsigned>(bits & 0xffffffffu));
 #endif
 }
 
 void SwitchContext(FiberScheduler::Context* from, FiberScheduler::Context* to) {
-#if defined(__x86_64__)
+#if defined(EPOLLHTTP_FIBER_ASM)
   epollhttp_fiber_switch(&from->sp, to->sp);
 #else
   swapcontext(&from->uc, &to->uc);
