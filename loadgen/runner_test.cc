@@ -16,6 +16,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
+#include "loadgen/fiber.h"
+#include "loadgen/fiber_client.h"
 #include "server/net/fd.h"
 
 namespace epollhttp::loadgen {
@@ -26,7 +29,8 @@ constexpr char kHello[] = "Hello! I am an epoll server.";
 // A blocking HTTP/1.1 server, one thread per connection. The path picks the
 // behaviour: /ok answers properly, /status answers 503, /body answers 200 with
 // the wrong body, /fewer reports one byte fewer than it read, /drop closes
-// after the head (mid-upload), /slow answers after 1 s.
+// after the head (mid-upload), /slow answers after 1 s, /early answers right
+// after the head and then reads the body (without X-Received-Body-Bytes).
 class MisbehavingServer {
  public:
   MisbehavingServer() {
@@ -82,6 +86,12 @@ class MisbehavingServer {
       if (cl != std::string::npos) {
         (void)absl::SimpleAtoi(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16), &length);
       }
+      if (path == "/early") {
+        const std::string response =
+            absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", sizeof(kHello) - 1, "\r\n\r\n",
+                         kHello);
+        if (::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
+      }
       int64_t read = static_cast<int64_t>(std::min<size_t>(buffer.size(), length));
       buffer.erase(0, static_cast<size_t>(read));
       while (read < length) {
@@ -90,6 +100,7 @@ class MisbehavingServer {
         if (n <= 0) return;
         read += n;
       }
+      if (path == "/early") continue;  // Answered already.
       if (path == "/slow") std::this_thread::sleep_for(std::chrono::seconds(1));  // Slow server.
       const int status = path == "/status" ? 503 : 200;
       const std::string body = path == "/body" ? "nope" : kHello;
@@ -199,6 +210,32 @@ TEST_F(RunnerTest, GetSendsNoBody) {
   const RunStats s = RunIt(options);
   EXPECT_EQ(s.succeeded, 6);
   EXPECT_EQ(s.bytes_sent, 0);
+}
+
+TEST_F(RunnerTest, AResponseThatArrivesDuringTheUploadIsRead) {
+  // 16 MB cannot sit in socket buffers: the client waits for write space
+  // while the response arrives, and must still find the response afterwards
+  // rather than wait for input that has already been reported.
+  RunOptions options = Options("/early", 16 << 20);
+  options.threads = 1;
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 3);
+  EXPECT_EQ(s.failed, 0);
+}
+
+TEST_F(RunnerTest, FiberClientWorksOutsideAFiberToo) {
+  // Outside a fiber scheduler the client blocks in poll(), like cpp-httplib's.
+  FiberClient client("127.0.0.1", server_.port(), std::chrono::milliseconds(1000));
+  ASSERT_EQ(FiberScheduler::Current(), nullptr);
+  for (int i = 0; i < 2; ++i) {  // The second request reuses the connection.
+    httplib::Result result = client.Get("/ok");
+    ASSERT_TRUE(result) << httplib::to_string(result.error());
+    EXPECT_EQ(result->status, 200);
+    EXPECT_EQ(result->body, kHello);
+  }
+  FiberClient refused("127.0.0.1", 1, std::chrono::milliseconds(1000));
+  httplib::Result result = refused.Get("/ok");
+  EXPECT_EQ(result.error(), httplib::Error::Connection);
 }
 
 TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
