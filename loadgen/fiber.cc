@@ -196,7 +196,7 @@ absl::StatusOr<std::unique_ptr<FiberScheduler>> FiberScheduler::Create(size_t st
   net::Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) return absl::ErrnoToStatus(errno, "epoll_create1");
 #if defined(EPOLLHTTP_FIBER_ASAN) || defined(EPOLLHTTP_FIBER_TSAN)
-  stack_bytes = std::max<size_t>(stack_bytes, 1 << 20);  // Instrumented frames are larger.
+  stack_bytes = std::max<size_t>(stack_bytes, 4 << 20);  // Instrumented frames are larger.
 #endif
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   stack_bytes = (stack_bytes + page - 1) / page * page;

@@ -54,6 +54,48 @@ void AddressOf(int fd, bool peer, std::string& ip, int& port) {
   ip = text;
 }
 
+// cpp-httplib matches a status line with std::regex, whose recursion takes
+// about 350 bytes of stack per character of the line: a long reason phrase
+// from a broken or hostile server would overflow a fiber's stack (or, ~20 KB
+// later, a thread's). Longer status lines are a read error instead.
+constexpr size_t kMaxStatusLine = 1024;
+
+// StatusLineGuard follows the bytes of a response head and reports a status
+// line longer than kMaxStatusLine: the first line, and the line after each
+// 1xx interim response. It stops looking once a final response's head ends.
+class StatusLineGuard {
+ public:
+  // Consume() returns false once a status line has grown too long.
+  bool Consume(const char* data, size_t size) {
+    for (size_t i = 0; i < size && state_ != State::kBody; ++i) {
+      const char c = data[i];
+      if (state_ == State::kStatusLine) {
+        if (line_ < 12) code_[line_] = c;  // "HTTP/1.1 NNN" puts the code at 9..11.
+        if (c == '\n') {
+          interim_ = line_ >= 10 && code_[9] == '1';
+          state_ = State::kHeaders;
+          line_ = 0;
+          continue;
+        }
+        if (++line_ > kMaxStatusLine) return false;
+      } else if (c == '\n') {
+        if (line_ == 0) state_ = interim_ ? State::kStatusLine : State::kBody;
+        line_ = 0;
+      } else if (c != '\r') {
+        ++line_;
+      }
+    }
+    return true;
+  }
+
+ private:
+  enum class State { kStatusLine, kHeaders, kBody };
+  State state_ = State::kStatusLine;
+  size_t line_ = 0;  // Bytes of the current line so far (headers: without CR).
+  char code_[12] = {};
+  bool interim_ = false;
+};
+
 // The stream of one request: non-blocking socket calls, waiting (in the
 // fiber scheduler or poll) only when a call would block. Reads are buffered,
 // because cpp-httplib reads a response's head one byte at a time.
@@ -69,19 +111,9 @@ class FiberStream final : public httplib::Stream {
   bool is_writable() const override { return true; }  // write() itself waits.
 
   ssize_t read(char* ptr, size_t size) override {
-    if (begin_ < end_) {
-      if (size == 1) {  // cpp-httplib reads a response head byte by byte.
-        *ptr = buffer_[begin_++];
-        return 1;
-      }
-      return TakeBuffered(ptr, size);
-    }
-    if (size >= sizeof(buffer_)) return Receive(ptr, size);
-    const ssize_t n = Receive(buffer_, sizeof(buffer_));
-    if (n <= 0) return n;
-    begin_ = 0;
-    end_ = static_cast<size_t>(n);
-    return TakeBuffered(ptr, size);
+    const ssize_t n = ReadSome(ptr, size);
+    if (n > 0 && !guard_.Consume(ptr, static_cast<size_t>(n))) return -1;
+    return n;
   }
 
   ssize_t write(const char* ptr, size_t size) override {
@@ -105,6 +137,22 @@ class FiberStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  ssize_t ReadSome(char* ptr, size_t size) {
+    if (begin_ < end_) {
+      if (size == 1) {  // cpp-httplib reads a response head byte by byte.
+        *ptr = buffer_[begin_++];
+        return 1;
+      }
+      return TakeBuffered(ptr, size);
+    }
+    if (size >= sizeof(buffer_)) return Receive(ptr, size);
+    const ssize_t n = Receive(buffer_, sizeof(buffer_));
+    if (n <= 0) return n;
+    begin_ = 0;
+    end_ = static_cast<size_t>(n);
+    return TakeBuffered(ptr, size);
+  }
+
   ssize_t TakeBuffered(char* ptr, size_t size) {
     const size_t n = std::min(size, end_ - begin_);
     std::memcpy(ptr, buffer_ + begin_, n);
@@ -143,6 +191,7 @@ class FiberStream final : public httplib::Stream {
   const int fd_;
   FiberScheduler* const fibers_;
   const std::chrono::milliseconds timeout_;
+  StatusLineGuard guard_;
   char buffer_[16 * 1024];
   size_t begin_ = 0;
   size_t end_ = 0;

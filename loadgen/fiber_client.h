@@ -8,7 +8,9 @@
 // stream a request is written to and its response read from (buffered
 // non-blocking recv/send; waits only after EAGAIN, except that the first
 // read after a request waits for the response at once when epoll has not
-// reported input since the socket was last found empty). Everything else:
+// reported input since the socket was last found empty). A status line
+// longer than 1 KiB is a read error (cpp-httplib's std::regex would need more
+// stack than a fiber has). Everything else:
 // request formatting, response parsing, keep-alive, content providers, is
 // cpp-httplib's.
 //

@@ -30,7 +30,8 @@ constexpr char kHello[] = "Hello! I am an epoll server.";
 // behaviour: /ok answers properly, /status answers 503, /body answers 200 with
 // the wrong body, /fewer reports one byte fewer than it read, /drop closes
 // after the head (mid-upload), /slow answers after 1 s, /early answers right
-// after the head and then reads the body (without X-Received-Body-Bytes).
+// after the head and then reads the body (without X-Received-Body-Bytes),
+// /reason1000 and /reason100000 answer 200 with a reason phrase that long.
 class MisbehavingServer {
  public:
   MisbehavingServer() {
@@ -105,8 +106,11 @@ class MisbehavingServer {
       const int status = path == "/status" ? 503 : 200;
       const std::string body = path == "/body" ? "nope" : kHello;
       const int64_t reported = path == "/fewer" ? read - 1 : read;
+      const std::string reason = path == "/reason1000"     ? std::string(1000, 'x')
+                                 : path == "/reason100000" ? std::string(100000, 'x')
+                                                           : "X";
       const std::string response =
-          absl::StrCat("HTTP/1.1 ", status, " X\r\nContent-Length: ", body.size(),
+          absl::StrCat("HTTP/1.1 ", status, " ", reason, "\r\nContent-Length: ", body.size(),
                        "\r\nX-Received-Body-Bytes: ", reported, "\r\n\r\n", body);
       if (::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
     }
@@ -221,6 +225,17 @@ TEST_F(RunnerTest, AResponseThatArrivesDuringTheUploadIsRead) {
   const RunStats s = RunIt(options);
   EXPECT_EQ(s.succeeded, 3);
   EXPECT_EQ(s.failed, 0);
+}
+
+TEST_F(RunnerTest, ALongReasonPhraseIsReadAndAnOverlongOneIsAReadErrorNotACrash) {
+  // cpp-httplib's status-line regex needs ~350 bytes of stack per character.
+  RunOptions options = Options("/reason1000");
+  options.method = "GET";
+  RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6);
+  options.path = "/reason100000";
+  s = RunIt(options);
+  EXPECT_EQ(Errors(s, ErrorKind::kRead), 6);
 }
 
 TEST_F(RunnerTest, FiberClientWorksOutsideAFiberToo) {
