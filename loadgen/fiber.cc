@@ -401,9 +401,8 @@ void FiberScheduler::Poll() {
   }
   for (int i = 0; i < n; ++i) {
     FdState& state = fds_[events[i].data.fd];
-    if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-      state.readable_seen = true;
-    }
+    if (events[i].events & EPOLLIN) state.readable_seen = true;
+    if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) state.hangup_seen = true;
     if (Fiber* waiter = state.waiter; waiter != nullptr) {
       state.waiter = nullptr;
       waiter->waiting_fd = false;

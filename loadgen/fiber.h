@@ -80,12 +80,16 @@ class FiberScheduler {
   // socket with this number exists and is not registered yet.
   void NewFd(int fd);
 
-  // ReadableSeen() is whether epoll reported input (or a hang-up) on `fd`
-  // since ClearReadable(fd). While it is false, any input that arrived since
-  // then still has an unconsumed edge, so a reader may wait before its first
-  // read. Call ClearReadable() when a read finds the socket empty.
+  // ReadableSeen() is whether epoll reported input on `fd` since
+  // ClearReadable(fd), or ever reported a hang-up or error (end of stream
+  // stays readable after the data before it is drained, and no new edge
+  // announces it). While it is false, any input that arrived since then still
+  // has an unconsumed edge, so a reader may wait before its first read. Call
+  // ClearReadable() when a read finds the socket empty (EAGAIN, or a read
+  // shorter than asked for, which on TCP means the queue was drained).
   bool ReadableSeen(int fd) const {
-    return static_cast<size_t>(fd) < fds_.size() && fds_[fd].readable_seen;
+    return static_cast<size_t>(fd) < fds_.size() &&
+           (fds_[fd].readable_seen || fds_[fd].hangup_seen);
   }
   void ClearReadable(int fd) {
     if (static_cast<size_t>(fd) < fds_.size()) fds_[fd].readable_seen = false;
@@ -99,6 +103,7 @@ class FiberScheduler {
     Fiber* waiter = nullptr;
     bool registered = false;
     bool readable_seen = false;
+    bool hangup_seen = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR: sticky.
   };
   struct Sleeper {
     Clock::time_point when;

@@ -123,6 +123,25 @@ TEST(FiberTest, ReadableSeenTracksReportedInputUntilCleared) {
   s->Run();
 }
 
+TEST(FiberTest, AReportedHangUpStaysReadableAfterTheDataBeforeItIsDrained) {
+  // Data and end of stream arrive together and are reported in one event.
+  // Reading the data empties the pipe, but the end of stream is still to be
+  // read and no further edge will announce it.
+  auto s = NewScheduler();
+  Pipe p = NonBlockingPipe();
+  ASSERT_TRUE(s->Spawn([&] {
+                 ASSERT_EQ(::write(p.write.get(), "xy", 2), 2);
+                 p.write.reset();
+                 ASSERT_TRUE(s->WaitFd(p.read.get(), Clock::now() + std::chrono::seconds(10)));
+                 char buffer[8];
+                 ASSERT_EQ(::read(p.read.get(), buffer, sizeof(buffer)), 2);  // Short read.
+                 s->ClearReadable(p.read.get());
+                 EXPECT_TRUE(s->ReadableSeen(p.read.get()));
+                 EXPECT_EQ(::read(p.read.get(), buffer, sizeof(buffer)), 0);
+               }).ok());
+  s->Run();
+}
+
 TEST(FiberTest, NewFdForgetsARegistrationOfAClosedDescriptorWithTheSameNumber) {
   auto s = NewScheduler();
   ASSERT_TRUE(s->Spawn([&] {

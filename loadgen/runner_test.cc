@@ -20,6 +20,7 @@
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
 #include "server/net/fd.h"
+#include "testing/process_stats.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -31,7 +32,8 @@ constexpr char kHello[] = "Hello! I am an epoll server.";
 // the wrong body, /fewer reports one byte fewer than it read, /drop closes
 // after the head (mid-upload), /slow answers after 1 s, /early answers right
 // after the head and then reads the body (without X-Received-Body-Bytes),
-// /reason1000 and /reason100000 answer 200 with a reason phrase that long.
+// /reason1000 and /reason100000 answer 200 with a reason phrase that long,
+// /endless answers with a 64 MiB body delimited by closing the connection.
 class MisbehavingServer {
  public:
   MisbehavingServer() {
@@ -102,6 +104,15 @@ class MisbehavingServer {
         read += n;
       }
       if (path == "/early") continue;  // Answered already.
+      if (path == "/endless") {
+        const std::string head = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+        if (::send(fd.get(), head.data(), head.size(), MSG_NOSIGNAL) < 0) return;
+        const std::string block(1 << 20, 'x');
+        for (int i = 0; i < 64; ++i) {
+          if (::send(fd.get(), block.data(), block.size(), MSG_NOSIGNAL) < 0) return;
+        }
+        return;  // Closing ends the body.
+      }
       if (path == "/slow") std::this_thread::sleep_for(std::chrono::seconds(1));  // Slow server.
       const int status = path == "/status" ? 503 : 200;
       const std::string body = path == "/body" ? "nope" : kHello;
@@ -236,6 +247,20 @@ TEST_F(RunnerTest, ALongReasonPhraseIsReadAndAnOverlongOneIsAReadErrorNotACrash)
   options.path = "/reason100000";
   s = RunIt(options);
   EXPECT_EQ(Errors(s, ErrorKind::kRead), 6);
+}
+
+TEST_F(RunnerTest, AnEndlessBodyIsCountedNotKept) {
+  RunOptions options = Options("/endless");
+  options.method = "GET";
+  options.requests_per_thread = 1;
+  options.timeout = std::chrono::milliseconds(5000);
+  const int64_t rss_before = ::epollhttp::testing::ResidentBytes();
+  const RunStats s = RunIt(options);
+  const int64_t growth = ::epollhttp::testing::ResidentBytes() - rss_before;
+  EXPECT_EQ(Errors(s, ErrorKind::kBody), 2);
+  EXPECT_EQ(s.bytes_received, 2 * (int64_t{64} << 20));
+  // Two 64 MiB bodies arrive at once; keeping them would take 128 MiB.
+  EXPECT_LT(growth, 32 << 20);
 }
 
 TEST_F(RunnerTest, FiberClientWorksOutsideAFiberToo) {
