@@ -82,7 +82,7 @@ TEST(LoadgenE2eTest, UsageErrorsAreOneLineAndExitCode2) {
   for (const char* args : {"--threads 0", "--no_such_flag", "--url ftp://example.com/",
                            "--url http://127.0.0.1:99999/", "--file /nonexistent/image.jpeg",
                            "--duration=soon", "--method BREW", "--header NoColon",
-                           "--progress=sometimes", "stray"}) {
+                           "--progress=sometimes", "--workers -1", "stray"}) {
     int status = 0;
     const std::string out =
         RunCommand(absl::StrCat(Loadgen(), " ", args, " 2>&1"), &status);
