@@ -22,7 +22,9 @@ class Server::Worker {
         loop_(std::move(loop)),
         listener_(std::move(listener)),
         session_options_(options.session),
-        connection_options_(options.connection) {
+        connection_options_(options.connection),
+        // A shared socket wakes one waiting loop per connection, not all.
+        accept_events_(options.shared_listener ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN) {
     session_options_.stats = stats;
     session_options_.metrics = server->metrics_.get();
     if (options.access_log) {
@@ -50,6 +52,7 @@ class Server::Worker {
   }
 
   net::EventLoop* loop() { return loop_.get(); }
+  const net::Listener& listener() const { return listener_; }
 
   // Runs on the loop thread.
   void BeginShutdown() {
@@ -67,7 +70,7 @@ class Server::Worker {
  private:
   bool StartAccepting() {
     accept_watcher_ =
-        loop_->Watch(listener_.fd(), EPOLLIN, [this](uint32_t) { OnAcceptable(); });
+        loop_->Watch(listener_.fd(), accept_events_, [this](uint32_t) { OnAcceptable(); });
     return accept_watcher_ != nullptr;
   }
 
@@ -134,6 +137,7 @@ class Server::Worker {
   net::Listener listener_;
   SessionOptions session_options_;
   ConnectionOptions connection_options_;
+  const uint32_t accept_events_;
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<net::EventLoop::Watcher> accept_watcher_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
@@ -177,9 +181,14 @@ absl::Status Server::Start(const ServerOptions& options) {
     }
   }
   for (int i = 0; i < options.threads; ++i) {
-    absl::StatusOr<net::Listener> listener = net::Listener::Bind(options.address, port, options.defer_accept);
+    // Later listeners join the first one's SO_REUSEPORT group, or share its
+    // socket.
+    absl::StatusOr<net::Listener> listener =
+        options.shared_listener && i > 0
+            ? workers_.front()->listener().Dup()
+            : net::Listener::Bind(options.address, port, options.defer_accept);
     if (!listener.ok()) return listener.status();
-    port = listener->port();  // Later listeners join the first one's port.
+    port = listener->port();
     absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();
     if (!loop.ok()) return loop.status();
     auto worker = std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,

@@ -33,6 +33,10 @@ struct ServerOptions {
   bool access_log = false;  // One line per response on stderr.
   // Accept connections once their first bytes arrive (see net::Listener).
   bool defer_accept = true;
+  // One listening socket shared by all loops, each watching it with
+  // EPOLLEXCLUSIVE, instead of one SO_REUSEPORT socket per loop. Measured in
+  // README.md; the default won.
+  bool shared_listener = false;
 };
 
 class Server {

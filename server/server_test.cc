@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -242,6 +243,24 @@ TEST_P(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
   EXPECT_EQ(ReadToEof(fd.get(), &reset), leftover);
   EXPECT_FALSE(reset);
   EXPECT_TRUE(leftover.empty());
+}
+
+TEST(SharedListenerTest, LoopsSharingOneSocketServeEveryConnection) {
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  options.shared_listener = true;
+  Server server;
+  ASSERT_TRUE(server.Start(options).ok());
+  std::vector<net::Fd> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(ConnectLoopback(server.port()));
+    ASSERT_TRUE(SendAll(clients.back().get(), kGet));
+  }
+  for (net::Fd& fd : clients) {
+    std::string leftover;
+    EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Accept, ServerTest, ::testing::Bool(),

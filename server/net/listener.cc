@@ -1,6 +1,7 @@
 #include "server/net/listener.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -61,6 +62,12 @@ absl::Status Listener::CheckPortFree(const std::string& address, uint16_t port) 
     return absl::ErrnoToStatus(errno, absl::StrCat("bind ", address, ":", port));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<Listener> Listener::Dup() const {
+  Fd copy(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+  if (!copy) return absl::ErrnoToStatus(errno, "dup");
+  return Listener(std::move(copy), port_);
 }
 
 Fd Listener::Accept(int* error) {

@@ -2,7 +2,8 @@
 //
 // Each event loop owns one Listener bound with SO_REUSEPORT to the same
 // address, so the kernel spreads connections across loops without a shared
-// accept queue or thundering herd.
+// accept queue or thundering herd. (Alternatively the loops share one socket
+// through Dup() and watch it with EPOLLEXCLUSIVE; see ServerOptions.)
 //
 // Thread safety: a Listener is used by the one loop thread that owns it.
 #ifndef EPOLLHTTP_SERVER_NET_LISTENER_H_
@@ -36,6 +37,10 @@ class Listener {
   // SO_REUSEPORT group, which Bind() alone would silently join. Call it before
   // the first Bind() of a fixed port.
   static absl::Status CheckPortFree(const std::string& address, uint16_t port);
+
+  // Dup() is another Listener on the same listening socket (a duplicated
+  // descriptor), for loops that share one accept queue; fails with the errno.
+  absl::StatusOr<Listener> Dup() const;
 
   // Accept() returns a new connected socket (SOCK_NONBLOCK | SOCK_CLOEXEC;
   // the connection sets TCP_NODELAY itself when it first needs it), or an

@@ -62,6 +62,20 @@ TEST(ListenerTest, DeferredAcceptQueuesAConnectionOnlyOnceItsBytesArrive) {
   EXPECT_EQ(::read(accepted.get(), bytes, sizeof(bytes)), 3);  // Readable at once.
 }
 
+TEST(ListenerTest, ADupSharesTheAcceptQueue) {
+  absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0);
+  ASSERT_TRUE(listener.ok());
+  absl::StatusOr<Listener> copy = listener->Dup();
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(copy->port(), listener->port());
+  EXPECT_NE(copy->fd(), listener->fd());
+  Fd client = Connect(listener->port());
+  int error = 0;
+  EXPECT_TRUE(copy->Accept(&error));          // Queued once, taken through the copy...
+  EXPECT_FALSE(listener->Accept(&error));     // ...and so no longer there for the original.
+  EXPECT_EQ(error, EAGAIN);
+}
+
 TEST(ListenerTest, BadAddressIsAnInvalidArgument) {
   EXPECT_EQ(Listener::Bind("localhost", 0).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Listener::CheckPortFree("300.1.1.1", 80).code(),
