@@ -114,8 +114,8 @@ namespace {
 
 // MakeContext() prepares `context` to run entry(arg) on the stack
 // [low, low + size) when first switched to.
-void MakeContext(FiberScheduler::Context* context, char* low, size_t size,
-                 void (*entry)(void*), void* arg) {
+void MakeContext(FiberScheduler::Context* context, char* low, size_t size, void (*entry)(void*),
+                 void* arg) {
 #if defined(EPOLLHTTP_FIBER_ASM)
   const uintptr_t top = (reinterpret_cast<uintptr_t>(low) + size) & ~uintptr_t{15};
   // From the saved stack pointer up: x87 control word, MXCSR, r15, r14,
@@ -128,12 +128,12 @@ void MakeContext(FiberScheduler::Context* context, char* low, size_t size,
   asm volatile("fnstcw %0" : "=m"(fpu_control));
   slots[0] = fpu_control;
   slots[1] = mxcsr;
-  slots[2] = 0;                                       // r15
-  slots[3] = 0;                                       // r14
-  slots[4] = reinterpret_cast<uint64_t>(entry);      // r13
-  slots[5] = reinterpret_cast<uint64_t>(arg);        // r12
-  slots[6] = 0;                                       // rbx
-  slots[7] = 0;                                       // rbp: ends frame-pointer walks
+  slots[2] = 0;                                  // r15
+  slots[3] = 0;                                  // r14
+  slots[4] = reinterpret_cast<uint64_t>(entry);  // r13
+  slots[5] = reinterpret_cast<uint64_t>(arg);    // r12
+  slots[6] = 0;                                  // rbx
+  slots[7] = 0;                                  // rbp: ends frame-pointer walks
   slots[8] = reinterpret_cast<uint64_t>(&epollhttp_fiber_start);
   context->sp = slots;
 #else
@@ -299,8 +299,9 @@ void FiberScheduler::Run() {
       runnable_.pop_front();
       Resume(fiber);
       if (fiber->finished) {
-        auto it = std::find_if(fibers_.begin(), fibers_.end(),
-                               [fiber](const std::unique_ptr<Fiber>& f) { return f.get() == fiber; });
+        auto it =
+            std::find_if(fibers_.begin(), fibers_.end(),
+                         [fiber](const std::unique_ptr<Fiber>& f) { return f.get() == fiber; });
         std::swap(*it, fibers_.back());
         fibers_.pop_back();
       }
@@ -392,7 +393,8 @@ void FiberScheduler::Poll() {
     n = ::epoll_wait(epoll_.get(), events, 64, -1);
   } else {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-    timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                     static_cast<long>(ns % 1'000'000'000)};
     n = ::epoll_pwait2(epoll_.get(), events, 64, &timeout, nullptr);
     if (n < 0 && errno == ENOSYS) {  // Kernels before 5.11: millisecond timeouts.
       n = ::epoll_wait(epoll_.get(), events, 64,

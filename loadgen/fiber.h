@@ -47,8 +47,7 @@ class FiberScheduler {
   // Create() makes a scheduler with its epoll instance. `stack_bytes` is each
   // fiber's stack (rounded up to pages; sanitizer builds use at least 4 MiB).
   // Stacks are reserved, not committed: a fiber costs the pages it touches.
-  static absl::StatusOr<std::unique_ptr<FiberScheduler>> Create(
-      size_t stack_bytes = 1024 * 1024);
+  static absl::StatusOr<std::unique_ptr<FiberScheduler>> Create(size_t stack_bytes = 1024 * 1024);
   // Fibers that have not finished (Run() was not called) are dropped unrun.
   ~FiberScheduler();
 

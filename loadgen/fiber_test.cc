@@ -96,12 +96,10 @@ TEST(FiberTest, AnEarlierWaitEndingDoesNotHideALaterDeadline) {
   Pipe a = NonBlockingPipe();
   Pipe b = NonBlockingPipe();
   bool a_ready = false, b_ready = true;
-  ASSERT_TRUE(s->Spawn([&] {
-                 a_ready = s->WaitFd(a.read.get(), Clock::now() + milliseconds(5));
-               }).ok());
-  ASSERT_TRUE(s->Spawn([&] {
-                 b_ready = s->WaitFd(b.read.get(), Clock::now() + milliseconds(40));
-               }).ok());
+  ASSERT_TRUE(
+      s->Spawn([&] { a_ready = s->WaitFd(a.read.get(), Clock::now() + milliseconds(5)); }).ok());
+  ASSERT_TRUE(
+      s->Spawn([&] { b_ready = s->WaitFd(b.read.get(), Clock::now() + milliseconds(40)); }).ok());
   ASSERT_TRUE(s->Spawn([&] { ASSERT_EQ(::write(a.write.get(), "x", 1), 1); }).ok());
   s->Run();
   EXPECT_TRUE(a_ready);
@@ -179,7 +177,7 @@ TEST(FiberTest, FibersHaveRealStacksAndManyCanBeAliveAtOnce) {
                    std::string local = "fiber " + std::to_string(i);
                    s->SleepUntil(wake);  // All 500 are suspended here at once.
                    EXPECT_EQ(local, "fiber " + std::to_string(i));
-                   (void)Recurse(100);   // 100 KiB of frames.
+                   (void)Recurse(100);  // 100 KiB of frames.
                    ++finished;
                  }).ok());
   }

@@ -61,7 +61,11 @@ class Worker {
   // `start` is read when the worker runs: it is set after all set-up.
   Worker(const RunOptions& options, const std::string& host, int port, int index,
          const Clock::time_point* start, std::atomic<int64_t>* completed, RunStats* stats)
-      : options_(options), index_(index), start_(*start), completed_(completed), stats_(*stats),
+      : options_(options),
+        index_(index),
+        start_(*start),
+        completed_(completed),
+        stats_(*stats),
         client_(host, port, options.timeout),
         sends_body_(SendsBody(options.method)) {
     client_.set_keep_alive(options.keepalive);
@@ -84,8 +88,9 @@ class Worker {
     const bool open_model = options_.rate > 0;
     // Each thread sends every threads/rate seconds, offset by index/rate so the
     // threads interleave evenly.
-    const auto interval = open_model ? std::chrono::duration<double>(options_.threads / options_.rate)
-                                     : std::chrono::duration<double>(0);
+    const auto interval = open_model
+                              ? std::chrono::duration<double>(options_.threads / options_.rate)
+                              : std::chrono::duration<double>(0);
     const auto offset = open_model ? std::chrono::duration<double>(index_ / options_.rate)
                                    : std::chrono::duration<double>(0);
     const bool timed = options_.duration.count() > 0;
@@ -179,10 +184,9 @@ class Worker {
     if (const auto it = response.headers.find("X-Received-Body-Bytes");
         it != response.headers.end()) {
       int64_t received = -1;
-      if (!absl::SimpleAtoi(it->second, &received) ||
-          received != sent) {
-        stats_.lost_body_bytes += received < 0 ? sent : (sent > received ? sent - received
-                                                                          : received - sent);
+      if (!absl::SimpleAtoi(it->second, &received) || received != sent) {
+        stats_.lost_body_bytes +=
+            received < 0 ? sent : (sent > received ? sent - received : received - sent);
         return Fail(ErrorKind::kLostBytes);
       }
     }

@@ -13,7 +13,7 @@
 namespace epollhttp::net {
 
 absl::StatusOr<Listener> Listener::Bind(const std::string& address, uint16_t port,
-                                       bool defer_accept) {
+                                        bool defer_accept) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

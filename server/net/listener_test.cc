@@ -71,15 +71,14 @@ TEST(ListenerTest, ADupSharesTheAcceptQueue) {
   EXPECT_NE(copy->fd(), listener->fd());
   Fd client = Connect(listener->port());
   int error = 0;
-  EXPECT_TRUE(copy->Accept(&error));          // Queued once, taken through the copy...
-  EXPECT_FALSE(listener->Accept(&error));     // ...and so no longer there for the original.
+  EXPECT_TRUE(copy->Accept(&error));       // Queued once, taken through the copy...
+  EXPECT_FALSE(listener->Accept(&error));  // ...and so no longer there for the original.
   EXPECT_EQ(error, EAGAIN);
 }
 
 TEST(ListenerTest, BadAddressIsAnInvalidArgument) {
   EXPECT_EQ(Listener::Bind("localhost", 0).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Listener::CheckPortFree("300.1.1.1", 80).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Listener::CheckPortFree("300.1.1.1", 80).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ListenerTest, CheckPortFreeFailsWhileAListenerHoldsThePort) {
