@@ -86,8 +86,8 @@ class Worker {
 
   void Run() {
     const bool open_model = options_.rate > 0;
-    // Each thread sends every threads/rate seconds, offset by index/rate so the
-    // threads interleave evenly.
+    // Each client sends every threads/rate seconds (--threads clients), offset
+    // by index/rate so the clients interleave evenly.
     const auto interval = open_model
                               ? std::chrono::duration<double>(options_.threads / options_.rate)
                               : std::chrono::duration<double>(0);

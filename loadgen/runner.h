@@ -5,13 +5,14 @@
 // waits for all of its connections in one epoll_wait, as wrk does, instead
 // of paying a context switch per request.
 //
-// Modes: a fixed number of requests per thread, or a duration; either closed
-// (each thread sends its next request when the last one is answered) or open
+// Modes: a fixed number of requests per client, or a duration; either closed
+// (each client sends its next request when the last one is answered) or open
 // (--rate: requests are due at fixed intervals whatever the server does, and
 // latency counts from when a request was due, so a stalled server cannot hide
 // its stall: coordinated omission corrected). Every response is checked
 // (status, body, X-Received-Body-Bytes); failures are counted by kind.
-// Memory is fixed per thread: histograms and counters, no per-request records.
+// Memory is fixed per OS thread (histograms and counters) and per client (a
+// fiber stack and a connection): no per-request records, no response bodies.
 //
 // Thread safety: Run() is called from one thread and blocks until the load is
 // done; it starts and joins its threads itself.
