@@ -55,7 +55,10 @@ class Connection {
              const ConnectionOptions& options, absl::Span<char> scratch,
              std::string* shared_output, absl::AnyInvocable<void(Connection*)> on_close);
 
-  // Start() registers with the loop; returns false (and closes) on failure.
+  // Start() reads whatever has already arrived (with deferred accept, the
+  // request usually has), answers it, and registers with the loop only if the
+  // connection stays open. Returns false (and closes) if registration fails;
+  // a connection that finished during Start() is closed and returns true.
   bool Start();
 
   // Drain() is graceful shutdown: an idle connection closes now, a busy one
