@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "server/net/fd.h"
+#include "testing/fd_util.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -27,9 +28,8 @@ struct Pipe {
   net::Fd read, write;
 };
 Pipe NonBlockingPipe() {
-  int fds[2];
-  EXPECT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-  return {net::Fd(fds[0]), net::Fd(fds[1])};
+  auto [read, write] = ::epollhttp::testing::MakePipe(O_NONBLOCK);
+  return {std::move(read), std::move(write)};
 }
 
 TEST(FiberTest, RunReturnsWithNoFibersAndCurrentIsSetOnlyInsideOne) {

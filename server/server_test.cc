@@ -15,13 +15,9 @@
 namespace epollhttp {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 using ::epollhttp::testing::ConnectLoopback;
+using ::epollhttp::testing::kAddressSanitizer;
 using ::epollhttp::testing::OpenFdCount;
 using ::epollhttp::testing::ResidentBytes;
 using ::epollhttp::testing::WaitForFdCount;

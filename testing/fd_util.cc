@@ -11,9 +11,9 @@
 
 namespace epollhttp::testing {
 
-std::pair<net::Fd, net::Fd> MakePipe() {
+std::pair<net::Fd, net::Fd> MakePipe(int flags) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
+  if (::pipe2(fds, O_CLOEXEC | flags) != 0) {
     std::fprintf(stderr, "MakePipe: pipe2: %s\n", std::strerror(errno));
     std::abort();
   }

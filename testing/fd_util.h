@@ -11,9 +11,10 @@
 
 namespace epollhttp::testing {
 
-// MakePipe() returns {read end, write end} of a new O_CLOEXEC pipe; aborts with
-// a message on stderr if pipe2(2) fails.
-std::pair<net::Fd, net::Fd> MakePipe();
+// MakePipe() returns {read end, write end} of a new O_CLOEXEC pipe, with any
+// extra pipe2(2) `flags` (e.g. O_NONBLOCK); aborts with a message on stderr
+// if pipe2(2) fails.
+std::pair<net::Fd, net::Fd> MakePipe(int flags = 0);
 
 // IsOpen(fd) returns whether `fd` names an open descriptor in this process.
 bool IsOpen(int fd);

@@ -13,6 +13,14 @@
 
 namespace epollhttp::testing {
 
+// kAddressSanitizer is whether this build runs under AddressSanitizer, whose
+// quarantine keeps freed memory resident: resident-memory bounds do not hold.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // ResidentBytes() is the resident set size (VmRSS) of process `pid` (0: this
 // process), in bytes.
 int64_t ResidentBytes(pid_t pid = 0);

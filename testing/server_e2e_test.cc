@@ -24,11 +24,6 @@
 namespace epollhttp::testing {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
 
 using std::chrono::milliseconds;
 

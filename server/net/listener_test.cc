@@ -1,30 +1,15 @@
 #include "server/net/listener.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <string>
 
 #include "gtest/gtest.h"
+#include "testing/socket_util.h"
 
 namespace epollhttp::net {
 namespace {
-
-// Connect() opens a blocking client connection to 127.0.0.1:`port`. On
-// loopback connect() returns once the handshake is done.
-Fd Connect(uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0)
-      << errno;
-  return fd;
-}
 
 TEST(ListenerTest, PortZeroPicksAFreePortAndAcceptReportsEagainWhenNothingWaits) {
   absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0);
@@ -38,7 +23,8 @@ TEST(ListenerTest, PortZeroPicksAFreePortAndAcceptReportsEagainWhenNothingWaits)
 TEST(ListenerTest, AcceptReturnsANonBlockingConnectedSocket) {
   absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0);
   ASSERT_TRUE(listener.ok());
-  Fd client = Connect(listener->port());
+  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  ASSERT_TRUE(client);
   int error = -1;
   Fd accepted = listener->Accept(&error);
   ASSERT_TRUE(accepted) << error;
@@ -51,11 +37,12 @@ TEST(ListenerTest, AcceptReturnsANonBlockingConnectedSocket) {
 TEST(ListenerTest, DeferredAcceptQueuesAConnectionOnlyOnceItsBytesArrive) {
   absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0, /*defer_accept=*/true);
   ASSERT_TRUE(listener.ok()) << listener.status();
-  Fd client = Connect(listener->port());
+  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  ASSERT_TRUE(client);
   int error = 0;
   EXPECT_FALSE(listener->Accept(&error));  // Handshake done, but no bytes yet.
   EXPECT_EQ(error, EAGAIN);
-  ASSERT_EQ(::send(client.get(), "GET", 3, 0), 3);  // Loopback delivers within send().
+  ASSERT_TRUE(::epollhttp::testing::SendAll(client.get(), "GET"));  // Delivered within send().
   Fd accepted = listener->Accept(&error);
   ASSERT_TRUE(accepted) << error;
   char bytes[8];
@@ -69,7 +56,8 @@ TEST(ListenerTest, ADupSharesTheAcceptQueue) {
   ASSERT_TRUE(copy.ok()) << copy.status();
   EXPECT_EQ(copy->port(), listener->port());
   EXPECT_NE(copy->fd(), listener->fd());
-  Fd client = Connect(listener->port());
+  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  ASSERT_TRUE(client);
   int error = 0;
   EXPECT_TRUE(copy->Accept(&error));       // Queued once, taken through the copy...
   EXPECT_FALSE(listener->Accept(&error));  // ...and so no longer there for the original.
