@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <mutex>
 
@@ -20,15 +21,31 @@ std::mutex& WriteMutex() {
   return *mutex;
 }
 
+// kEscape[c] is whether byte c is logged as \xHH: control bytes, DEL and
+// above, '"' and '\'.
+constexpr std::array<bool, 256> kEscape = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[c] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\';
+  return table;
+}();
+
+// AppendEscaped() appends `text` (at most kMaxLoggedTarget bytes of it, then
+// "...") with escapes, in runs: plain bytes are copied a run at a time.
 void AppendEscaped(std::string* out, absl::string_view text) {
-  for (const char c : text) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-      absl::StrAppend(out, absl::StrFormat("\\x%02X", u));
-    } else {
-      out->push_back(c);
-    }
+  constexpr char kHex[] = "0123456789ABCDEF";
+  const bool cut = text.size() > kMaxLoggedTarget;
+  if (cut) text = text.substr(0, kMaxLoggedTarget);
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char u = static_cast<unsigned char>(text[i]);
+    if (!kEscape[u]) continue;
+    out->append(text.data() + run, i - run);
+    const char escaped[4] = {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+    out->append(escaped, 4);
+    run = i + 1;
   }
+  out->append(text.data() + run, text.size() - run);
+  if (cut) out->append("...");
 }
 
 }  // namespace

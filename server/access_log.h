@@ -4,9 +4,10 @@
 // Line format (space separated, like nginx's):
 //   2026-11-27T07:11:56.123Z 127.0.0.1:54321 "POST /upload HTTP/1.1" 200 3748935 1.234ms
 // i.e. time, remote address, request line (target escaped: bytes outside
-// printable ASCII, '"' and '\' as \xHH), status, request body bytes, time from
-// the first byte of the request head to the response. A request whose line did
-// not parse is logged as "-".
+// printable ASCII, '"' and '\' as \xHH; only its first kMaxLoggedTarget
+// bytes, followed by "..." when it is longer), status, request body bytes,
+// time from the first byte of the request head to the response. A request
+// whose line did not parse is logged as "-".
 //
 // Thread safety: one AccessLog per loop thread, used only on that thread.
 // Flushes from different threads are serialised by a process-wide mutex, so
@@ -15,12 +16,16 @@
 #define EPOLLHTTP_SERVER_ACCESS_LOG_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
 namespace epollhttp {
+
+// The longest request target logged; longer ones are cut and marked "...".
+inline constexpr size_t kMaxLoggedTarget = 1024;
 
 class AccessLog {
  public:

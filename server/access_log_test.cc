@@ -44,5 +44,21 @@ TEST(AccessLogTest, EscapesControlBytesAndQuotesInTheTarget) {
   EXPECT_NE(text.find("\"GET /a\\x22b\\x5Cc\\x7F\\xFF HTTP/1.0\""), std::string::npos) << text;
 }
 
+TEST(AccessLogTest, CutsALongTargetAfterTheCap) {
+  auto [read_end, write_end] = testing::MakePipe();
+  AccessLog log(write_end.get());
+  const std::string target = "/" + std::string(kMaxLoggedTarget + 500, '\x01');
+  log.Append("p", "GET", target, "HTTP/1.1", 200, 0, std::chrono::nanoseconds(0));
+  log.Flush();
+  char buf[16384];
+  const ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  const std::string text(buf, static_cast<size_t>(n));
+  std::string expected = "\"GET /";
+  for (size_t i = 1; i < kMaxLoggedTarget; ++i) expected += "\\x01";
+  expected += "... HTTP/1.1\"";
+  EXPECT_NE(text.find(expected), std::string::npos) << text.size();
+}
+
 }  // namespace
 }  // namespace epollhttp

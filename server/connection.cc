@@ -14,8 +14,8 @@
 namespace epollhttp {
 namespace {
 
-constexpr int kReadsPerEvent = 16;                  // Fairness between connections.
-constexpr size_t kMaxQueuedOutput = 256 * 1024;     // Stop reading beyond this.
+// Buffered head bytes are completed from a new read this many bytes at a time.
+constexpr size_t kHeadPiece = 2048;
 
 // DiscardInput() drops up to `n` received bytes in the kernel without copying
 // them (TCP honours MSG_TRUNC on receive). It calls the system call directly:
@@ -24,6 +24,9 @@ constexpr size_t kMaxQueuedOutput = 256 * 1024;     // Stop reading beyond this.
 ssize_t DiscardInput(int fd, size_t n) {
   return ::syscall(SYS_recvfrom, fd, nullptr, n, MSG_TRUNC, nullptr, nullptr);
 }
+
+// The longest body-rate allowance computed; beyond it the rate never binds.
+constexpr std::chrono::hours kLongestAllowance(24 * 365);
 
 }  // namespace
 
@@ -83,14 +86,12 @@ void Connection::AfterIo() {
   TimeoutKind kind;
   const TimePoint deadline = Deadline(&kind);
   if (deadline >= timer_at_) return;  // The timer fires in time and re-checks.
-  loop_->Cancel(timer_);
   timer_at_ = deadline;
-  timer_ = loop_->RunAfter(std::max(deadline - loop_->Now(), net::EventLoop::Clock::duration(0)),
-                           [this] { OnTimer(); });
+  timer_ = loop_->RunAfter(deadline - loop_->Now(), [this] { OnTimer(); });
 }
 
 Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
-  if (output_offset_ < output_.size()) {
+  if (!output_.empty()) {
     *kind = TimeoutKind::kWrite;
     return last_write_ + options_.write_timeout;
   }
@@ -105,9 +106,24 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
     case HttpSession::Phase::kHead:
       *kind = TimeoutKind::kHeader;
       return phase_since_ + options_.header_timeout;
-    case HttpSession::Phase::kBody:
+    case HttpSession::Phase::kBody: {
       *kind = TimeoutKind::kBody;
-      return std::max(phase_since_, last_read_) + options_.body_timeout;
+      TimePoint deadline = std::max(phase_since_, last_read_) + options_.body_timeout;
+      if (options_.body_min_rate > 0) {
+        // After the first body_timeout, each second must have brought
+        // body_min_rate bytes on average.
+        const std::chrono::duration<double> allowance(
+            static_cast<double>(session_.body_bytes()) /
+            static_cast<double>(options_.body_min_rate));
+        if (allowance < kLongestAllowance) {
+          deadline = std::min(
+              deadline,
+              phase_since_ + options_.body_timeout +
+                  std::chrono::duration_cast<net::EventLoop::Clock::duration>(allowance));
+        }
+      }
+      return deadline;
+    }
     case HttpSession::Phase::kClosed:
       break;
   }
@@ -116,7 +132,6 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
 }
 
 void Connection::OnTimer() {
-  timer_ = {};
   timer_at_ = TimePoint::max();
   if (closed_ || lingering_) return;
   TimeoutKind kind;
@@ -129,6 +144,7 @@ void Connection::OnTimer() {
     std::string* out = OutputTarget();
     session_.OnHeaderTimeout(out);  // 408, then the lingering close.
     input_.Release();
+    backlog_ = false;
     Deliver(out);
     return;
   }
@@ -137,16 +153,18 @@ void Connection::OnTimer() {
 
 void Connection::Drain() {
   if (closed_) return;
-  // Bytes already in the socket are a request that has started: read them
-  // before deciding that this connection is idle.
-  if (!lingering_ && !peer_closed_) OnReadable();
+  session_.StartDraining();  // The next response is the last.
+  if (lingering_) return;
+  const bool idle = session_.idle() && input_.empty() && output_.empty();
+  // Bytes already in the socket are a request that has started: one read
+  // finds them (and can answer at most that request).
+  if (idle && !peer_closed_) OnReadable(/*max_reads=*/1);
   if (closed_) return;
-  if (session_.idle() && input_.empty() && output_offset_ == output_.size()) {
+  if (session_.idle() && input_.empty() && output_.empty()) {
     Close();
-  } else {
-    session_.StartDraining();
-    AfterIo();
+    return;
   }
+  AfterIo();
 }
 
 void Connection::OnEvents(uint32_t events) {
@@ -155,83 +173,150 @@ void Connection::OnEvents(uint32_t events) {
     Close();  // Both directions are gone; queued output can never be sent.
     return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable();
-  if (!closed_ && (events & EPOLLOUT)) Flush();
+  if (!output_.empty() && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) Flush();
+  if (!closed_ && ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || backlog_)) {
+    OnReadable();
+  }
   AfterIo();
 }
 
-void Connection::OnReadable() {
-  for (int round = 0; round < kReadsPerEvent && !closed_; ++round) {
-    // The rest of a Content-Length body is discarded in the kernel
-    // (MSG_TRUNC: no copy to user space), never past the body's end, so a
-    // pipelined request after it is read normally.
-    const int64_t skippable =
-        !lingering_ && input_.empty() ? session_.SkippableBodyBytes() : 0;
-    size_t want;
-    ssize_t n;
-    int error = 0;
-    absl::string_view spilled;
-    if (skippable > 0) {
-      want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
-      n = DiscardInput(fd_.get(), want);
-      if (n < 0) error = errno;
-    } else {
-      // One readv: into the partial head's free space (if any), then the
-      // loop's scratch buffer, where the session consumes bytes in place.
-      const net::Buffer::ReadResult r = input_.ReadFrom(fd_.get(), scratch_);
-      want = r.requested;
-      n = r.bytes;
-      error = r.error;
-      spilled = r.spilled;
-    }
-    input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
-    if (n < 0) {
-      if (error == EAGAIN || error == EINTR) {
-        input_drained_ = error == EAGAIN;
-        break;
-      }
-      Close();  // ECONNRESET and friends: only this connection is affected.
-      return;
-    }
-    if (n == 0) {
-      peer_closed_ = true;
-      // A half-closed client may still read: flush what is queued, then close.
-      if (lingering_ || output_offset_ == output_.size()) {
-        Close();
-      } else {
-        UpdateEvents();
-      }
-      return;
-    }
-    if (lingering_) {  // Discard input while lingering.
-      input_.Release();
-      continue;
-    }
-    last_read_ = loop_->Now();
-    if (output_offset_ == output_.size()) last_write_ = last_read_;  // Output may start now.
-    std::string* out = OutputTarget();
-    if (skippable > 0) {
-      session_.OnBodySkipped(n, out);
-    } else if (input_.empty()) {
-      // The common case: everything is in scratch; keep only what the
-      // session left unconsumed (an incomplete head).
-      input_.Append(spilled.substr(session_.OnInput(spilled, out)));
-    } else {
-      input_.Append(spilled);
-      input_.Consume(session_.OnInput(input_.readable(), out));
-    }
-    Deliver(out);
-    if (closed_) return;
-    if (output_.size() - output_offset_ > kMaxQueuedOutput) break;  // Backpressure.
-    if (static_cast<size_t>(n) < want) break;  // Drained the socket.
+void Connection::OnReadable(int max_reads) {
+  resume_timer_.Cancel();
+  responses_left_ = kResponsesPerEvent;
+  // The backlog first: nothing new is read until it is answered.
+  bool more = !backlog_ || Serve({});
+  for (int round = 0; more && round < max_reads && !closed_ && !peer_closed_; ++round) {
+    // Nothing is read while output is queued or the budget is spent: the
+    // requests wait in the kernel.
+    if (!lingering_ && !MayAnswer()) break;
+    more = ReadOnce();
   }
+  if (closed_) return;
+  if (backlog_ && output_.empty()) {
+    // Budget spent with requests left: answer them in a later round, after
+    // the loop has served other connections. (With output queued, EPOLLOUT
+    // resumes instead.)
+    resume_timer_ = loop_->RunAfter(net::EventLoop::Clock::duration::zero(), [this] {
+      OnReadable();
+      AfterIo();
+    });
+  }
+  UpdateEvents();
+}
+
+bool Connection::ReadOnce() {
+  // The rest of a Content-Length body is discarded in the kernel
+  // (MSG_TRUNC: no copy to user space), never past the body's end, so a
+  // pipelined request after it is read normally.
+  const int64_t skippable = !lingering_ && input_.empty() ? session_.SkippableBodyBytes() : 0;
+  size_t want;
+  ssize_t n;
+  int error = 0;
+  if (skippable > 0) {
+    want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
+    n = DiscardInput(fd_.get(), want);
+  } else {
+    // Outside a body, a read is small enough that the requests it holds are
+    // a bounded amount of work and backlog.
+    want = session_.phase() == HttpSession::Phase::kBody
+               ? scratch_.size()
+               : std::min(scratch_.size(), kHeadReadBytes);
+    do {
+      n = ::read(fd_.get(), scratch_.data(), want);
+    } while (n < 0 && errno == EINTR);
+  }
+  if (n < 0) error = errno;
+  input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
+  if (n < 0) {
+    if (error == EAGAIN || error == EINTR) {
+      input_drained_ = error == EAGAIN;
+      return false;
+    }
+    Close();  // ECONNRESET and friends: only this connection is affected.
+    return false;
+  }
+  if (n == 0) {
+    peer_closed_ = true;
+    // A half-closed client may still read: answer and flush what is
+    // pending, then close.
+    if (lingering_ || (output_.empty() && !backlog_)) Close();
+    return false;
+  }
+  if (lingering_) return true;  // Input is discarded while lingering.
+  last_read_ = loop_->Now();
+  if (output_.empty()) last_write_ = last_read_;  // Output may start now.
+  if (skippable > 0) {
+    std::string* out = OutputTarget();
+    const int64_t before = session_.responses();
+    session_.OnBodySkipped(n, out);
+    responses_left_ -= static_cast<int>(session_.responses() - before);
+    Deliver(out);
+    if (closed_) return false;
+  } else if (!Serve(absl::string_view(scratch_.data(), static_cast<size_t>(n)))) {
+    return false;
+  }
+  return static_cast<size_t>(n) == want;  // A short read drained the socket.
+}
+
+bool Connection::Serve(absl::string_view fresh) {
+  if (backlog_) {
+    // Nothing is read while a backlog waits, so `fresh` is empty here.
+    if (!MayAnswer()) return false;
+    input_.Consume(RunSession(input_.readable()));
+    if (closed_ || backlog_) return false;
+  }
+  // A buffered partial head takes `fresh` a piece at a time until every byte
+  // buffered before it is consumed; the rest of `fresh` is served in place.
+  size_t offset = 0;
+  while (!input_.empty() && offset < fresh.size()) {
+    const size_t piece = std::min(kHeadPiece, fresh.size() - offset);
+    input_.Append(fresh.substr(offset, piece));
+    offset += piece;
+    NotePeak();
+    input_.Consume(RunSession(input_.readable()));
+    if (closed_) return false;
+    const size_t left = input_.readable().size();
+    if (left <= piece) {  // All that is left came from `fresh`.
+      offset -= left;
+      input_.Consume(left);
+    }
+    if (backlog_) break;
+  }
+  absl::string_view rest = fresh.substr(offset);
+  if (input_.empty()) {
+    // The common case: everything is in scratch and is served in place.
+    while (!rest.empty()) {
+      rest.remove_prefix(RunSession(rest));
+      if (closed_) return false;
+      // A batch sent in full may be followed by the next one.
+      if (!backlog_ || !MayAnswer()) break;
+    }
+  }
+  // Keep what is left: a partial head, or a backlog of requests.
+  input_.Append(rest);
+  NotePeak();
+  return !backlog_ && output_.empty();
+}
+
+size_t Connection::RunSession(absl::string_view input) {
+  std::string* out = OutputTarget();
+  SessionBudget budget;
+  // With output queued, only the request in progress may still be answered.
+  budget.max_output = out == shared_output_ ? kOutputBatch : 0;
+  budget.max_responses = std::max(responses_left_, 0);
+  const int64_t before = session_.responses();
+  const size_t consumed = session_.OnInput(input, out, budget);
+  responses_left_ -= static_cast<int>(session_.responses() - before);
+  backlog_ = session_.yielded();
+  Deliver(out);
+  return consumed;
 }
 
 std::string* Connection::OutputTarget() {
   // Nothing queued: responses go to the loop's shared buffer and are sent
   // from there, so a response costs no allocation; only bytes the socket
   // does not take at once are copied into this connection's own buffer.
-  return output_offset_ == output_.size() ? shared_output_ : &output_;
+  return output_.empty() ? shared_output_ : &output_;
 }
 
 void Connection::Deliver(std::string* target) {
@@ -245,6 +330,7 @@ void Connection::Deliver(std::string* target) {
     if (!closed_ && sent < shared_output_->size()) {
       output_.assign(shared_output_->data() + sent, shared_output_->size() - sent);
       output_offset_ = 0;
+      NotePeak();
     }
     shared_output_->clear();
     if (shared_output_->capacity() > (1u << 20)) std::string().swap(*shared_output_);
@@ -264,7 +350,7 @@ ssize_t Connection::Send(const char* data, size_t size) {
   }
   const ssize_t n = ::send(fd_.get(), data, size, MSG_NOSIGNAL);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EINTR) Close();
+    if (errno != EAGAIN && errno != EINTR) Close();  // The client is gone: stop at once.
     return -1;
   }
   sent_before_ = true;
@@ -284,7 +370,7 @@ void Connection::Flush() {
     // Release the buffer: it only ever holds what a send did not take.
     std::string().swap(output_);
     output_offset_ = 0;
-    if (session_.closing() || peer_closed_) {
+    if (session_.closing() || (peer_closed_ && !backlog_)) {
       if (peer_closed_ || (!session_.error_response() && NothingUnread())) {
         Close();  // A complete request and nothing more sent: no need to linger.
       } else {
@@ -296,7 +382,7 @@ void Connection::Flush() {
   UpdateEvents();
 }
 
-bool Connection::NothingUnread() {
+bool Connection::NothingUnread() const {
   // The last read returned less than it asked for: the socket was empty then.
   return input_.empty() && input_drained_;
 }
@@ -305,22 +391,18 @@ void Connection::StartLingering() {
   if (lingering_) return;
   lingering_ = true;
   ::shutdown(fd_.get(), SHUT_WR);
-  loop_->Cancel(timer_);
+  timer_.Cancel();
   timer_at_ = TimePoint::max();
-  linger_timer_ = loop_->RunAfter(options_.linger_time, [this] {
-    linger_timer_ = {};
-    Close();
-  });
+  resume_timer_.Cancel();
+  backlog_ = false;
+  input_.Release();
+  linger_timer_ = loop_->RunAfter(options_.linger_time, [this] { Close(); });
   UpdateEvents();
 }
 
 uint32_t Connection::WantedEvents() const {
-  uint32_t events = 0;
-  if (output_offset_ < output_.size()) events |= EPOLLOUT;
-  if (!peer_closed_ && output_.size() - output_offset_ <= kMaxQueuedOutput) {
-    events |= EPOLLIN | EPOLLRDHUP;
-  }
-  return events;
+  if (!output_.empty()) return EPOLLOUT;  // Nothing is read while output is queued.
+  return peer_closed_ ? 0 : EPOLLIN | EPOLLRDHUP;
 }
 
 void Connection::UpdateEvents() {
@@ -333,8 +415,9 @@ void Connection::UpdateEvents() {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
-  loop_->Cancel(linger_timer_);
-  loop_->Cancel(timer_);
+  linger_timer_.Cancel();
+  timer_.Cancel();
+  resume_timer_.Cancel();
   if (stats_ != nullptr) stats_->OnClosed();
   if (watcher_ != nullptr) watcher_->FdClosing();  // close() below unregisters it.
   watcher_.reset();

@@ -104,6 +104,7 @@ TEST_F(HardeningTest, BodyTimeoutClosesWithoutAResponse) {
 TEST_F(HardeningTest, BodyProgressKeepsTheConnectionOpen) {
   ServerOptions options = ShortTimeouts();
   options.connection.body_timeout = milliseconds(400);
+  options.connection.body_min_rate = 0;  // Progress alone keeps the body going.
   Start(options);
   net::Fd fd = ConnectLoopback(port());
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n"));

@@ -12,6 +12,7 @@ using http::ParseError;
 using http::ParseStatus;
 
 constexpr absl::string_view kHealthBody = "ok\n";
+constexpr absl::string_view kNotFoundBody = "not found\n";
 
 // Path() is the target without its query.
 absl::string_view Path(absl::string_view target) {
@@ -44,14 +45,23 @@ HttpSession::Phase HttpSession::phase() const {
   return Phase::kClosed;
 }
 
-size_t HttpSession::OnInput(absl::string_view input, std::string* output) {
+size_t HttpSession::OnInput(absl::string_view input, std::string* output, SessionBudget budget) {
   size_t consumed = 0;
+  const int64_t responses_before = responses_;
+  yielded_ = false;
   while (true) {
     const absl::string_view rest = input.substr(consumed);
     if (state_ == State::kClosed) return input.size();
     if (state_ == State::kHead) {
       if (rest.empty()) return consumed;
       if (!head_started_) {
+        // A new request: answer it only within budget, so queued output
+        // stays bounded and one connection cannot monopolise the loop.
+        if (output->size() >= budget.max_output ||
+            responses_ - responses_before >= budget.max_responses) {
+          yielded_ = true;
+          return consumed;
+        }
         head_started_ = true;
         if (log_ != nullptr) log_->started = std::chrono::steady_clock::now();
       }
@@ -98,14 +108,17 @@ void HttpSession::OnHeadComplete(const http::RequestHead& head) {
   keep_alive_ = head.keep_alive;
   route_ = Route::kHello;
   head_parsed_ = true;
+  if (options_.admin) route_ = Route::kNotFound;
   if (head.method == http::Method::kGet || head.method == http::Method::kHead) {
     const absl::string_view path = Path(head.target);
     if (path == "/metrics" && options_.metrics != nullptr) route_ = Route::kMetrics;
-    if (path == "/healthz") route_ = Route::kHealth;
+    if (path == "/healthz" && (options_.health || options_.admin)) route_ = Route::kHealth;
   }
   if (log_ != nullptr) {
     log_->method.assign(http::MethodName(head.method).data(), http::MethodName(head.method).size());
-    log_->target.assign(head.target.data(), head.target.size());
+    // One byte past the cap, so the log can mark the target as cut.
+    const absl::string_view target = head.target.substr(0, kMaxLoggedTarget + 1);
+    log_->target.assign(target.data(), target.size());
     log_->version = head.version == http::Version::kHttp11 ? "HTTP/1.1" : "HTTP/1.0";
   }
 }
@@ -113,9 +126,14 @@ void HttpSession::OnHeadComplete(const http::RequestHead& head) {
 void HttpSession::Respond(std::string* output) {
   const bool close = !keep_alive_ || draining_;
   std::string metrics_body;
+  absl::string_view status = "200 OK";
   absl::string_view content_type = "text/html";
   absl::string_view body = kHelloBody;
-  if (route_ == Route::kMetrics) {
+  if (route_ == Route::kNotFound) {
+    status = "404 Not Found";
+    content_type = "text/plain";
+    body = kNotFoundBody;
+  } else if (route_ == Route::kMetrics) {
     metrics_body = options_.metrics->Render();
     content_type = "text/plain; version=0.0.4";
     body = metrics_body;
@@ -123,16 +141,17 @@ void HttpSession::Respond(std::string* output) {
     content_type = "text/plain";
     body = kHealthBody;
   }
-  absl::StrAppend(output, "HTTP/1.1 200 OK\r\nContent-Type: ", content_type,
+  absl::StrAppend(output, "HTTP/1.1 ", status, "\r\nContent-Type: ", content_type,
                   "\r\nContent-Length: ", body.size(),
                   "\r\nX-Received-Body-Bytes: ", body_.received(), "\r\n",
                   close ? "Connection: close\r\n" : (parser_.head().version == http::Version::kHttp10
                                                          ? "Connection: keep-alive\r\n"
                                                          : ""),
                   "\r\n", is_head_ ? absl::string_view() : body);
+  const int code = route_ == Route::kNotFound ? 404 : 200;
   ++responses_;
-  if (options_.stats != nullptr) options_.stats->OnResponse(200, /*parse_error=*/false);
-  Log(200);
+  if (options_.stats != nullptr) options_.stats->OnResponse(code, /*parse_error=*/false);
+  Log(code);
   parser_.Reset();
   head_started_ = false;
   head_parsed_ = false;

@@ -9,6 +9,8 @@
 // `X-Received-Body-Bytes: N` once its whole body has been read; HEAD gets the
 // headers only. Two paths are special for GET and HEAD when the server wires
 // them up: `/metrics` (Prometheus text, see metrics.h) and `/healthz` (`ok`).
+// A session on the admin listener serves only those two and answers 404 to
+// everything else.
 // A parse error gets its status (see StatusFor) with `Connection: close`,
 // after which the session reads no more requests.
 //
@@ -17,6 +19,7 @@
 #define EPOLLHTTP_SERVER_HTTP_SESSION_H_
 
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +45,19 @@ struct SessionOptions {
   WorkerStats* stats = nullptr;
   const Metrics* metrics = nullptr;
   AccessLog* access_log = nullptr;
+  // Whether GET/HEAD /healthz answers `ok` (off on the public listener when
+  // an admin listener serves it).
+  bool health = true;
+  // An admin session: /metrics and /healthz only, 404 for anything else.
+  bool admin = false;
+};
+
+// Limits on the work of one HttpSession::OnInput() call. The session checks
+// them before it starts each request, so queued output never grows past
+// `max_output` by more than one response.
+struct SessionBudget {
+  size_t max_output = SIZE_MAX;  // Stop once *output holds this many bytes.
+  int max_responses = INT_MAX;   // Stop after answering this many requests.
 };
 
 class HttpSession {
@@ -51,9 +67,19 @@ class HttpSession {
   // OnInput() processes `input`: the bytes received and not yet consumed, in
   // order (unconsumed bytes must be offered again, followed by new ones).
   // Appends responses (and `100 Continue` when asked) to `*output`. Returns
-  // how many bytes of `input` were consumed. Once closing(), consumes and
+  // how many bytes of `input` were consumed. Before starting each request it
+  // checks `budget`; when that is spent it stops with the request unconsumed
+  // and yielded() is true until the next call. Once closing(), consumes and
   // ignores everything.
-  size_t OnInput(absl::string_view input, std::string* output);
+  size_t OnInput(absl::string_view input, std::string* output, SessionBudget budget = {});
+
+  // yielded() is true when the last OnInput() stopped because its budget was
+  // spent (not because it needed more input).
+  [[nodiscard]] bool yielded() const { return yielded_; }
+
+  // body_bytes() is how many body bytes of the current request have been
+  // received (read or skipped) so far.
+  [[nodiscard]] int64_t body_bytes() const { return body_.received(); }
 
   // StartDraining() makes the next response the last one (Connection: close),
   // for graceful shutdown.
@@ -101,7 +127,7 @@ class HttpSession {
 
  private:
   enum class State : uint8_t { kHead, kBody, kClosed };
-  enum class Route : uint8_t { kHello, kMetrics, kHealth };
+  enum class Route : uint8_t { kHello, kMetrics, kHealth, kNotFound };
 
   void OnHeadComplete(const http::RequestHead& head);
   void Respond(std::string* output);
@@ -131,6 +157,7 @@ class HttpSession {
   bool draining_ = false;
   bool closing_ = false;
   bool error_response_ = false;
+  bool yielded_ = false;
   int64_t responses_ = 0;
 };
 

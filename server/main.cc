@@ -1,12 +1,16 @@
 // main.cc: the `//server` binary: flags, the server, signals.
 //
-// Prints exactly one line on start (`epollhttp listening on http://A:P (N
-// threads)`) and nothing per request. SIGINT/SIGTERM begin a graceful
-// shutdown (stop accepting, finish requests in flight, exit 0 within
-// --shutdown_timeout); a second signal exits at once with status 1.
+// Prints one line on start (`epollhttp listening on http://A:P (N threads)`,
+// plus `; admin on http://A:P` with --admin_address) and nothing per request.
+// SIGINT/SIGTERM begin a graceful shutdown (one line; stop accepting, finish
+// requests in flight, exit 0). --shutdown_timeout is a hard deadline: if
+// connections are still open then, the process exits with status 1 however
+// busy its loops are. A second signal exits at once with status 1.
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -27,13 +31,18 @@ ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
 ABSL_FLAG(int32_t, port, 8000, "TCP port to listen on; 0 picks a free port.");
 ABSL_FLAG(int32_t, threads, 0, "Event-loop threads; 0 means one per CPU.");
 ABSL_FLAG(int32_t, shutdown_timeout, 10,
-          "Seconds that requests in flight get to finish after SIGINT/SIGTERM.");
+          "Seconds that requests in flight get to finish after SIGINT/SIGTERM; then the "
+          "process exits with status 1 whatever is still open.");
 ABSL_FLAG(absl::Duration, header_timeout, absl::Seconds(10),
           "Time a request head may take from its first byte (then 408 and close); also "
           "how long a new connection may wait before sending anything. E.g. 10s, 500ms.");
 ABSL_FLAG(absl::Duration, body_timeout, absl::Seconds(30),
           "Time a request body may go without receiving a byte before the connection is "
           "closed.");
+ABSL_FLAG(int64_t, body_min_rate, 500,
+          "Bytes per second a request body must average after its first --body_timeout "
+          "(a body of B bytes gets --body_timeout + B/rate in all); slower uploads are "
+          "closed and counted as body timeouts. 0 disables.");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60),
           "Time a kept-alive connection may sit idle between requests before it is closed.");
 ABSL_FLAG(absl::Duration, write_timeout, absl::Seconds(30),
@@ -56,9 +65,30 @@ ABSL_FLAG(bool, defer_accept, true,
 ABSL_FLAG(bool, shared_listener, false,
           "All loops accept from one listening socket, each watching it with EPOLLEXCLUSIVE, "
           "instead of one SO_REUSEPORT socket per loop (the measured faster default).");
+ABSL_FLAG(std::string, admin_address, "",
+          "HOST:PORT of a separate listener for /metrics and /healthz, which are then not "
+          "served on the public port (other paths there get 404). Empty: both on the "
+          "public port.");
 ABSL_FLAG(bool, access_log, false,
           "Write one line per request to stderr: time, client address, request line, "
           "status, body bytes, duration.");
+
+namespace {
+
+// ParsePort() parses 1-5 decimal digits as a port (0..65535).
+bool ParsePort(absl::string_view text, int* port) {
+  if (text.empty() || text.size() > 5) return false;
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value > 65535) return false;
+  *port = value;
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -123,6 +153,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: --max_connections must be >= 1, got %d\n", max_connections);
     return 2;
   }
+  const int64_t body_min_rate = absl::GetFlag(FLAGS_body_min_rate);
+  if (body_min_rate < 0) {
+    std::fprintf(stderr, "server: --body_min_rate must be >= 0, got %lld\n",
+                 static_cast<long long>(body_min_rate));
+    return 2;
+  }
+  std::string admin_host;
+  int admin_port = -1;
+  if (const std::string admin = absl::GetFlag(FLAGS_admin_address); !admin.empty()) {
+    const size_t colon = admin.rfind(':');
+    if (colon == std::string::npos || colon == 0 ||
+        !ParsePort(absl::string_view(admin).substr(colon + 1), &admin_port)) {
+      std::fprintf(stderr, "server: --admin_address must be HOST:PORT (port 0..65535), got \"%s\"\n",
+                   admin.c_str());
+      return 2;
+    }
+    admin_host = admin.substr(0, colon);
+  }
   if (threads == 0) threads = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
 
   // Signals are taken synchronously by this thread; the loops never see them.
@@ -146,6 +194,9 @@ int main(int argc, char** argv) {
   options.connection.body_timeout = absl::ToChronoMilliseconds(timeouts[1]);
   options.connection.idle_timeout = absl::ToChronoMilliseconds(timeouts[2]);
   options.connection.write_timeout = absl::ToChronoMilliseconds(timeouts[3]);
+  options.connection.body_min_rate = body_min_rate;
+  options.admin_address = admin_host;
+  options.admin_port = static_cast<uint16_t>(std::max(admin_port, 0));
   options.max_connections = max_connections;
   options.access_log = absl::GetFlag(FLAGS_access_log);
   epollhttp::Server server;
@@ -154,17 +205,34 @@ int main(int argc, char** argv) {
                  std::string(status.message()).c_str());
     return 1;
   }
-  std::fprintf(stderr, "epollhttp listening on http://%s:%u (%d threads)\n",
-               options.address.c_str(), server.port(), threads);
+  std::string admin_line;
+  if (server.admin_port() != 0) {
+    admin_line = "; admin on http://" + admin_host + ":" + std::to_string(server.admin_port());
+  }
+  std::fprintf(stderr, "epollhttp listening on http://%s:%u (%d threads)%s\n",
+               options.address.c_str(), server.port(), threads, admin_line.c_str());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  std::fprintf(stderr,
+               "epollhttp: %s, shutting down (at most %d s; a second signal exits now)\n",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM", shutdown_timeout);
   server.BeginShutdown();
-  // Wait for the loops to finish, a second signal, or the deadline.
-  const timespec tick{0, 20 * 1000 * 1000};
-  for (int64_t waited_ms = 0; !server.Finished() && waited_ms < shutdown_timeout * 1000LL;
-       waited_ms += 20) {
-    if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+  // Wait for the loops to finish, a second signal, or the deadline. The
+  // deadline is hard: the loops are not joined, so however busy they are
+  // the process exits.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(shutdown_timeout);
+  while (!server.Finished()) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      std::fprintf(stderr, "epollhttp: connections still open after %d s, exiting\n",
+                   shutdown_timeout);
+      std::_Exit(1);
+    }
+    const auto tick = std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(20));
+    const timespec wait{0, static_cast<long>(tick.count())};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0) {
       std::fprintf(stderr, "epollhttp: second signal, exiting now\n");
       std::_Exit(1);
     }

@@ -1,10 +1,13 @@
 #include "server/server.h"
 
+#include <malloc.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "server/access_log.h"
 #include "server/connection.h"
 #include "server/net/event_loop.h"
@@ -12,15 +15,23 @@
 
 namespace epollhttp {
 
-// One loop thread: its listener, its connections, its scratch buffer, its
-// counters and access log.
+namespace {
+
+// A loop returns freed memory to the system once connections that held at
+// least this much buffer memory in all have closed (see ReleaseMemorySoon).
+constexpr size_t kTrimAfterBytes = 1 << 20;
+
+}  // namespace
+
+// One loop thread: its listener (and on the first loop the admin listener),
+// its connections, its scratch buffer, its counters and access log.
 class Server::Worker {
  public:
   Worker(Server* server, std::unique_ptr<net::EventLoop> loop, net::Listener listener,
          const ServerOptions& options, WorkerStats* stats)
       : server_(server),
         loop_(std::move(loop)),
-        listener_(std::move(listener)),
+        public_(std::move(listener), /*is_admin=*/false),
         session_options_(options.session),
         connection_options_(options.connection),
         // A shared socket wakes one waiting loop per connection, not all.
@@ -31,11 +42,24 @@ class Server::Worker {
       access_log_ = std::make_unique<AccessLog>();
       session_options_.access_log = access_log_.get();
     }
+    admin_session_options_ = session_options_;
+    admin_session_options_.admin = true;
+    if (!options.admin_address.empty()) {
+      // /metrics and /healthz live on the admin listener only.
+      session_options_.metrics = nullptr;
+      session_options_.health = false;
+    }
+  }
+
+  // SetAdminListener() makes this loop serve the admin listener too.
+  void SetAdminListener(net::Listener listener) {
+    admin_ = std::make_unique<Acceptor>(std::move(listener), /*is_admin=*/true);
   }
 
   bool Start() {
     if (access_log_ != nullptr) ScheduleLogFlush();
-    return StartAccepting();
+    if (admin_ != nullptr && !StartAccepting(*admin_)) return false;
+    return StartAccepting(public_);
   }
 
   void Run() {
@@ -47,19 +71,23 @@ class Server::Worker {
 
   // Runs on the loop thread: a connection slot may be free again.
   void ResumeAccepting() {
-    if (draining_ || accept_watcher_ != nullptr || accept_retry_pending_) return;
-    StartAccepting();
+    if (draining_ || public_.watcher != nullptr || accept_retry_.armed()) return;
+    StartAccepting(public_);
   }
 
   net::EventLoop* loop() { return loop_.get(); }
-  const net::Listener& listener() const { return listener_; }
+  const net::Listener& listener() const { return public_.listener; }
 
   // Runs on the loop thread.
   void BeginShutdown() {
-    // Connections already in the accept queue have started: take them first.
-    if (accept_watcher_ != nullptr) OnAcceptable();
+    if (draining_) return;
+    // Connections already in the accept queue have started: take one more
+    // bounded batch of them.
+    if (public_.watcher != nullptr) OnAcceptable(public_);
     draining_ = true;
-    accept_watcher_.reset();
+    public_.watcher.reset();
+    if (admin_ != nullptr) admin_->watcher.reset();
+    accept_retry_.Cancel();
     std::vector<Connection*> all;
     all.reserve(connections_.size());
     for (auto& [raw, owned] : connections_) all.push_back(raw);
@@ -68,35 +96,47 @@ class Server::Worker {
   }
 
  private:
-  bool StartAccepting() {
-    accept_watcher_ =
-        loop_->Watch(listener_.fd(), accept_events_, [this](uint32_t) { OnAcceptable(); });
-    return accept_watcher_ != nullptr;
+  struct Acceptor {
+    Acceptor(net::Listener l, bool is_admin) : listener(std::move(l)), admin(is_admin) {}
+    net::Listener listener;
+    std::unique_ptr<net::EventLoop::Watcher> watcher;
+    const bool admin;
+  };
+
+  bool StartAccepting(Acceptor& acceptor) {
+    acceptor.watcher = loop_->Watch(acceptor.listener.fd(), accept_events_,
+                                    [this, &acceptor](uint32_t) { OnAcceptable(acceptor); });
+    return acceptor.watcher != nullptr;
   }
 
-  void OnAcceptable() {
-    // Accept until EAGAIN. At max_connections, stop watching the listener
-    // until a connection closes (ResumeAccepting). On fd exhaustion, stop
-    // watching for 100 ms rather than spin on a listener that stays readable;
-    // the connections already open keep being served.
-    while (true) {
-      if (!server_->TakeSlot()) {
-        accept_watcher_.reset();
+  void OnAcceptable(Acceptor& acceptor) {
+    // At most kAcceptsPerWakeup per wake-up: the listener stays readable
+    // (level-triggered) and is seen again next round, after this loop's
+    // other connections and timers have had their turn. At max_connections,
+    // stop watching the listener until a connection closes
+    // (ResumeAccepting). On fd exhaustion, stop watching for 100 ms rather
+    // than spin on a listener that stays readable; the connections already
+    // open keep being served.
+    for (int i = 0; i < kAcceptsPerWakeup; ++i) {
+      const bool admin = acceptor.admin;
+      if (admin ? admin_connections_ >= kMaxAdminConnections : !server_->TakeSlot()) {
+        acceptor.watcher.reset();
         return;
       }
       int error = 0;
-      net::Fd fd = listener_.Accept(&error);
+      net::Fd fd = acceptor.listener.Accept(&error);
       if (!fd) {
-        server_->ReleaseSlot();
+        if (!admin) server_->ReleaseSlot();
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
           PauseAfterExhaustion();
         }
         return;  // EAGAIN, or a per-connection error such as ECONNABORTED.
       }
+      if (admin) ++admin_connections_;
       auto connection = std::make_unique<Connection>(
-          loop_.get(), std::move(fd), session_options_, connection_options_,
-          absl::MakeSpan(scratch_, sizeof(scratch_)), &output_scratch_,
-          [this](Connection* c) { OnClosed(c); });
+          loop_.get(), std::move(fd), admin ? admin_session_options_ : session_options_,
+          connection_options_, absl::MakeSpan(scratch_, sizeof(scratch_)), &output_scratch_,
+          [this, admin](Connection* c) { OnClosed(c, admin); });
       Connection* raw = connection.get();
       connections_.emplace(raw, std::move(connection));
       raw->Start();
@@ -104,27 +144,48 @@ class Server::Worker {
   }
 
   void PauseAfterExhaustion() {
-    accept_watcher_.reset();
-    accept_retry_pending_ = true;
-    loop_->RunAfter(std::chrono::milliseconds(100), [this] {
-      accept_retry_pending_ = false;
-      if (!draining_ && accept_watcher_ == nullptr) StartAccepting();
+    public_.watcher.reset();
+    if (admin_ != nullptr) admin_->watcher.reset();
+    accept_retry_ = loop_->RunAfter(std::chrono::milliseconds(100), [this] {
+      if (draining_) return;
+      if (public_.watcher == nullptr) StartAccepting(public_);
+      if (admin_ != nullptr && admin_->watcher == nullptr) StartAccepting(*admin_);
     });
   }
 
   void ScheduleLogFlush() {
-    loop_->RunAfter(std::chrono::seconds(1), [this] {
+    log_flush_ = loop_->RunAfter(std::chrono::seconds(1), [this] {
       access_log_->Flush();
       ScheduleLogFlush();
     });
   }
 
-  void OnClosed(Connection* c) {
+  // ReleaseMemorySoon() returns freed heap memory to the system a second
+  // after connections that held large buffers closed: an attack's buffers
+  // would otherwise stay resident in the allocator's arenas.
+  void ReleaseMemorySoon(size_t bytes) {
+    released_bytes_ += bytes;
+    if (released_bytes_ < kTrimAfterBytes || trim_.armed()) return;
+    trim_ = loop_->RunAfter(std::chrono::seconds(1), [this] {
+      released_bytes_ = 0;
+      ::malloc_trim(0);
+    });
+  }
+
+  void OnClosed(Connection* c, bool admin) {
     auto it = connections_.find(c);
     if (it == connections_.end()) return;
+    if (c->peak_buffer_bytes() > 0) ReleaseMemorySoon(c->peak_buffer_bytes());
     loop_->DeleteSoon(std::move(it->second));
     connections_.erase(it);
-    server_->ReleaseSlot();
+    if (admin) {
+      if (--admin_connections_ < kMaxAdminConnections && !draining_ && admin_->watcher == nullptr &&
+          !accept_retry_.armed()) {
+        StartAccepting(*admin_);
+      }
+    } else {
+      server_->ReleaseSlot();
+    }
     MaybeStop();
   }
 
@@ -134,15 +195,20 @@ class Server::Worker {
 
   Server* server_;
   std::unique_ptr<net::EventLoop> loop_;
-  net::Listener listener_;
+  Acceptor public_;
   SessionOptions session_options_;
+  SessionOptions admin_session_options_;
   ConnectionOptions connection_options_;
   const uint32_t accept_events_;
+  std::unique_ptr<Acceptor> admin_;  // Only on the loop that serves it.
+  int admin_connections_ = 0;
   std::unique_ptr<AccessLog> access_log_;
-  std::unique_ptr<net::EventLoop::Watcher> accept_watcher_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool draining_ = false;
-  bool accept_retry_pending_ = false;
+  size_t released_bytes_ = 0;
+  net::EventLoop::Timer accept_retry_;
+  net::EventLoop::Timer log_flush_;
+  net::EventLoop::Timer trim_;
   char scratch_[64 * 1024];
   std::string output_scratch_;  // Responses on their way out (see Connection).
 };
@@ -193,6 +259,23 @@ absl::Status Server::Start(const ServerOptions& options) {
     if (!loop.ok()) return loop.status();
     auto worker = std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,
                                            metrics_->worker(i));
+    if (i == 0 && !options.admin_address.empty()) {
+      if (options.admin_port != 0) {
+        if (absl::Status free = net::Listener::CheckPortFree(options.admin_address,
+                                                             options.admin_port);
+            !free.ok()) {
+          return absl::Status(free.code(), absl::StrCat("admin listener: ", free.message()));
+        }
+      }
+      absl::StatusOr<net::Listener> admin =
+          net::Listener::Bind(options.admin_address, options.admin_port);
+      if (!admin.ok()) {
+        return absl::Status(admin.status().code(),
+                            absl::StrCat("admin listener: ", admin.status().message()));
+      }
+      admin_port_ = admin->port();
+      worker->SetAdminListener(std::move(*admin));
+    }
     if (!worker->Start()) return absl::InternalError("cannot watch the listening socket");
     workers_.push_back(std::move(worker));
   }

@@ -1,5 +1,12 @@
 // server.h: `Server`, N event-loop threads each accepting on its own
-// SO_REUSEPORT listener and serving its connections.
+// SO_REUSEPORT listener and serving its connections, and optionally an admin
+// listener (on the first loop) for /metrics and /healthz.
+//
+// Each loop accepts at most kAcceptsPerWakeup connections per wake-up before
+// it serves its other connections and timers, so a connection flood cannot
+// starve established clients or a shutdown. After connections that held large
+// buffers close, the loop returns freed memory to the system (malloc_trim)
+// a second later, so RSS falls back after an attack.
 //
 // Thread safety: Start(), BeginShutdown(), WaitFor() and ForceStop() are
 // called from one controlling thread (main); the loops run on their own.
@@ -37,7 +44,16 @@ struct ServerOptions {
   // EPOLLEXCLUSIVE, instead of one SO_REUSEPORT socket per loop. Measured in
   // README.md; the default won.
   bool shared_listener = false;
+  // A separate listener for /metrics and /healthz (served only there, and
+  // then not on the public port; anything else there is 404). Empty: none,
+  // and the public port serves both. admin_port 0 picks a free port.
+  std::string admin_address;
+  uint16_t admin_port = 0;
 };
+
+inline constexpr int kAcceptsPerWakeup = 32;
+// Admin connections do not take public slots; this many at most.
+inline constexpr int kMaxAdminConnections = 64;
 
 class Server {
  public:
@@ -50,10 +66,14 @@ class Server {
 
   // port() is the bound port (the real one when 0 was asked for).
   [[nodiscard]] uint16_t port() const { return port_; }
+  // admin_port() is the admin listener's bound port (0: no admin listener).
+  [[nodiscard]] uint16_t admin_port() const { return admin_port_; }
 
-  // BeginShutdown() stops accepting, closes idle connections and lets
-  // requests in flight finish with Connection: close. Each loop exits when its
-  // last connection is gone.
+  // BeginShutdown() stops accepting (after one more bounded batch from the
+  // accept queue), closes idle connections and lets requests in flight
+  // finish with Connection: close. Each loop exits when its last connection
+  // is gone. Safe to call while the loops are busy: each acts on it within
+  // one round.
   void BeginShutdown();
   // Finished() is true once every loop has exited.
   [[nodiscard]] bool Finished() const { return running_loops_.load() == 0; }
@@ -73,6 +93,7 @@ class Server {
   std::vector<std::thread> threads_;
   std::atomic<int> running_loops_{0};
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
 };
 
 }  // namespace epollhttp

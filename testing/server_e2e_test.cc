@@ -50,7 +50,9 @@ TEST(ServerE2eTest, PrintsOneStartupLineAndExitsZeroOnSigterm) {
   EXPECT_EQ(server->Stop(), 0);
   const std::string err = server->stderr_text();
   EXPECT_EQ(err, absl::StrCat("epollhttp listening on http://127.0.0.1:", server->port(),
-                              " (2 threads)\n"));
+                              " (2 threads)\n",
+                              "epollhttp: SIGTERM, shutting down (at most 10 s; a second "
+                              "signal exits now)\n"));
 }
 
 TEST(ServerE2eTest, BusyPortIsOneLineAndExitCode1) {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -94,6 +95,17 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     return absl::InternalError(absl::StrCat("cannot read the port from: ", line));
   }
   process->port_ = static_cast<uint16_t>(port);
+  // "...; admin on http://A:P" when the server has an admin listener.
+  constexpr char kAdmin[] = "; admin on http://";
+  if (const size_t admin = line.find(kAdmin); admin != std::string::npos) {
+    const size_t admin_colon = line.rfind(':');
+    int admin_port = 0;
+    if (!absl::SimpleAtoi(line.substr(admin_colon + 1), &admin_port) || admin_port <= 0 ||
+        admin_port > 65535) {
+      return absl::InternalError(absl::StrCat("cannot read the admin port from: ", line));
+    }
+    process->admin_port_ = static_cast<uint16_t>(admin_port);
+  }
   return process;
 }
 
@@ -144,6 +156,13 @@ int ServerProcess::Wait() {
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (reader_.joinable()) reader_.join();  // The pipe closes with the process.
   return exit_code_;
+}
+
+bool ServerProcess::WaitForStderr(absl::string_view text, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return absl::StrContains(stderr_, text) || stderr_closed_;
+  }) && absl::StrContains(stderr_, text);
 }
 
 std::string ServerProcess::stderr_text() {

@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "server/net/fd.h"
 
 namespace epollhttp::testing {
@@ -53,6 +55,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   [[nodiscard]] uint16_t port() const { return port_; }
+  // admin_port() is the admin listener's port (0: the server has none).
+  [[nodiscard]] uint16_t admin_port() const { return admin_port_; }
   [[nodiscard]] pid_t pid() const { return pid_; }
 
   // Signal() sends `signal` to the server.
@@ -66,6 +70,10 @@ class ServerProcess {
   // Stop() does.
   int Wait();
 
+  // WaitForStderr() waits until the server's stderr contains `text` (true),
+  // or until `timeout` passes or stderr closes (false).
+  bool WaitForStderr(absl::string_view text, std::chrono::milliseconds timeout);
+
   // stderr_text() is everything the server has written to stderr so far.
   std::string stderr_text();
 
@@ -75,6 +83,7 @@ class ServerProcess {
 
   pid_t pid_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   int exit_code_ = -1;
   net::Fd stderr_read_;
   std::thread reader_;

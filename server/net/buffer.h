@@ -1,24 +1,22 @@
-// buffer.h: `Buffer`, a connection's byte queue, filled from a socket with
-// one readv() into its own free space plus a caller-provided spill area.
+// buffer.h: `Buffer`, a connection's queue of received bytes that could not
+// be consumed in place: a partial request head, or requests waiting their
+// turn.
 //
-// The spill area is the event loop's shared scratch buffer: an idle
-// connection's Buffer holds no memory at all, a read of any size takes one
-// system call, and the caller can consume spilled bytes in place (bodies are
-// never copied) and Append() only what must be kept, such as a partial
-// request head. This is muduo's Buffer::readFd idea without its
-// prepend area.
+// Reads land in the event loop's shared scratch buffer and are consumed
+// there; only the unconsumed rest is Append()ed. So an idle connection's
+// Buffer holds no memory, and a Buffer's memory follows what it holds: it
+// shrinks when most of it has been consumed and is freed when emptied
+// (beyond a small reusable size), so a long-lived connection that once held a
+// large backlog does not keep its peak.
 //
 // Thread safety: one Buffer per connection, used on its loop's thread.
 #ifndef EPOLLHTTP_SERVER_NET_BUFFER_H_
 #define EPOLLHTTP_SERVER_NET_BUFFER_H_
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <memory>
 
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
 
 namespace epollhttp::net {
 
@@ -36,7 +34,8 @@ class Buffer {
   [[nodiscard]] size_t capacity() const { return capacity_; }
 
   // Consume() drops the first `n` (<= readable().size()) bytes. An emptied
-  // buffer releases its memory if it has grown beyond `kKeepBytes`.
+  // buffer releases its memory if it has grown beyond `kKeepBytes`; one
+  // beyond that size left at most a quarter full shrinks to what it holds.
   void Consume(size_t n);
 
   // Append() queues `bytes`, growing (or compacting) as needed.
@@ -45,23 +44,11 @@ class Buffer {
   // Release() drops all bytes and frees the memory.
   void Release();
 
-  struct ReadResult {
-    ssize_t bytes = 0;              // As read(2): > 0 bytes, 0 EOF, -1 error (see error).
-    int error = 0;                  // errno when bytes < 0.
-    size_t requested = 0;           // Bytes asked for: fewer read means the fd is drained.
-    absl::string_view spilled;      // Bytes that landed in the spill area, not yet queued.
-  };
-
-  // ReadFrom() reads once from `fd` with readv() into this buffer's free space
-  // and then `spill`. Bytes that fit are queued (readable() grew); the rest
-  // are returned in `spilled` (a view into `spill`) for the caller to consume
-  // in place or Append(). When the buffer is empty its free space is not used,
-  // so all bytes spill and nothing is copied.
-  ReadResult ReadFrom(int fd, absl::Span<char> spill);
-
  private:
   static constexpr size_t kKeepBytes = 4096;
   void Reserve(size_t extra);
+  // Reallocate() moves the readable bytes to a new block of `capacity`.
+  void Reallocate(size_t capacity);
 
   std::unique_ptr<char[]> data_;
   size_t capacity_ = 0;

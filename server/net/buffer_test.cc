@@ -1,11 +1,8 @@
 #include "server/net/buffer.h"
 
-#include <unistd.h>
-
 #include <string>
 
 #include "gtest/gtest.h"
-#include "testing/fd_util.h"
 
 namespace epollhttp::net {
 namespace {
@@ -38,42 +35,25 @@ TEST(BufferTest, CompactsInsteadOfGrowingWhenThePrefixIsConsumed) {
   EXPECT_EQ(buffer.readable(), std::string(50, 'a') + std::string(100, 'b'));
 }
 
-TEST(BufferTest, EmptyBufferSpillsEverythingWithoutCopying) {
-  auto [read_end, write_end] = testing::MakePipe();
-  ASSERT_EQ(::write(write_end.get(), "GET / HTTP/1.1\r\n", 16), 16);
+TEST(BufferTest, ShrinksWhenMostlyConsumed) {
   Buffer buffer;
-  char spill[64];
-  const Buffer::ReadResult r = buffer.ReadFrom(read_end.get(), absl::MakeSpan(spill));
-  EXPECT_EQ(r.bytes, 16);
-  EXPECT_EQ(r.spilled, "GET / HTTP/1.1\r\n");
-  EXPECT_EQ(r.spilled.data(), spill);
-  EXPECT_TRUE(buffer.empty());
+  buffer.Append(std::string(60000, 'a') + "GET / HT");
+  EXPECT_GE(buffer.capacity(), 60008u);
+  buffer.Consume(60000);
+  // A few bytes of the next head must not keep the whole block.
+  EXPECT_EQ(buffer.readable(), "GET / HT");
+  EXPECT_LE(buffer.capacity(), 4096u);
+  buffer.Append("TP/1.1\r\n");
+  EXPECT_EQ(buffer.readable(), "GET / HTTP/1.1\r\n");
 }
 
-TEST(BufferTest, PartlyFilledBufferTakesBytesFirstThenSpills) {
-  auto [read_end, write_end] = testing::MakePipe();
+TEST(BufferTest, KeepsItsBlockWhileMoreThanAQuarterFull) {
   Buffer buffer;
-  buffer.Append("GET");
-  const size_t free_space = buffer.capacity() - 3;
-  const std::string more(free_space + 10, 'm');
-  ASSERT_EQ(::write(write_end.get(), more.data(), more.size()),
-            static_cast<ssize_t>(more.size()));
-  char spill[64];
-  const Buffer::ReadResult r = buffer.ReadFrom(read_end.get(), absl::MakeSpan(spill));
-  EXPECT_EQ(r.bytes, static_cast<ssize_t>(more.size()));
-  EXPECT_EQ(buffer.readable().size(), 3 + free_space);
-  EXPECT_EQ(r.spilled, std::string(10, 'm'));
-}
-
-TEST(BufferTest, EofAndErrorsAreReported) {
-  auto [read_end, write_end] = testing::MakePipe();
-  write_end.reset();
-  Buffer buffer;
-  char spill[16];
-  EXPECT_EQ(buffer.ReadFrom(read_end.get(), absl::MakeSpan(spill)).bytes, 0);
-  const Buffer::ReadResult bad = buffer.ReadFrom(-1, absl::MakeSpan(spill));
-  EXPECT_EQ(bad.bytes, -1);
-  EXPECT_EQ(bad.error, EBADF);
+  buffer.Append(std::string(10000, 'a'));
+  const size_t capacity = buffer.capacity();
+  buffer.Consume(5000);
+  EXPECT_EQ(buffer.capacity(), capacity);
+  EXPECT_EQ(buffer.readable(), std::string(5000, 'a'));
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace epollhttp::net {
 namespace {
@@ -50,16 +52,31 @@ void EventLoop::Forget(Watcher* watcher) {
   }
 }
 
-EventLoop::TimerId EventLoop::RunAfter(Clock::duration delay, Task task) {
-  const TimerId id{now_ + delay, next_sequence_++};
-  timers_.emplace(std::make_pair(id.when, id.sequence), std::move(task));
-  return id;
+EventLoop::Timer EventLoop::RunAfter(Clock::duration delay, Task task) {
+  const Clock::time_point when = now_ + std::max(delay, Clock::duration::zero());
+  const uint64_t sequence = next_sequence_++;
+  timers_.emplace(std::make_pair(when, sequence), std::move(task));
+  return Timer(this, when, sequence);
 }
 
-void EventLoop::Cancel(TimerId& id) {
-  if (id.sequence == 0) return;
-  timers_.erase(std::make_pair(id.when, id.sequence));
-  id.sequence = 0;
+EventLoop::Timer& EventLoop::Timer::operator=(Timer&& other) noexcept {
+  if (this != &other) {
+    Cancel();
+    loop_ = std::exchange(other.loop_, nullptr);
+    when_ = other.when_;
+    sequence_ = std::exchange(other.sequence_, 0);
+  }
+  return *this;
+}
+
+void EventLoop::Timer::Cancel() {
+  if (sequence_ == 0) return;
+  loop_->timers_.erase(std::make_pair(when_, sequence_));  // No-op once it ran.
+  sequence_ = 0;
+}
+
+bool EventLoop::Timer::armed() const {
+  return sequence_ != 0 && loop_->timers_.count(std::make_pair(when_, sequence_)) != 0;
 }
 
 void EventLoop::Post(Task task) {
@@ -90,10 +107,21 @@ int EventLoop::TimeoutMs() const {
 }
 
 void EventLoop::RunTimers() {
-  while (!timers_.empty() && timers_.begin()->first.first <= now_) {
-    Task task = std::move(timers_.begin()->second);
-    timers_.erase(timers_.begin());
+  // Only timers armed before this pass: one armed by a task here waits for
+  // the next round even if it is already due.
+  const uint64_t armed_before = next_sequence_;
+  auto it = timers_.begin();
+  while (it != timers_.end() && it->first.first <= now_) {
+    if (it->first.second >= armed_before) {
+      ++it;
+      continue;
+    }
+    const auto key = it->first;
+    Task task = std::move(it->second);
+    timers_.erase(it);
     task();
+    // The task may have armed or cancelled timers: continue after its key.
+    it = timers_.upper_bound(key);
   }
 }
 

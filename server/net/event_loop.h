@@ -4,8 +4,11 @@
 // - Watch() registers an fd and returns an owned `Watcher`; destroying the
 //   watcher unregisters the fd, and no callback for it runs afterwards, even
 //   one already returned by the same epoll_wait.
-// - RunAfter() arms a one-shot timer (O(log n) arm and cancel); timers drive
-//   the epoll_wait timeout.
+// - RunAfter() arms a one-shot timer and returns an owned `Timer`;
+//   destroying the handle cancels it (O(log n) arm and cancel). Timers drive
+//   the epoll_wait timeout. A timer armed while timers run (even with zero
+//   delay) fires in the next round, after that round's I/O, so a task that
+//   re-arms itself yields to other work instead of starving it.
 // - Post() and Stop() are safe from any thread (mutex-guarded queue, eventfd
 //   wake-up).
 // - DeleteSoon() frees an object after the current dispatch round, so a
@@ -65,9 +68,29 @@ class EventLoop {
     FdCallback callback_;
   };
 
-  struct TimerId {
-    Clock::time_point when;
-    uint64_t sequence = 0;  // 0: no timer.
+  // A one-shot timer armed by RunAfter(). Destroying the handle, or
+  // Cancel(), cancels the task if it has not run; after the task has run the
+  // handle is inert. A default-constructed handle holds no timer. Move-only.
+  class Timer {
+   public:
+    Timer() = default;
+    Timer(Timer&& other) noexcept { *this = std::move(other); }
+    Timer& operator=(Timer&& other) noexcept;
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+    ~Timer() { Cancel(); }
+
+    void Cancel();
+    // armed() is true while the task is still to run.
+    [[nodiscard]] bool armed() const;
+
+   private:
+    friend class EventLoop;
+    Timer(EventLoop* loop, Clock::time_point when, uint64_t sequence)
+        : loop_(loop), when_(when), sequence_(sequence) {}
+    EventLoop* loop_ = nullptr;
+    Clock::time_point when_;
+    uint64_t sequence_ = 0;
   };
 
   // Create() makes a loop with its epoll instance and wake-up eventfd.
@@ -78,10 +101,10 @@ class EventLoop {
   // thread with the ready events. Returns nullptr if epoll_ctl fails.
   std::unique_ptr<Watcher> Watch(int fd, uint32_t events, FdCallback callback);
 
-  // RunAfter() runs `task` once, `delay` from now, unless cancelled first.
-  TimerId RunAfter(Clock::duration delay, Task task);
-  // Cancel() cancels a pending timer; a fired or cancelled id is ignored.
-  void Cancel(TimerId& id);
+  // RunAfter() runs `task` once, `delay` from Now(), unless the returned
+  // handle is cancelled or destroyed first. The handle must not outlive the
+  // loop.
+  [[nodiscard]] Timer RunAfter(Clock::duration delay, Task task);
 
   // DeleteSoon() destroys `object` after the current dispatch round.
   template <typename T>

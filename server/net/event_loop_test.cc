@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -57,13 +58,53 @@ TEST(EventLoopTest, DestroyedWatcherGetsNoCallbackInTheSameRound) {
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndCancelWorks) {
   auto loop = NewLoop();
   std::vector<int> order;
-  loop->RunAfter(3ms, [&] { order.push_back(3); loop->Stop(); });
-  loop->RunAfter(1ms, [&] { order.push_back(1); });
-  EventLoop::TimerId cancelled = loop->RunAfter(2ms, [&] { order.push_back(2); });
-  loop->RunAfter(0ms, [&] { order.push_back(0); });
-  loop->Cancel(cancelled);
+  EventLoop::Timer t3 = loop->RunAfter(3ms, [&] { order.push_back(3); loop->Stop(); });
+  EventLoop::Timer t1 = loop->RunAfter(1ms, [&] { order.push_back(1); });
+  EventLoop::Timer cancelled = loop->RunAfter(2ms, [&] { order.push_back(2); });
+  EventLoop::Timer t0 = loop->RunAfter(0ms, [&] { order.push_back(0); });
+  {
+    EventLoop::Timer destroyed = loop->RunAfter(0ms, [&] { order.push_back(-1); });
+  }
+  EXPECT_TRUE(cancelled.armed());
+  cancelled.Cancel();
+  EXPECT_FALSE(cancelled.armed());
   loop->Run();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 3}));
+  EXPECT_FALSE(t3.armed());  // Fired: the handle is inert.
+}
+
+TEST(EventLoopTest, MovedTimerHandleKeepsTheTimer) {
+  auto loop = NewLoop();
+  bool fired = false;
+  EventLoop::Timer a = loop->RunAfter(0ms, [&] { fired = true; loop->Stop(); });
+  EventLoop::Timer b = std::move(a);
+  EXPECT_FALSE(a.armed());  // NOLINT(bugprone-use-after-move): moved-from is empty.
+  EXPECT_TRUE(b.armed());
+  loop->Run();
+  EXPECT_TRUE(fired);
+}
+
+TEST(EventLoopTest, ATimerArmedByATimerWaitsForTheNextRound) {
+  auto loop = NewLoop();
+  auto [r, w] = MakePipe();
+  // A zero-delay timer that re-arms itself must not keep the loop from its
+  // I/O: the pipe made readable by its first run is seen before its second.
+  int rounds = 0;
+  EventLoop::Timer timer;
+  std::function<void()> rearm = [&] {
+    if (++rounds == 1) {
+      ASSERT_EQ(::write(w.get(), "x", 1), 1);
+    }
+    timer = loop->RunAfter(0ms, rearm);
+  };
+  timer = loop->RunAfter(0ms, rearm);
+  int rounds_when_read = -1;
+  auto watcher = loop->Watch(r.get(), EPOLLIN, [&](uint32_t) {
+    rounds_when_read = rounds;
+    loop->Stop();
+  });
+  loop->Run();
+  EXPECT_EQ(rounds_when_read, 1);
 }
 
 TEST(EventLoopTest, PostFromAnotherThreadRunsOnTheLoop) {

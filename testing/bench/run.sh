@@ -30,110 +30,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=testing/bench/lib.sh
+source "$root/testing/bench/lib.sh"
+
 # --- Peers and binaries ----------------------------------------------------
-missing=()
-for pkg in nginx-light wrk nghttp2-client apache2-utils; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "installing ${missing[*]}" >&2
-  sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" \
-    >"$work/apt.log" 2>&1 || { tail -5 "$work/apt.log" >&2; echo "bench: apt-get failed" >&2; exit 1; }
-fi
-bazel build -c opt --noshow_progress //server //loadgen //testing/bench:idle_connections \
-  >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; exit 1; }
-bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+install_peers nginx-light wrk nghttp2-client apache2-utils
+build_binaries //server //loadgen //testing/bench:idle_connections
 server_bin=$bin/server/server
 loadgen_bin=$bin/loadgen/loadgen
 idle_bin=$bin/testing/bench/idle_connections
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # --- Servers -----------------------------------------------------------------
-free_port() {
-  local port
-  # Below the ephemeral range (32768+ here), so no client socket holds it.
-  for port in $(shuf -i 10000-32000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  echo "bench: no free port" >&2; exit 1
-}
-
 start_epollhttp() {
-  "$server_bin" --port 0 --threads 2 --max_connections 30000 2>"$work/epollhttp.err" &
-  epollhttp_pid=$!
-  pids+=("$epollhttp_pid")
-  for _ in $(seq 100); do
-    epollhttp_port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' \
-      "$work/epollhttp.err")
-    [[ -n $epollhttp_port ]] && return
-    sleep 0.05
-  done
-  echo "bench: epollhttp did not start" >&2; cat "$work/epollhttp.err" >&2; exit 1
-}
-
-# write_nginx_conf DIR PORT: nginx serving the hello body on PORT.
-write_nginx_conf() {
-  local dir=$1 port=$2
-  mkdir -p "$dir"
-  cat >"$dir/nginx.conf" <<CONF
-worker_processes 2;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 30000; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_max_body_size 0;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  server {
-    listen 127.0.0.1:$port reuseport;
-    location / {
-      default_type text/html;
-      return 200 "Hello! I am an epoll server.";
-    }
-  }
-}
-CONF
-}
-
-wait_for_port() {  # wait_for_port PORT [LOG]: until something accepts on it (5 s)
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "bench: nothing listens on :$1" >&2
-  [[ -n ${2:-} ]] && tail -3 "$2" >&2
-  exit 1
+  start_epollhttp_in "$work/epollhttp" --threads 2 --max_connections 30000
+  epollhttp_pid=$server_pid epollhttp_port=$server_port
 }
 
 start_nginx() {
-  nginx_port=$(free_port)
-  write_nginx_conf "$work/nginx" "$nginx_port"
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx.err" &
-  nginx_pid=$!
-  pids+=("$nginx_pid")
-  wait_for_port "$nginx_port"
+  start_nginx_in "$work/nginx"
+  nginx_pid=$server_pid nginx_port=$server_port
 }
-
-# rss_kb PID...: total resident KiB of the processes and their children.
-rss_kb() {
-  local total=0 pid child
-  for pid in "$@"; do
-    for child in $pid $(pgrep -P "$pid" || true); do
-      total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)))
-    done
-  done
-  echo "$total"
-}
-
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 # --- Load tools ------------------------------------------------------------
 cat >"$work/pipeline.lua" <<'LUA'
@@ -152,14 +69,6 @@ wrk_rps() {  # wrk_rps PORT ARGS...: requests/s
   wrk "$@" "http://127.0.0.1:$port/" | awk '/^Requests\/sec:/ {print $2}'
 }
 
-# cpu_ticks PID: user + system clock ticks of PID and its children so far.
-cpu_ticks() {
-  local total=0 p
-  for p in $1 $(pgrep -P "$1" || true); do
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$total"
-}
 
 # wrk_rps_cpu NAME PID PORT ARGS...: records req/s as NAME and the server's
 # CPU time per request (microseconds) as NAME_cpu. wrk -t1 saturates its core
@@ -212,25 +121,14 @@ idle_rss_per_conn() {  # idle_rss_per_conn PORT PID: server bytes per idle conne
 # started for the purpose (a server that already had 10,000 connections keeps
 # their freed memory, which would hide the cost of new ones).
 fresh_idle() {
-  local dir="$work/fresh_$1_$RANDOM" port pid result
-  mkdir -p "$dir"
+  local result
   if [[ $1 == epollhttp ]]; then
-    "$server_bin" --port 0 --threads 2 --max_connections 30000 2>"$dir/err" &
-    pid=$!
-    for _ in $(seq 100); do
-      port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$dir/err")
-      [[ -n $port ]] && break
-      sleep 0.05
-    done
+    start_epollhttp_in "$work/fresh_$1_$RANDOM" --threads 2 --max_connections 30000
   else
-    port=$(free_port)
-    write_nginx_conf "$dir" "$port"
-    nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' 2>"$dir/err" &
-    pid=$!
-    wait_for_port "$port" "$dir/err"
+    start_nginx_in "$work/fresh_$1_$RANDOM"
   fi
-  result=$(idle_rss_per_conn "$port" "$pid")
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  result=$(idle_rss_per_conn "$server_port" "$server_pid")
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
   echo "$result"
 }
 

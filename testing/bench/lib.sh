@@ -1,0 +1,125 @@
+# lib.sh: helpers shared by the bench scripts (sourced, not run).
+#
+# Expects: `work` (a scratch directory) and `pids` (an array the caller kills
+# on exit). Provides peers' installation, building the optimised binaries,
+# starting epollhttp and nginx on free loopback ports, and reading a process
+# tree's memory and CPU from /proc.
+
+# install_peers PKG...: installs the Debian packages that are missing.
+install_peers() {
+  local missing=() pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  ((${#missing[@]})) || return 0
+  echo "installing ${missing[*]}" >&2
+  local sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" \
+    >"$work/apt.log" 2>&1 || { tail -5 "$work/apt.log" >&2; echo "bench: apt-get failed" >&2; exit 1; }
+}
+
+# build_binaries TARGET...: optimised build; sets `bin` to bazel-bin.
+build_binaries() {
+  bazel build -c opt --noshow_progress "$@" >"$work/build.log" 2>&1 ||
+    { tail -20 "$work/build.log" >&2; exit 1; }
+  bin=$(bazel info -c opt bazel-bin 2>/dev/null)
+}
+
+free_port() {
+  local port
+  # Below the ephemeral range (32768+ here), so no client socket holds it.
+  for port in $(shuf -i 10000-32000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+  echo "bench: no free port" >&2; exit 1
+}
+
+wait_for_port() {  # wait_for_port PORT [LOG]: until something accepts on it (5 s)
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: nothing listens on :$1" >&2
+  [[ -n ${2:-} ]] && tail -3 "$2" >&2
+  exit 1
+}
+
+# start_epollhttp_in DIR FLAGS...: starts $bin/server/server with --port 0
+# and FLAGS; sets `server_pid` and `server_port`.
+start_epollhttp_in() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  "$bin/server/server" --port 0 "$@" 2>"$dir/err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 100); do
+    server_port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$dir/err")
+    [[ -n $server_port ]] && return
+    sleep 0.05
+  done
+  echo "bench: epollhttp did not start" >&2; cat "$dir/err" >&2; exit 1
+}
+
+# write_nginx_conf DIR PORT [EXTRA]: nginx serving the hello body on PORT,
+# 2 workers, with EXTRA directives in its http block.
+write_nginx_conf() {
+  local dir=$1 port=$2 extra=${3:-}
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_max_body_size 0;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  $extra
+  server {
+    listen 127.0.0.1:$port reuseport;
+    location / {
+      default_type text/html;
+      return 200 "Hello! I am an epoll server.";
+    }
+  }
+}
+CONF
+}
+
+# start_nginx_in DIR [EXTRA]: sets `server_pid` and `server_port`.
+start_nginx_in() {
+  local dir=$1
+  server_port=$(free_port)
+  write_nginx_conf "$dir" "$server_port" "${2:-}"
+  nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' 2>"$dir/err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for_port "$server_port" "$dir/err"
+}
+
+# rss_kb PID...: total resident KiB of the processes and their children.
+rss_kb() {
+  local total=0 pid child
+  for pid in "$@"; do
+    for child in $pid $(pgrep -P "$pid" || true); do
+      total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$child/status" 2>/dev/null || echo 0)))
+    done
+  done
+  echo "$total"
+}
+
+# cpu_ticks PID: user + system clock ticks of PID and its children so far.
+cpu_ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
