@@ -65,8 +65,8 @@ ABSL_FLAG(bool, keepalive, true,
           "Reuse each thread's connection; false opens a connection per request.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Connect, read and write timeout.");
 ABSL_FLAG(int32_t, expect_status, 200, "Status every response must have.");
-ABSL_FLAG(std::string, expect_body, "Hello! I am an epoll server.",
-          "Body every response must have (not checked for HEAD); empty disables the check.");
+ABSL_FLAG(std::string, expect_body, "",
+          "Body every response must have (not checked for HEAD); empty: not checked.");
 ABSL_FLAG(std::string, json, "", "Also write the JSON report to this path ('-': stdout).");
 ABSL_FLAG(std::string, progress, "auto",
           "Live progress line on stderr: auto (when stderr is a terminal), always or never.");

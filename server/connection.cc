@@ -1,88 +1,68 @@
 #include "server/connection.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <sys/epoll.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <string>
 
 namespace epollhttp {
 namespace {
 
-// Buffered head bytes are completed from a new read this many bytes at a time.
-constexpr size_t kHeadPiece = 2048;
+using Clock = net::EventLoop::Clock;
 
-// DiscardInput() drops up to `n` received bytes in the kernel without copying
-// them (TCP honours MSG_TRUNC on receive). It calls the system call directly:
-// sanitizer interceptors for recv() would treat the null buffer as `n` bytes
-// written. Returns what recv() returns.
-ssize_t DiscardInput(int fd, size_t n) {
-  return ::syscall(SYS_recvfrom, fd, nullptr, n, MSG_TRUNC, nullptr, nullptr);
-}
+// A buffered partial head takes new bytes this many at a time.
+constexpr size_t kHeadPiece = 2048;
 
 // The longest body-rate allowance computed; beyond it the rate never binds.
 constexpr std::chrono::hours kLongestAllowance(24 * 365);
 
 }  // namespace
 
-Connection::Connection(net::EventLoop* loop, net::Fd fd, const SessionOptions& session,
-                       const ConnectionOptions& options, absl::Span<char> scratch,
-                       std::string* shared_output,
+Connection::Connection(const ConnectionContext* context,
+                       std::unique_ptr<net::Transport> transport,
                        absl::AnyInvocable<void(Connection*)> on_close)
-    : loop_(loop),
-      fd_(std::move(fd)),
-      options_(options),
-      stats_(session.stats),
-      session_(session),
-      scratch_(scratch),
-      shared_output_(shared_output),
+    : context_(context),
+      loop_(context->loop),
+      transport_(std::move(transport)),
+      codec_(context->codec, context->router, context->observer),
       on_close_(std::move(on_close)) {
-  if (stats_ != nullptr) stats_->OnAccepted();
-  if (session.access_log != nullptr) {
-    sockaddr_storage addr{};
-    socklen_t size = sizeof(addr);
-    char host[INET6_ADDRSTRLEN] = "?";
-    uint16_t port = 0;
-    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &size) == 0 &&
-        addr.ss_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-      ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-      port = ntohs(in->sin_port);
-    }
-    session_.set_peer(std::string(host) + ":" + std::to_string(port));
+  if (context_->observer != nullptr) context_->observer->OnAccepted();
+  if (context_->access_log != nullptr) {
+    access_log_ = std::make_unique<AccessLogObserver>(
+        context_->access_log, transport_->PeerName(), context_->observer);
+    codec_.set_observer(access_log_.get());
   }
 }
 
 bool Connection::Start() {
   phase_since_ = last_read_ = last_write_ = loop_->Now();
-  // Read before registering with epoll: a client usually sends its request
-  // right after connecting, so it is often here already. A request answered
-  // with Connection: close then costs no epoll_ctl() and no timer at all.
+  // Read before registering: a client usually sends its request right after
+  // connecting, so it is often here already. A request answered with
+  // Connection: close then costs no registration and no timer at all.
   OnReadable();
-  if (closed_) return true;
-  watcher_ = loop_->Watch(fd_.get(), WantedEvents(),
-                          [this](uint32_t events) { OnEvents(events); });
-  if (watcher_ == nullptr) {
+  if (state_ == State::kClosed) return true;
+  if (!transport_->Watch(WantedEvents(), [this](uint32_t events) { OnEvents(events); })) {
     Close();
     return false;
   }
+  watching_ = true;
   AfterIo();
   return true;
 }
 
 void Connection::AfterIo() {
-  if (closed_ || lingering_) return;
-  const HttpSession::Phase phase = session_.phase();
-  if (phase != phase_ || session_.responses() != phase_responses_) {
-    phase_ = phase;
-    phase_responses_ = session_.responses();
-    phase_since_ = loop_->Now();
+  if (state_ == State::kClosed) return;
+  if (state_ != State::kLingering) {
+    const http::ServerCodec::Phase phase = codec_.phase();
+    if (phase != phase_ || codec_.responses() != phase_responses_) {
+      phase_ = phase;
+      phase_responses_ = codec_.responses();
+      phase_since_ = loop_->Now();
+    }
   }
+  ArmTimer();
+}
+
+void Connection::ArmTimer() {
   TimeoutKind kind;
   const TimePoint deadline = Deadline(&kind);
   if (deadline >= timer_at_) return;  // The timer fires in time and re-checks.
@@ -91,76 +71,81 @@ void Connection::AfterIo() {
 }
 
 Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
+  *kind = TimeoutKind::kIdle;
+  if (state_ == State::kClosed) return TimePoint::max();
+  if (state_ == State::kLingering) return phase_since_ + context_->options.linger_time;
+  const ConnectionOptions& options = context_->options;
   if (!output_.empty()) {
     *kind = TimeoutKind::kWrite;
-    return last_write_ + options_.write_timeout;
+    return last_write_ + options.write_timeout;
   }
   switch (phase_) {
-    case HttpSession::Phase::kIdle:
+    case http::ServerCodec::Phase::kIdle:
       if (phase_responses_ == 0) {
         *kind = TimeoutKind::kHeader;  // A new connection must start a request.
-        return phase_since_ + options_.header_timeout;
+        return phase_since_ + options.header_timeout;
       }
       *kind = TimeoutKind::kIdle;
-      return phase_since_ + options_.idle_timeout;
-    case HttpSession::Phase::kHead:
+      return phase_since_ + options.idle_timeout;
+    case http::ServerCodec::Phase::kHead:
       *kind = TimeoutKind::kHeader;
-      return phase_since_ + options_.header_timeout;
-    case HttpSession::Phase::kBody: {
+      return phase_since_ + options.header_timeout;
+    case http::ServerCodec::Phase::kBody: {
       *kind = TimeoutKind::kBody;
-      TimePoint deadline = std::max(phase_since_, last_read_) + options_.body_timeout;
-      if (options_.body_min_rate > 0) {
+      TimePoint deadline = std::max(phase_since_, last_read_) + options.body_timeout;
+      if (options.body_min_rate > 0) {
         // After the first body_timeout, each second must have brought
         // body_min_rate bytes on average.
         const std::chrono::duration<double> allowance(
-            static_cast<double>(session_.body_bytes()) /
-            static_cast<double>(options_.body_min_rate));
+            static_cast<double>(codec_.body_bytes()) / static_cast<double>(options.body_min_rate));
         if (allowance < kLongestAllowance) {
-          deadline = std::min(
-              deadline,
-              phase_since_ + options_.body_timeout +
-                  std::chrono::duration_cast<net::EventLoop::Clock::duration>(allowance));
+          deadline = std::min(deadline, phase_since_ + options.body_timeout +
+                                            std::chrono::duration_cast<Clock::duration>(allowance));
         }
       }
       return deadline;
     }
-    case HttpSession::Phase::kClosed:
+    case http::ServerCodec::Phase::kClosed:
       break;
   }
-  *kind = TimeoutKind::kIdle;
-  return TimePoint::max();  // Closing: the lingering close has its own timer.
+  return TimePoint::max();  // The closing response is on its way.
 }
 
 void Connection::OnTimer() {
   timer_at_ = TimePoint::max();
-  if (closed_ || lingering_) return;
+  if (state_ == State::kClosed) return;
   TimeoutKind kind;
   if (Deadline(&kind) > loop_->Now()) {
     AfterIo();  // Progress moved the deadline: wait for the new one.
     return;
   }
-  if (stats_ != nullptr) stats_->OnTimeout(kind);
-  if (kind == TimeoutKind::kHeader && session_.phase() == HttpSession::Phase::kHead) {
+  if (state_ == State::kLingering) {
+    Close();  // The lingering close is over.
+    return;
+  }
+  if (context_->observer != nullptr) context_->observer->OnTimeout(kind);
+  if (kind == TimeoutKind::kHeader && codec_.phase() == http::ServerCodec::Phase::kHead) {
     std::string* out = OutputTarget();
-    session_.OnHeaderTimeout(out);  // 408, then the lingering close.
+    codec_.OnHeaderTimeout(out);  // 408, then the lingering close.
     input_.Release();
-    backlog_ = false;
     Deliver(out);
+    AfterIo();
     return;
   }
   Close();
 }
 
 void Connection::Drain() {
-  if (closed_) return;
-  session_.StartDraining();  // The next response is the last.
-  if (lingering_) return;
-  const bool idle = session_.idle() && input_.empty() && output_.empty();
-  // Bytes already in the socket are a request that has started: one read
+  if (state_ == State::kClosed) return;
+  codec_.StartDraining();  // The next response is the last.
+  if (state_ == State::kLingering) return;
+  // Bytes already in the transport are a request that has started: one read
   // finds them (and can answer at most that request).
-  if (idle && !peer_closed_) OnReadable(/*max_reads=*/1);
-  if (closed_) return;
-  if (session_.idle() && input_.empty() && output_.empty()) {
+  if (state_ == State::kOpen && codec_.idle() && input_.empty() && output_.empty()) {
+    OnReadable(/*max_reads=*/1);
+  }
+  if (state_ == State::kClosed) return;
+  if (codec_.idle() && input_.empty() && output_.empty()) {
     Close();
     return;
   }
@@ -168,13 +153,14 @@ void Connection::Drain() {
 }
 
 void Connection::OnEvents(uint32_t events) {
-  if (closed_) return;
-  if ((events & (EPOLLHUP | EPOLLERR)) && peer_closed_) {
+  if (state_ == State::kClosed) return;
+  if ((events & (EPOLLHUP | EPOLLERR)) && state_ == State::kInputEnded) {
     Close();  // Both directions are gone; queued output can never be sent.
     return;
   }
   if (!output_.empty() && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) Flush();
-  if (!closed_ && ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || backlog_)) {
+  if (state_ != State::kClosed &&
+      ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || Backlog())) {
     OnReadable();
   }
   AfterIo();
@@ -184,194 +170,195 @@ void Connection::OnReadable(int max_reads) {
   resume_timer_.Cancel();
   responses_left_ = kResponsesPerEvent;
   // The backlog first: nothing new is read until it is answered.
-  bool more = !backlog_ || Serve({});
-  for (int round = 0; more && round < max_reads && !closed_ && !peer_closed_; ++round) {
+  bool more = !Backlog() || Serve({});
+  for (int round = 0; more && round < max_reads; ++round) {
+    if (state_ == State::kClosed || state_ == State::kInputEnded) break;
     // Nothing is read while output is queued or the budget is spent: the
     // requests wait in the kernel.
-    if (!lingering_ && !MayAnswer()) break;
+    if (state_ == State::kOpen && !MayAnswer()) break;
     more = ReadOnce();
   }
-  if (closed_) return;
-  if (backlog_ && output_.empty()) {
-    // Budget spent with requests left: answer them in a later round, after
-    // the loop has served other connections. (With output queued, EPOLLOUT
-    // resumes instead.)
-    resume_timer_ = loop_->RunAfter(net::EventLoop::Clock::duration::zero(), [this] {
-      OnReadable();
-      AfterIo();
-    });
-  }
+  if (state_ == State::kClosed) return;
+  if (Backlog() && output_.empty()) ScheduleResume();
   UpdateEvents();
 }
 
+void Connection::ScheduleResume() {
+  // Budget spent with requests left: answer them in a later round, after the
+  // loop has served other connections. (With output queued, EPOLLOUT
+  // resumes instead.)
+  resume_timer_ = loop_->RunAfter(Clock::duration::zero(), [this] {
+    OnReadable();
+    AfterIo();
+  });
+}
+
 bool Connection::ReadOnce() {
-  // The rest of a Content-Length body is discarded in the kernel
-  // (MSG_TRUNC: no copy to user space), never past the body's end, so a
-  // pipelined request after it is read normally.
-  const int64_t skippable = !lingering_ && input_.empty() ? session_.SkippableBodyBytes() : 0;
+  // The rest of a Content-Length body nobody reads is dropped unread, never
+  // past the body's end, so a pipelined request after it is read normally.
+  const bool lingering = state_ == State::kLingering;
+  const int64_t skippable = !lingering && input_.empty() ? codec_.SkippableBodyBytes() : 0;
   size_t want;
   ssize_t n;
   int error = 0;
   if (skippable > 0) {
     want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
-    n = DiscardInput(fd_.get(), want);
+    n = transport_->Discard(want, &error);
   } else {
     // Outside a body, a read is small enough that the requests it holds are
     // a bounded amount of work and backlog.
-    want = session_.phase() == HttpSession::Phase::kBody
-               ? scratch_.size()
-               : std::min(scratch_.size(), kHeadReadBytes);
-    do {
-      n = ::read(fd_.get(), scratch_.data(), want);
-    } while (n < 0 && errno == EINTR);
+    want = codec_.phase() == http::ServerCodec::Phase::kBody
+               ? context_->scratch.size()
+               : std::min(context_->scratch.size(), kHeadReadBytes);
+    n = transport_->Read(context_->scratch.subspan(0, want), &error);
   }
-  if (n < 0) error = errno;
-  input_drained_ = n >= 0 && static_cast<size_t>(n) < want;
   if (n < 0) {
-    if (error == EAGAIN || error == EINTR) {
-      input_drained_ = error == EAGAIN;
-      return false;
-    }
-    Close();  // ECONNRESET and friends: only this connection is affected.
+    transport_empty_ = error == EAGAIN;
+    if (error != EAGAIN && error != EINTR) Close();  // Reset: only this connection.
     return false;
   }
+  transport_empty_ = static_cast<size_t>(n) < want;
   if (n == 0) {
-    peer_closed_ = true;
-    // A half-closed client may still read: answer and flush what is
-    // pending, then close.
-    if (lingering_ || (output_.empty() && !backlog_)) Close();
+    // A half-closed client may still read: answer and flush what it sent,
+    // then close.
+    if (lingering || (output_.empty() && !Backlog())) {
+      Close();
+    } else {
+      state_ = State::kInputEnded;
+    }
     return false;
   }
-  if (lingering_) return true;  // Input is discarded while lingering.
+  if (lingering) return true;  // Input is dropped while lingering.
   last_read_ = loop_->Now();
   if (output_.empty()) last_write_ = last_read_;  // Output may start now.
   if (skippable > 0) {
     std::string* out = OutputTarget();
-    const int64_t before = session_.responses();
-    session_.OnBodySkipped(n, out);
-    responses_left_ -= static_cast<int>(session_.responses() - before);
+    const int64_t before = codec_.responses();
+    codec_.OnBodySkipped(n, out);
+    responses_left_ -= static_cast<int>(codec_.responses() - before);
     Deliver(out);
-    if (closed_) return false;
-  } else if (!Serve(absl::string_view(scratch_.data(), static_cast<size_t>(n)))) {
+    if (state_ == State::kClosed) return false;
+  } else if (!Serve(absl::string_view(context_->scratch.data(), static_cast<size_t>(n)))) {
     return false;
   }
-  return static_cast<size_t>(n) == want;  // A short read drained the socket.
+  return !transport_empty_;  // A short read emptied the transport.
 }
 
 bool Connection::Serve(absl::string_view fresh) {
-  if (backlog_) {
+  if (Backlog()) {
     // Nothing is read while a backlog waits, so `fresh` is empty here.
     if (!MayAnswer()) return false;
-    input_.Consume(RunSession(input_.readable()));
-    if (closed_ || backlog_) return false;
+    input_.Consume(RunCodec(input_.readable()));
+    if (state_ == State::kClosed || Backlog()) return false;
   }
   // A buffered partial head takes `fresh` a piece at a time until every byte
   // buffered before it is consumed; the rest of `fresh` is served in place.
   size_t offset = 0;
-  while (!input_.empty() && offset < fresh.size()) {
+  while (!input_.empty() && offset < fresh.size() && state_ != State::kLingering) {
     const size_t piece = std::min(kHeadPiece, fresh.size() - offset);
     input_.Append(fresh.substr(offset, piece));
     offset += piece;
     NotePeak();
-    input_.Consume(RunSession(input_.readable()));
-    if (closed_) return false;
+    input_.Consume(RunCodec(input_.readable()));
+    if (state_ == State::kClosed) return false;
     const size_t left = input_.readable().size();
-    if (left <= piece) {  // All that is left came from `fresh`.
+    if (left <= piece) {  // All that is left came from `fresh`: serve it there.
       offset -= left;
       input_.Consume(left);
     }
-    if (backlog_) break;
+    if (codec_.yielded()) break;
   }
+  if (state_ == State::kLingering) return true;  // The codec is done; input is dropped.
   absl::string_view rest = fresh.substr(offset);
   if (input_.empty()) {
     // The common case: everything is in scratch and is served in place.
     while (!rest.empty()) {
-      rest.remove_prefix(RunSession(rest));
-      if (closed_) return false;
+      rest.remove_prefix(RunCodec(rest));
+      if (state_ == State::kClosed || state_ == State::kLingering) return state_ != State::kClosed;
       // A batch sent in full may be followed by the next one.
-      if (!backlog_ || !MayAnswer()) break;
+      if (!codec_.yielded() || !MayAnswer()) break;
     }
   }
   // Keep what is left: a partial head, or a backlog of requests.
   input_.Append(rest);
   NotePeak();
-  return !backlog_ && output_.empty();
+  return !Backlog() && output_.empty();
 }
 
-size_t Connection::RunSession(absl::string_view input) {
+size_t Connection::RunCodec(absl::string_view input) {
   std::string* out = OutputTarget();
-  SessionBudget budget;
+  http::CodecBudget budget;
   // With output queued, only the request in progress may still be answered.
-  budget.max_output = out == shared_output_ ? kOutputBatch : 0;
+  budget.max_output = out == context_->shared_output ? kOutputBatch : 0;
   budget.max_responses = std::max(responses_left_, 0);
-  const int64_t before = session_.responses();
-  const size_t consumed = session_.OnInput(input, out, budget);
-  responses_left_ -= static_cast<int>(session_.responses() - before);
-  backlog_ = session_.yielded();
+  const int64_t before = codec_.responses();
+  const size_t consumed = codec_.OnInput(input, out, budget);
+  responses_left_ -= static_cast<int>(codec_.responses() - before);
   Deliver(out);
   return consumed;
 }
 
 std::string* Connection::OutputTarget() {
   // Nothing queued: responses go to the loop's shared buffer and are sent
-  // from there, so a response costs no allocation; only bytes the socket
+  // from there, so a response costs no allocation; only bytes the transport
   // does not take at once are copied into this connection's own buffer.
-  return output_.empty() ? shared_output_ : &output_;
+  return output_.empty() ? context_->shared_output : &output_;
 }
 
 void Connection::Deliver(std::string* target) {
-  if (target == shared_output_ && !shared_output_->empty()) {
+  std::string* shared = context_->shared_output;
+  if (target == shared && !shared->empty()) {
     size_t sent = 0;
-    while (sent < shared_output_->size()) {
-      const ssize_t n = Send(shared_output_->data() + sent, shared_output_->size() - sent);
+    while (sent < shared->size()) {
+      const ssize_t n = Send(absl::string_view(*shared).substr(sent));
       if (n < 0) break;
       sent += static_cast<size_t>(n);
     }
-    if (!closed_ && sent < shared_output_->size()) {
-      output_.assign(shared_output_->data() + sent, shared_output_->size() - sent);
+    if (state_ != State::kClosed && sent < shared->size()) {
+      output_.assign(shared->data() + sent, shared->size() - sent);
       output_offset_ = 0;
       NotePeak();
     }
-    shared_output_->clear();
-    if (shared_output_->capacity() > (1u << 20)) std::string().swap(*shared_output_);
+    shared->clear();
+    if (shared->capacity() > (1u << 20)) std::string().swap(*shared);
   }
-  if (!closed_) Flush();
+  if (state_ != State::kClosed) Flush();
 }
 
-ssize_t Connection::Send(const char* data, size_t size) {
-  if (sent_before_ && !nodelay_) {
+ssize_t Connection::Send(absl::string_view data) {
+  if (writes_ == 1) {
     // TCP_NODELAY from the second write on: Nagle could hold a small write
     // while earlier data is unacknowledged, but the first write has none
-    // before it, so a connection-per-request client never pays the
-    // setsockopt().
-    const int one = 1;
-    ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    nodelay_ = true;
+    // before it, so a connection-per-request client never pays for it.
+    transport_->SetNoDelay();
+    writes_ = 2;
   }
-  const ssize_t n = ::send(fd_.get(), data, size, MSG_NOSIGNAL);
+  int error = 0;
+  const ssize_t n = transport_->Write(data, &error);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EINTR) Close();  // The client is gone: stop at once.
+    if (error != EAGAIN && error != EINTR) Close();  // The client is gone: stop at once.
     return -1;
   }
-  sent_before_ = true;
+  if (writes_ == 0) writes_ = 1;
   last_write_ = loop_->Now();
-  if (stats_ != nullptr) stats_->AddBytesWritten(n);
+  if (context_->observer != nullptr) context_->observer->OnBytesWritten(n);
   return n;
 }
 
 void Connection::Flush() {
   while (output_offset_ < output_.size()) {
-    const ssize_t n = Send(output_.data() + output_offset_, output_.size() - output_offset_);
-    if (closed_) return;
+    const ssize_t n = Send(absl::string_view(output_).substr(output_offset_));
+    if (state_ == State::kClosed) return;
     if (n < 0) break;
     output_offset_ += static_cast<size_t>(n);
   }
   if (output_offset_ == output_.size()) {
-    // Release the buffer: it only ever holds what a send did not take.
+    // Release the buffer: it only ever holds what a write did not take.
     std::string().swap(output_);
     output_offset_ = 0;
-    if (session_.closing() || (peer_closed_ && !backlog_)) {
-      if (peer_closed_ || (!session_.error_response() && NothingUnread())) {
+    if (state_ == State::kLingering) return;
+    if (codec_.closing() || (state_ == State::kInputEnded && !Backlog())) {
+      if (state_ == State::kInputEnded || (!codec_.error_response() && NothingUnread())) {
         Close();  // A complete request and nothing more sent: no need to linger.
       } else {
         StartLingering();
@@ -382,46 +369,45 @@ void Connection::Flush() {
   UpdateEvents();
 }
 
-bool Connection::NothingUnread() const {
-  // The last read returned less than it asked for: the socket was empty then.
-  return input_.empty() && input_drained_;
-}
-
 void Connection::StartLingering() {
-  if (lingering_) return;
-  lingering_ = true;
-  ::shutdown(fd_.get(), SHUT_WR);
-  timer_.Cancel();
-  timer_at_ = TimePoint::max();
+  state_ = State::kLingering;
+  transport_->ShutdownWrite();
   resume_timer_.Cancel();
-  backlog_ = false;
   input_.Release();
-  linger_timer_ = loop_->RunAfter(options_.linger_time, [this] { Close(); });
+  phase_since_ = loop_->Now();
+  ArmTimer();
   UpdateEvents();
 }
 
 uint32_t Connection::WantedEvents() const {
-  if (!output_.empty()) return EPOLLOUT;  // Nothing is read while output is queued.
-  return peer_closed_ ? 0 : EPOLLIN | EPOLLRDHUP;
+  switch (state_) {
+    case State::kOpen:
+      // Nothing is read while output is queued.
+      return output_.empty() ? uint32_t{EPOLLIN | EPOLLRDHUP} : uint32_t{EPOLLOUT};
+    case State::kInputEnded:
+      return output_.empty() ? uint32_t{0} : uint32_t{EPOLLOUT};
+    case State::kLingering:
+      return EPOLLIN | EPOLLRDHUP;
+    case State::kClosed:
+      break;
+  }
+  return 0;
 }
 
 void Connection::UpdateEvents() {
-  // Before Start() has registered, there is nothing to update: Start()
+  // Before Start() has registered there is nothing to update: Start()
   // registers with WantedEvents().
-  if (closed_ || watcher_ == nullptr) return;
-  if (!watcher_->SetEvents(WantedEvents())) Close();
+  if (state_ == State::kClosed || !watching_) return;
+  if (!transport_->SetEvents(WantedEvents())) Close();
 }
 
 void Connection::Close() {
-  if (closed_) return;
-  closed_ = true;
-  linger_timer_.Cancel();
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
   timer_.Cancel();
   resume_timer_.Cancel();
-  if (stats_ != nullptr) stats_->OnClosed();
-  if (watcher_ != nullptr) watcher_->FdClosing();  // close() below unregisters it.
-  watcher_.reset();
-  fd_.reset();
+  if (context_->observer != nullptr) context_->observer->OnClosed();
+  transport_->Close();
   on_close_(this);
 }
 

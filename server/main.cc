@@ -24,7 +24,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/app.h"
 #include "server/cli_flags.h"
+#include "server/metrics.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
@@ -92,8 +94,8 @@ bool ParsePort(absl::string_view text, int* port) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "An epoll HTTP/1.1 server that answers every request with "
-      "\"Hello! I am an epoll server.\"\nUsage: server [--address A] [--port P] [--threads N] "
+      "An epoll HTTP/1.1 server that answers every request with the tutorial's hello "
+      "text.\nUsage: server [--address A] [--port P] [--threads N] "
       "[--access_log] [limits and timeouts, see below]");
   absl::FlagsUsageConfig usage_config;
   // --help lists this binary's flags (abseil's default matches only files
@@ -187,9 +189,9 @@ int main(int argc, char** argv) {
   options.shared_listener = absl::GetFlag(FLAGS_shared_listener);
   options.port = static_cast<uint16_t>(port);
   options.threads = threads;
-  options.session.parser.max_head_bytes = static_cast<size_t>(max_header_bytes);
-  options.session.body.max_body_bytes = max_body_bytes;
-  options.session.body.max_trailer_bytes = static_cast<size_t>(max_header_bytes);
+  options.codec.parser.max_head_bytes = static_cast<size_t>(max_header_bytes);
+  options.codec.body.max_body_bytes = max_body_bytes;
+  options.codec.body.max_trailer_bytes = static_cast<size_t>(max_header_bytes);
   options.connection.header_timeout = absl::ToChronoMilliseconds(timeouts[0]);
   options.connection.body_timeout = absl::ToChronoMilliseconds(timeouts[1]);
   options.connection.idle_timeout = absl::ToChronoMilliseconds(timeouts[2]);
@@ -199,6 +201,12 @@ int main(int argc, char** argv) {
   options.admin_port = static_cast<uint16_t>(std::max(admin_port, 0));
   options.max_connections = max_connections;
   options.access_log = absl::GetFlag(FLAGS_access_log);
+  // The application: the hello reply, /healthz and /metrics (see app.h).
+  epollhttp::Metrics metrics(threads);
+  const epollhttp::HelloApp app(&metrics, /*admin_listener=*/!admin_host.empty());
+  options.metrics = &metrics;
+  options.router = &app.router();
+  options.admin_router = &app.admin_router();
   epollhttp::Server server;
   if (absl::Status status = server.Start(options); !status.ok()) {
     std::fprintf(stderr, "server: cannot listen on %s:%d: %s\n", options.address.c_str(), port,

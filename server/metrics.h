@@ -74,6 +74,7 @@ class Metrics {
 
   // worker() is loop `index`'s stats, for that loop's thread to update.
   [[nodiscard]] WorkerStats* worker(int index) { return workers_[index].get(); }
+  [[nodiscard]] int workers() const { return static_cast<int>(workers_.size()); }
 
   [[nodiscard]] MetricsSnapshot Snapshot() const;
 

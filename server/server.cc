@@ -12,6 +12,8 @@
 #include "server/connection.h"
 #include "server/net/event_loop.h"
 #include "server/net/listener.h"
+#include "server/net/transport.h"
+#include "server/observers.h"
 
 namespace epollhttp {
 
@@ -32,23 +34,20 @@ class Server::Worker {
       : server_(server),
         loop_(std::move(loop)),
         public_(std::move(listener), /*is_admin=*/false),
-        session_options_(options.session),
-        connection_options_(options.connection),
         // A shared socket wakes one waiting loop per connection, not all.
         accept_events_(options.shared_listener ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN) {
-    session_options_.stats = stats;
-    session_options_.metrics = server->metrics_.get();
-    if (options.access_log) {
-      access_log_ = std::make_unique<AccessLog>();
-      session_options_.access_log = access_log_.get();
-    }
-    admin_session_options_ = session_options_;
-    admin_session_options_.admin = true;
-    if (!options.admin_address.empty()) {
-      // /metrics and /healthz live on the admin listener only.
-      session_options_.metrics = nullptr;
-      session_options_.health = false;
-    }
+    if (stats != nullptr) stats_ = std::make_unique<StatsObserver>(stats);
+    if (options.access_log) access_log_ = std::make_unique<AccessLog>();
+    context_.loop = loop_.get();
+    context_.router = options.router;
+    context_.codec = options.codec;
+    context_.options = options.connection;
+    context_.observer = stats_.get();
+    context_.access_log = access_log_.get();
+    context_.scratch = absl::MakeSpan(scratch_, sizeof(scratch_));
+    context_.shared_output = &output_scratch_;
+    admin_context_ = context_;
+    admin_context_.router = options.admin_router;
   }
 
   // SetAdminListener() makes this loop serve the admin listener too.
@@ -134,8 +133,8 @@ class Server::Worker {
       }
       if (admin) ++admin_connections_;
       auto connection = std::make_unique<Connection>(
-          loop_.get(), std::move(fd), admin ? admin_session_options_ : session_options_,
-          connection_options_, absl::MakeSpan(scratch_, sizeof(scratch_)), &output_scratch_,
+          admin ? &admin_context_ : &context_,
+          std::make_unique<net::SocketTransport>(loop_.get(), std::move(fd)),
           [this, admin](Connection* c) { OnClosed(c, admin); });
       Connection* raw = connection.get();
       connections_.emplace(raw, std::move(connection));
@@ -196,10 +195,10 @@ class Server::Worker {
   Server* server_;
   std::unique_ptr<net::EventLoop> loop_;
   Acceptor public_;
-  SessionOptions session_options_;
-  SessionOptions admin_session_options_;
-  ConnectionOptions connection_options_;
   const uint32_t accept_events_;
+  std::unique_ptr<StatsObserver> stats_;
+  ConnectionContext context_;
+  ConnectionContext admin_context_;
   std::unique_ptr<Acceptor> admin_;  // Only on the loop that serves it.
   int admin_connections_ = 0;
   std::unique_ptr<AccessLog> access_log_;
@@ -238,8 +237,14 @@ absl::Status Server::Start(const ServerOptions& options) {
   if (options.max_connections < 1) {
     return absl::InvalidArgumentError("max_connections must be at least 1");
   }
+  if (options.router == nullptr) return absl::InvalidArgumentError("no router");
+  if (!options.admin_address.empty() && options.admin_router == nullptr) {
+    return absl::InvalidArgumentError("an admin listener needs an admin router");
+  }
+  if (options.metrics != nullptr && options.metrics->workers() < options.threads) {
+    return absl::InvalidArgumentError("metrics has fewer workers than threads");
+  }
   max_connections_ = options.max_connections;
-  metrics_ = std::make_unique<Metrics>(options.threads);
   uint16_t port = options.port;
   if (port != 0) {
     if (absl::Status free = net::Listener::CheckPortFree(options.address, port); !free.ok()) {
@@ -257,8 +262,9 @@ absl::Status Server::Start(const ServerOptions& options) {
     port = listener->port();
     absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();
     if (!loop.ok()) return loop.status();
-    auto worker = std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,
-                                           metrics_->worker(i));
+    auto worker =
+        std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,
+                                 options.metrics != nullptr ? options.metrics->worker(i) : nullptr);
     if (i == 0 && !options.admin_address.empty()) {
       if (options.admin_port != 0) {
         if (absl::Status free = net::Listener::CheckPortFree(options.admin_address,

@@ -23,7 +23,8 @@
 
 #include "absl/status/status.h"
 #include "server/connection.h"
-#include "server/http_session.h"
+#include "server/http/codec.h"
+#include "server/http/router.h"
 #include "server/metrics.h"
 
 namespace epollhttp {
@@ -32,7 +33,14 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8000;  // 0: pick a free port.
   int threads = 1;
-  SessionOptions session;  // Its stats/metrics/access_log pointers are set per loop.
+  // The application (required; not owned, must outlive the server), and with
+  // an admin listener the application served there.
+  const http::Router* router = nullptr;
+  const http::Router* admin_router = nullptr;
+  // Optional counters (not owned, must outlive the server), with at least
+  // `threads` workers: loop i counts into metrics->worker(i).
+  Metrics* metrics = nullptr;
+  http::CodecOptions codec;
   ConnectionOptions connection;
   // At this many open connections the loops stop accepting (new clients wait
   // in the kernel's accept queue) until one closes.
@@ -44,9 +52,8 @@ struct ServerOptions {
   // EPOLLEXCLUSIVE, instead of one SO_REUSEPORT socket per loop. Measured in
   // README.md; the default won.
   bool shared_listener = false;
-  // A separate listener for /metrics and /healthz (served only there, and
-  // then not on the public port; anything else there is 404). Empty: none,
-  // and the public port serves both. admin_port 0 picks a free port.
+  // A separate listener on the first loop, serving admin_router (for
+  // /metrics and /healthz). Empty: none. admin_port 0 picks a free port.
   std::string admin_address;
   uint16_t admin_port = 0;
 };
@@ -61,7 +68,7 @@ class Server {
   ~Server();  // ForceStop() + join.
 
   // Start() binds every listener (failing, with nothing running, on e.g. a
-  // busy port) and starts the loop threads.
+  // busy port or a missing router) and starts the loop threads.
   absl::Status Start(const ServerOptions& options);
 
   // port() is the bound port (the real one when 0 was asked for).
@@ -86,7 +93,6 @@ class Server {
   bool TakeSlot();
   void ReleaseSlot();
 
-  std::unique_ptr<Metrics> metrics_;
   std::atomic<int> open_connections_{0};
   int max_connections_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;

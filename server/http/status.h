@@ -56,6 +56,10 @@ struct HttpStatus {
 // `kNone` maps to {200, "OK"}.
 [[nodiscard]] HttpStatus StatusFor(ParseError error);
 
+// ReasonPhrase() is the reason phrase for status `code` (RFC 9110 §15), or
+// "Unknown" for a code it does not name.
+[[nodiscard]] absl::string_view ReasonPhrase(int code);
+
 // ParseErrorName() returns a short static description of `error` for logs and
 // test messages, e.g. "duplicate Content-Length".
 [[nodiscard]] absl::string_view ParseErrorName(ParseError error);

@@ -16,13 +16,13 @@ constexpr uint64_t kWakeData = 0;  // epoll data of the eventfd; watchers are po
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(TimeSource* time) {
   absl::StatusOr<Epoll> epoll = Epoll::Create();
   if (!epoll.ok()) return epoll.status();
   Fd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake) return absl::ErrnoToStatus(errno, "eventfd");
   if (absl::Status s = epoll->Add(wake.get(), EPOLLIN, kWakeData); !s.ok()) return s;
-  return std::unique_ptr<EventLoop>(new EventLoop(std::move(*epoll), std::move(wake)));
+  return std::unique_ptr<EventLoop>(new EventLoop(std::move(*epoll), std::move(wake), time));
 }
 
 EventLoop::~EventLoop() {
@@ -40,11 +40,17 @@ bool EventLoop::Watcher::SetEvents(uint32_t events) {
 std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events,
                                                      FdCallback callback) {
   std::unique_ptr<Watcher> watcher(new Watcher(this, fd, events, std::move(callback)));
-  if (!epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(watcher.get())).ok()) return nullptr;
+  if (!epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(watcher.get())).ok()) {
+    return nullptr;  // Never registered: its destructor removes nothing.
+  }
+  watcher->registered_ = true;
+  ++watchers_;
   return watcher;
 }
 
 void EventLoop::Forget(Watcher* watcher) {
+  if (!watcher->registered_) return;
+  --watchers_;
   if (!watcher->fd_closing_) (void)epoll_.Remove(watcher->fd_);
   // Events of this round not yet dispatched must not reach a dead watcher.
   for (int i = dispatch_index_; i < dispatch_count_; ++i) {
@@ -97,19 +103,20 @@ void EventLoop::Stop() {
   (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
-int EventLoop::TimeoutMs() const {
+int EventLoop::TimeoutMs() {
   if (!deferred_.empty()) return 0;
   if (timers_.empty()) return -1;
-  const auto wait = timers_.begin()->first.first - Clock::now();
+  const auto wait = timers_.begin()->first.first - ReadTime();
   if (wait <= Clock::duration::zero()) return 0;
   // Round up so a timer never fires early.
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
 }
 
-void EventLoop::RunTimers() {
+int EventLoop::RunTimers() {
   // Only timers armed before this pass: one armed by a task here waits for
   // the next round even if it is already due.
   const uint64_t armed_before = next_sequence_;
+  int ran = 0;
   auto it = timers_.begin();
   while (it != timers_.end() && it->first.first <= now_) {
     if (it->first.second >= armed_before) {
@@ -120,18 +127,55 @@ void EventLoop::RunTimers() {
     Task task = std::move(it->second);
     timers_.erase(it);
     task();
+    ++ran;
     // The task may have armed or cancelled timers: continue after its key.
     it = timers_.upper_bound(key);
   }
+  return ran;
 }
 
-void EventLoop::RunPosted() {
+int EventLoop::RunPosted() {
   std::vector<Task> tasks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tasks.swap(posted_);
   }
   for (Task& task : tasks) task();
+  return static_cast<int>(tasks.size());
+}
+
+int EventLoop::RunOnce(int timeout_ms) {
+  // Without watchers a non-blocking round has no fd to ask about (posted
+  // tasks are queued apart from the eventfd): tests and fuzzers driving a
+  // ManualTime skip the system call.
+  const int n =
+      watchers_ == 0 && timeout_ms == 0 ? 0 : epoll_.Wait(absl::MakeSpan(events_), timeout_ms);
+  now_ = ReadTime();
+  if (n < 0) {
+    std::fprintf(stderr, "epollhttp: epoll_wait: %s\n", std::strerror(-n));
+    return -1;
+  }
+  dispatch_count_ = n;
+  for (dispatch_index_ = 0; dispatch_index_ < dispatch_count_;) {
+    const epoll_event event = events_[dispatch_index_++];
+    if (event.data.u64 == kWakeData) {
+      uint64_t value;
+      (void)!::read(wake_fd_.get(), &value, sizeof(value));
+      continue;
+    }
+    reinterpret_cast<Watcher*>(event.data.u64)->callback_(event.events);
+  }
+  dispatch_index_ = dispatch_count_ = 0;
+  int work = n + RunPosted();
+  work += RunTimers();
+  // Deferred destruction last: nothing of this round still points at them.
+  while (!deferred_.empty()) {
+    std::vector<Task> deferred;
+    deferred.swap(deferred_);
+    work += static_cast<int>(deferred.size());
+    for (Task& task : deferred) task();
+  }
+  return work;
 }
 
 void EventLoop::Run() {
@@ -140,32 +184,20 @@ void EventLoop::Run() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stop_requested_) break;
     }
-    const int n = epoll_.Wait(absl::MakeSpan(events_), TimeoutMs());
-    now_ = Clock::now();
-    if (n < 0) {
-      std::fprintf(stderr, "epollhttp: epoll_wait: %s\n", std::strerror(-n));
-      break;
-    }
-    dispatch_count_ = n;
-    for (dispatch_index_ = 0; dispatch_index_ < dispatch_count_;) {
-      const epoll_event event = events_[dispatch_index_++];
-      if (event.data.u64 == kWakeData) {
-        uint64_t value;
-        (void)!::read(wake_fd_.get(), &value, sizeof(value));
-        continue;
-      }
-      reinterpret_cast<Watcher*>(event.data.u64)->callback_(event.events);
-    }
-    dispatch_index_ = dispatch_count_ = 0;
-    RunPosted();
-    RunTimers();
-    // Deferred destruction last: nothing of this round still points at them.
-    while (!deferred_.empty()) {
-      std::vector<Task> deferred;
-      deferred.swap(deferred_);
-      for (Task& task : deferred) task();
-    }
+    if (RunOnce(TimeoutMs()) < 0) break;
   }
+}
+
+int EventLoop::RunUntilIdle(int max_rounds) {
+  int rounds = 0;
+  while (rounds < max_rounds) {
+    ++rounds;
+    const int work = RunOnce(0);
+    if (work < 0) break;
+    const bool timer_due = !timers_.empty() && timers_.begin()->first.first <= ReadTime();
+    if (work == 0 && !timer_due && deferred_.empty()) break;
+  }
+  return rounds;
 }
 
 }  // namespace epollhttp::net

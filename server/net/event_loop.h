@@ -13,6 +13,9 @@
 //   wake-up).
 // - DeleteSoon() frees an object after the current dispatch round, so a
 //   connection is never freed inside its own callback.
+// - Time comes from a TimeSource: the steady clock, or in tests a ManualTime
+//   they advance by hand and then RunUntilIdle(), so every timeout can be
+//   tested without waiting.
 //
 // Thread safety: everything except Post() and Stop() must be called on the
 // loop's thread (the one inside Run()), or before Run() starts.
@@ -42,6 +45,13 @@ class EventLoop {
   using FdCallback = absl::AnyInvocable<void(uint32_t events)>;
   using Task = absl::AnyInvocable<void()>;
 
+  // Where the loop reads the time. Called on the loop thread only.
+  class TimeSource {
+   public:
+    virtual ~TimeSource() = default;
+    virtual Clock::time_point Now() = 0;
+  };
+
   // A registered fd. Destroying it unregisters the fd (which it does not own).
   class Watcher {
    public:
@@ -64,6 +74,7 @@ class EventLoop {
     EventLoop* loop_;
     int fd_;
     uint32_t events_;
+    bool registered_ = false;  // Added to epoll (and counted in watchers_).
     bool fd_closing_ = false;
     FdCallback callback_;
   };
@@ -93,8 +104,10 @@ class EventLoop {
     uint64_t sequence_ = 0;
   };
 
-  // Create() makes a loop with its epoll instance and wake-up eventfd.
-  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+  // Create() makes a loop with its epoll instance and wake-up eventfd. It
+  // reads `time` (not owned; it must outlive the loop), or the steady clock
+  // when null.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create(TimeSource* time = nullptr);
   ~EventLoop();
 
   // Watch() registers `fd` (level-triggered `events`); `callback` runs on this
@@ -119,21 +132,36 @@ class EventLoop {
   // Run() dispatches events until Stop(). Call from the loop's own thread.
   void Run();
 
-  // Now() is the time at the start of the current dispatch round.
+  // RunUntilIdle() runs rounds without blocking until nothing is left to do
+  // now: no ready fd, posted task, due timer or deferred deletion (at most
+  // `max_rounds`). Returns the rounds run. For tests driving a ManualTime.
+  int RunUntilIdle(int max_rounds = 100'000);
+
+  // Now() is the time at the start of the current dispatch round (or of the
+  // last RunUntilIdle() round).
   [[nodiscard]] Clock::time_point Now() const { return now_; }
 
  private:
-  EventLoop(Epoll epoll, Fd wake_fd) : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)) {}
+  EventLoop(Epoll epoll, Fd wake_fd, TimeSource* time)
+      : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)), time_(time), now_(ReadTime()) {}
+  Clock::time_point ReadTime() { return time_ != nullptr ? time_->Now() : Clock::now(); }
   void Forget(Watcher* watcher);
-  int TimeoutMs() const;
-  void RunTimers();
-  void RunPosted();
+  int TimeoutMs();
+  // RunOnce() waits up to `timeout_ms` for events and dispatches one round;
+  // returns the number of fd events, or -1 after an epoll_wait error.
+  int RunOnce(int timeout_ms);
+  // RunTimers() returns how many timers ran.
+  int RunTimers();
+  // RunPosted() returns how many tasks ran.
+  int RunPosted();
 
   Epoll epoll_;
   Fd wake_fd_;
-  Clock::time_point now_ = Clock::now();
+  TimeSource* time_;  // Null: the steady clock.
+  Clock::time_point now_;
   std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
   uint64_t next_sequence_ = 1;
+  int watchers_ = 0;  // Registered watchers (the wake-up eventfd aside).
   std::vector<epoll_event> events_ = std::vector<epoll_event>(256);
   int dispatch_index_ = 0;
   int dispatch_count_ = 0;
@@ -144,6 +172,19 @@ class EventLoop {
   std::mutex mutex_;
   std::vector<Task> posted_;     // Guarded by mutex_.
   bool stop_requested_ = false;  // Guarded by mutex_.
+};
+
+// ManualTime is a TimeSource that moves only when told to: tests and
+// fuzzers advance it, then call EventLoop::RunUntilIdle(). Thread safety: use
+// on the loop's thread.
+class ManualTime final : public EventLoop::TimeSource {
+ public:
+  EventLoop::Clock::time_point Now() override { return now_; }
+  void Advance(EventLoop::Clock::duration d) { now_ += d; }
+
+ private:
+  // An arbitrary start far from the clock's epoch, so deadlines never wrap.
+  EventLoop::Clock::time_point now_ = EventLoop::Clock::time_point(std::chrono::hours(1000));
 };
 
 }  // namespace epollhttp::net

@@ -19,6 +19,21 @@
 #include <string>
 #include <vector>
 
+namespace {
+
+// Complete() is whether `response` holds a whole head and the body its
+// Content-Length announces.
+bool Complete(const std::string& response) {
+  const size_t head_end = response.find("\r\n\r\n");
+  if (head_end == std::string::npos) return false;
+  const size_t field = response.find("Content-Length: ");
+  if (field == std::string::npos || field > head_end) return true;
+  const size_t length = std::strtoul(response.c_str() + field + 16, nullptr, 10);
+  return response.size() >= head_end + 4 + length;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: idle_connections PORT N\n");
@@ -51,9 +66,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "idle_connections: send %d failed\n", i);
       return 1;
     }
-    // One small response; it arrives in one segment on loopback.
+    // One small response (head and Content-Length body); it arrives in one
+    // segment on loopback.
     std::string response;
-    while (response.find("Hello! I am an epoll server.") == std::string::npos) {
+    while (!Complete(response)) {
       const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) {
         std::fprintf(stderr, "idle_connections: no response on connection %d\n", i);

@@ -1,3 +1,6 @@
+// The in-process Server over real loopback sockets: keep-alive, pipelining,
+// byte-at-a-time heads, large bodies, resets, bounded memory and descriptors,
+// graceful shutdown, with and without deferred accept.
 #include "server/server.h"
 
 #include <sys/socket.h>
@@ -9,13 +12,14 @@
 
 #include "gtest/gtest.h"
 #include "testing/fd_util.h"
+#include "testing/hello_server.h"
 #include "testing/process_stats.h"
 #include "testing/socket_util.h"
 
 namespace epollhttp {
 namespace {
 
-
+using ::epollhttp::testing::HelloServer;
 using ::epollhttp::testing::ConnectLoopback;
 using ::epollhttp::testing::kAddressSanitizer;
 using ::epollhttp::testing::OpenFdCount;
@@ -39,9 +43,10 @@ class ServerTest : public ::testing::TestWithParam<bool> {
     options.port = 0;
     options.threads = 2;
     options.defer_accept = GetParam();
-    ASSERT_TRUE(server_.Start(options).ok());
+    ASSERT_TRUE(hello_.Start(options).ok());
   }
-  Server server_;
+  HelloServer hello_;
+  Server& server_ = hello_.server();
 };
 
 TEST_P(ServerTest, KeepAliveConnectionServesManyRequests) {
@@ -246,8 +251,9 @@ TEST(SharedListenerTest, LoopsSharingOneSocketServeEveryConnection) {
   options.port = 0;
   options.threads = 2;
   options.shared_listener = true;
-  Server server;
-  ASSERT_TRUE(server.Start(options).ok());
+  HelloServer hello;
+  ASSERT_TRUE(hello.Start(options).ok());
+  Server& server = hello.server();
   std::vector<net::Fd> clients;
   for (int i = 0; i < 20; ++i) {
     clients.push_back(ConnectLoopback(server.port()));

@@ -1,0 +1,450 @@
+// Connection over a FakeTransport and a ManualTime: every timeout, partial
+// writes and backpressure, half-close, the lingering close, the discard path,
+// graceful drain and the hostile-load bounds, deterministically (no sockets,
+// no waiting).
+#include "server/connection.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "server/app.h"
+#include "server/metrics.h"
+#include "server/net/event_loop.h"
+#include "server/observers.h"
+#include "testing/fake_transport.h"
+
+namespace epollhttp {
+namespace {
+
+using std::chrono::milliseconds;
+using ::epollhttp::testing::FakeTransport;
+
+constexpr char kGet[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+constexpr size_t kHelloResponse = 118;  // Bytes of the hello reply to kGet.
+
+// Count() is how many times `needle` occurs in `text`.
+int Count(absl::string_view text, absl::string_view needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string Repeat(absl::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out.append(s.data(), s.size());
+  return out;
+}
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  ConnectionTest() : app_(&metrics_, /*admin_listener=*/false), stats_(metrics_.worker(0)) {
+    auto loop = net::EventLoop::Create(&time_);
+    EXPECT_TRUE(loop.ok());
+    loop_ = std::move(*loop);
+    context_.loop = loop_.get();
+    context_.router = &app_.router();
+    context_.observer = &stats_;
+    context_.options.header_timeout = milliseconds(1000);
+    context_.options.body_timeout = milliseconds(1000);
+    context_.options.idle_timeout = milliseconds(5000);
+    context_.options.write_timeout = milliseconds(2000);
+    context_.options.linger_time = milliseconds(500);
+    context_.options.body_min_rate = 0;
+    context_.scratch = absl::MakeSpan(scratch_, sizeof(scratch_));
+    context_.shared_output = &shared_output_;
+  }
+
+  ~ConnectionTest() override {
+    // Whatever happened, nothing touched the transport after Close().
+    if (fake_ != nullptr) {
+      EXPECT_EQ(fake_->after_close(), 0);
+    }
+  }
+
+  // Open() starts a connection over a new fake whose peer has already sent
+  // `first` (as with deferred accept).
+  void Open(absl::string_view first = "") {
+    auto transport = std::make_unique<FakeTransport>();
+    fake_ = transport.get();
+    fake_->PeerSend(first);
+    connection_ = std::make_unique<Connection>(&context_, std::move(transport),
+                                               [this](Connection*) { ++closes_; });
+    ASSERT_TRUE(connection_->Start());
+  }
+
+  // Run() delivers readiness and due timers until nothing is left to do.
+  // (Timers first: a round also brings the loop's time up to the clock.)
+  void Run() {
+    for (int i = 0; i < 1000; ++i) {
+      const int rounds = loop_->RunUntilIdle();
+      const int calls = fake_->Pump();
+      ASSERT_LT(calls, 10'000) << "the connection spins on a readiness it does not consume";
+      if (rounds == 1 && calls == 0) return;
+    }
+    FAIL() << "no quiescence";
+  }
+
+  // Advance() moves the clock and runs what became due.
+  void Advance(milliseconds d) {
+    time_.Advance(d);
+    Run();
+  }
+
+  uint64_t Timeouts(TimeoutKind kind) const {
+    return metrics_.Snapshot().timeouts[static_cast<int>(kind)];
+  }
+  bool closed() const { return connection_->state() == Connection::State::kClosed; }
+
+  net::ManualTime time_;
+  std::unique_ptr<net::EventLoop> loop_;
+  Metrics metrics_{1};
+  HelloApp app_;
+  StatsObserver stats_;
+  char scratch_[64 * 1024];
+  std::string shared_output_;
+  ConnectionContext context_;
+  FakeTransport* fake_ = nullptr;  // Owned by connection_.
+  std::unique_ptr<Connection> connection_;
+  int closes_ = 0;
+};
+
+TEST_F(ConnectionTest, AnswersKeepAliveRequestsAndSetsNoDelayOnlyForTheSecondWrite) {
+  Open(kGet);
+  EXPECT_EQ(fake_->TakeWritten().size(), kHelloResponse);
+  EXPECT_FALSE(fake_->nodelay());
+  EXPECT_TRUE(fake_->watching());
+  fake_->PeerSend(kGet);
+  Run();
+  EXPECT_EQ(Count(fake_->TakeWritten(), "HTTP/1.1 200 OK"), 1);
+  EXPECT_TRUE(fake_->nodelay());
+  EXPECT_EQ(connection_->state(), Connection::State::kOpen);
+  EXPECT_EQ(connection_->buffer_bytes(), 0u);  // An idle connection holds no buffers.
+}
+
+TEST_F(ConnectionTest, ConnectionCloseIsAnsweredAndClosedWithoutRegistering) {
+  Open("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(fake_->TakeWritten().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(closed());
+  EXPECT_FALSE(fake_->write_shut());  // Nothing unread: no lingering close.
+  EXPECT_EQ(closes_, 1);
+}
+
+TEST_F(ConnectionTest, HeaderTimeoutAnswers408ThenLingers) {
+  Open("GET / HTTP/1.1\r\nHo");
+  Advance(milliseconds(999));
+  EXPECT_EQ(fake_->TakeWritten(), "");
+  Advance(milliseconds(1));
+  EXPECT_EQ(fake_->TakeWritten().rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u);
+  EXPECT_EQ(Timeouts(TimeoutKind::kHeader), 1u);
+  EXPECT_EQ(connection_->state(), Connection::State::kLingering);
+  EXPECT_TRUE(fake_->write_shut());
+  Advance(milliseconds(500));
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, HeaderTimeoutRunsFromTheFirstByteNotFromProgress) {
+  Open("G");
+  for (int i = 0; i < 9; ++i) {
+    Advance(milliseconds(100));
+    fake_->PeerSend("E");  // Progress, but the head never completes.
+  }
+  Advance(milliseconds(99));
+  EXPECT_EQ(Timeouts(TimeoutKind::kHeader), 0u);
+  Advance(milliseconds(1));
+  EXPECT_EQ(Timeouts(TimeoutKind::kHeader), 1u);
+}
+
+TEST_F(ConnectionTest, SilentNewConnectionIsClosedQuietly) {
+  Open();
+  Advance(milliseconds(1000));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(fake_->TakeWritten(), "");
+  EXPECT_EQ(Timeouts(TimeoutKind::kHeader), 1u);
+}
+
+TEST_F(ConnectionTest, BodyWithoutProgressIsClosedWithoutAResponse) {
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab");
+  Advance(milliseconds(999));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(fake_->TakeWritten(), "");
+  EXPECT_EQ(Timeouts(TimeoutKind::kBody), 1u);
+}
+
+TEST_F(ConnectionTest, BodyProgressKeepsTheBodyGoingWithoutAMinimumRate) {
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n");
+  for (int i = 0; i < 6; ++i) {
+    Advance(milliseconds(900));
+    fake_->PeerSend("x");
+    Run();
+  }
+  EXPECT_NE(fake_->TakeWritten().find("X-Received-Body-Bytes: 6\r\n"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, MinimumRateClosesATrickleAfterTheFirstBodyTimeout) {
+  context_.options.body_min_rate = 100;  // After 1 s, 100 B/s on average.
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+  // One byte per 500 ms: never 1 s without progress, but far below the rate.
+  // The deadline is 1 s + received / 100 B/s: with 2 bytes by 1 s, 1.02 s.
+  Advance(milliseconds(500));
+  fake_->PeerSend("x");
+  Run();
+  Advance(milliseconds(500));
+  fake_->PeerSend("x");
+  Run();
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(19));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kBody), 1u);
+}
+
+TEST_F(ConnectionTest, MinimumRateSparesAnUploadAboveIt) {
+  context_.options.body_min_rate = 100;
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n");
+  for (int i = 0; i < 3; ++i) {
+    Advance(milliseconds(900));  // 100 bytes per 900 ms: above 100 B/s.
+    fake_->PeerSend(std::string(100, 'b'));
+    Run();
+  }
+  EXPECT_FALSE(closed());
+  EXPECT_NE(fake_->TakeWritten().find("X-Received-Body-Bytes: 300\r\n"), std::string::npos);
+  EXPECT_EQ(Timeouts(TimeoutKind::kBody), 0u);
+}
+
+TEST_F(ConnectionTest, IdleKeepAliveConnectionIsClosedQuietly) {
+  Open(kGet);
+  fake_->TakeWritten();
+  Advance(milliseconds(4999));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(fake_->TakeWritten(), "");
+  EXPECT_EQ(Timeouts(TimeoutKind::kIdle), 1u);
+}
+
+TEST_F(ConnectionTest, OutputThePeerNeverTakesIsClosedByTheWriteTimeout) {
+  Open();
+  fake_->set_window(10);
+  fake_->PeerSend(kGet);
+  Run();
+  EXPECT_EQ(connection_->queued_output(), kHelloResponse - 10);
+  EXPECT_EQ(fake_->events(), static_cast<uint32_t>(EPOLLOUT));  // Not reading meanwhile.
+  Advance(milliseconds(1999));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kWrite), 1u);
+}
+
+TEST_F(ConnectionTest, WriteProgressKeepsASlowReaderGoing) {
+  Open();
+  fake_->set_window(0);
+  fake_->PeerSend(Repeat(kGet, 3));
+  Run();
+  std::string all;
+  while (!closed() && Count(all, "Hello!") < 3) {
+    Advance(milliseconds(1500));  // Under the write timeout between bits of progress.
+    fake_->OpenWindow(50);
+    Run();
+    all += fake_->TakeWritten();
+  }
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK"), 3);
+  EXPECT_EQ(Timeouts(TimeoutKind::kWrite), 0u);
+}
+
+TEST_F(ConnectionTest, PartialWritesOfAFewBytesDeliverEveryResponseIntact) {
+  Open();
+  fake_->set_write_limit(7);
+  fake_->PeerSend(Repeat(kGet, 40));
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_EQ(all.size(), 40 * kHelloResponse);
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK\r\n"), 40);
+  EXPECT_EQ(connection_->queued_output(), 0u);
+}
+
+TEST_F(ConnectionTest, NonReadingPipelinerIsHeldToBoundedMemory) {
+  Open();
+  fake_->set_window(1000);
+  fake_->PeerSend(Repeat(kGet, 200 * 1024 / 27));
+  Run();
+  // Queued output is one batch plus one response at most; the input buffer
+  // at most one read; the rest stays with the peer (in the kernel).
+  EXPECT_LE(connection_->queued_output(), kOutputBatch + kHelloResponse);
+  EXPECT_LE(connection_->buffered_input(), kHeadReadBytes);
+  EXPECT_LE(connection_->peak_buffer_bytes(), kOutputBatch + kHeadReadBytes + 2 * kHelloResponse);
+  EXPECT_GT(fake_->unread(), 150u * 1024);
+  EXPECT_EQ(fake_->events(), static_cast<uint32_t>(EPOLLOUT));
+  // Once the peer reads, everything is answered, in order and intact.
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  EXPECT_EQ(fake_->unread(), 0u);
+  EXPECT_EQ(connection_->responses(), static_cast<int64_t>(200 * 1024 / 27));
+  EXPECT_EQ(connection_->queued_output(), 0u);
+  EXPECT_EQ(connection_->buffer_bytes(), 0u);
+}
+
+TEST_F(ConnectionTest, OneEventAnswersABoundedNumberOfRequests) {
+  Open();
+  fake_->PeerSend(Repeat(kGet, 1000));
+  const int64_t reads_before = fake_->reads();
+  EXPECT_EQ(fake_->Pump(1), 1);  // One readiness report.
+  EXPECT_LE(connection_->responses(), kResponsesPerEvent);
+  EXPECT_LE(fake_->reads() - reads_before, kReadsPerEvent);
+  EXPECT_GT(connection_->responses(), 0);
+  // The rest is answered in later rounds.
+  Run();
+  EXPECT_EQ(connection_->responses(), 1000);
+  EXPECT_EQ(Count(fake_->TakeWritten(), "HTTP/1.1 200 OK\r\n"), 1000);
+}
+
+TEST_F(ConnectionTest, ABacklogWithNothingMoreToReadIsResumedByTheLoop) {
+  // 600 small requests fit in one 16 KiB read: after the first event's 256
+  // answers, nothing is readable, so only the loop's resume can finish them.
+  Open(Repeat(kGet, 600));
+  EXPECT_EQ(connection_->responses(), kResponsesPerEvent);
+  EXPECT_EQ(fake_->unread(), 0u);
+  Run();
+  EXPECT_EQ(connection_->responses(), 600);
+}
+
+TEST_F(ConnectionTest, PartialHeadAfterLargeBatchesKeepsLittleMemory) {
+  Open();
+  for (int round = 0; round < 3; ++round) {
+    fake_->PeerSend(absl::StrCat(round == 0 ? "" : "st: a\r\n\r\n", Repeat(kGet, 2000),
+                                 "GET / HTTP/1.1\r\nHo"));
+    Run();
+    fake_->TakeWritten();
+  }
+  EXPECT_EQ(connection_->responses(), 3 * 2000 + 2);
+  EXPECT_EQ(connection_->buffered_input(), 18u);
+  EXPECT_LE(connection_->buffer_bytes(), 4096u);
+  EXPECT_LE(connection_->peak_buffer_bytes(), 16u * 1024);
+}
+
+TEST_F(ConnectionTest, HalfClosedClientGetsItsResponsesThenTheConnectionCloses) {
+  Open();
+  fake_->PeerSend(Repeat(kGet, 600));
+  fake_->PeerClose();
+  Run();
+  EXPECT_EQ(Count(fake_->TakeWritten(), "HTTP/1.1 200 OK\r\n"), 600);
+  EXPECT_TRUE(closed());
+  EXPECT_FALSE(fake_->write_shut());
+}
+
+TEST_F(ConnectionTest, HalfClosedClientWithQueuedOutputIsClosedAfterTheFlush) {
+  Open();
+  fake_->set_window(100);
+  fake_->PeerSend(Repeat(kGet, 2));
+  fake_->PeerClose();
+  Run();
+  EXPECT_FALSE(closed());
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  EXPECT_EQ(Count(fake_->TakeWritten(), "HTTP/1.1 200 OK\r\n"), 2);
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, ErrorResponseLingersReadingAndDroppingInput) {
+  Open("BAD\r\n\r\n");
+  EXPECT_EQ(fake_->TakeWritten().rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+  EXPECT_EQ(connection_->state(), Connection::State::kLingering);
+  EXPECT_TRUE(fake_->write_shut());
+  fake_->PeerSend(std::string(100'000, 'z'));  // The client was still sending.
+  Run();
+  EXPECT_EQ(fake_->unread(), 0u);
+  EXPECT_EQ(fake_->writes_after_shutdown(), 0);
+  Advance(milliseconds(499));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, LingeringEndsWhenThePeerCloses) {
+  Open("BAD\r\n\r\n");
+  fake_->PeerClose();
+  Run();
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, UnreadBodyIsDroppedUnreadAndNeverPastItsEnd) {
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\nab");
+  fake_->PeerSend(std::string(1'000'000 - 2, 'b') + kGet);
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_NE(all.find("X-Received-Body-Bytes: 1000000\r\n"), std::string::npos);
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK\r\n"), 2);  // The pipelined GET was read, not dropped.
+  EXPECT_EQ(fake_->bytes_discarded(), 1'000'000 - 2);
+  EXPECT_EQ(metrics_.Snapshot().body_bytes, 1'000'000u);
+}
+
+TEST_F(ConnectionTest, DrainClosesAnIdleConnectionAtOnce) {
+  Open(kGet);
+  connection_->Drain();
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, DrainAnswersTheRequestAlreadySentWithConnectionClose) {
+  Open(kGet);
+  fake_->TakeWritten();
+  fake_->PeerSend(Repeat(kGet, 5));  // Sent, not yet read when the drain starts.
+  connection_->Drain();
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK\r\n"), 1);  // Only the request that started.
+  EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_NE(connection_->state(), Connection::State::kOpen);
+}
+
+TEST_F(ConnectionTest, DrainLetsARequestInFlightFinish) {
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+  connection_->Drain();
+  EXPECT_FALSE(closed());
+  fake_->PeerSend("cd");
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_NE(all.find("X-Received-Body-Bytes: 4\r\nConnection: close\r\n"), std::string::npos)
+      << all;
+  // The body's last bytes were dropped unseen, so more may follow: linger.
+  EXPECT_EQ(connection_->state(), Connection::State::kLingering);
+  fake_->PeerClose();
+  Run();
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, WriteErrorStopsTheWorkAtOnce) {
+  Open();
+  fake_->PeerSend(Repeat(kGet, 1000));
+  fake_->PeerReset();
+  Run();
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(connection_->responses(), 0);  // The read failed first.
+  // Reset after the first batch went out: no further batch is answered.
+  Open();
+  fake_->PeerSend(Repeat(kGet, 1000));
+  fake_->set_window(kOutputBatch);
+  fake_->Pump(1);
+  fake_->PeerReset();
+  Run();
+  EXPECT_TRUE(closed());
+  EXPECT_LE(connection_->responses(), static_cast<int64_t>(2 * kOutputBatch / kHelloResponse + 2));
+}
+
+TEST_F(ConnectionTest, ResetDuringABodyCostsOnlyThisConnection) {
+  Open("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab");
+  fake_->PeerReset();
+  Run();
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(closes_, 1);
+}
+
+}  // namespace
+}  // namespace epollhttp

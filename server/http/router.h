@@ -1,0 +1,61 @@
+// router.h: `Router`, which picks the Handler for a request by method and
+// path (the target up to its query), with a default for everything else.
+//
+// Routes are exact paths. A HEAD request without a HEAD route takes the GET
+// route of its path (RFC 9110 §9.3.2: HEAD is GET without the body, which the
+// codec leaves out). The default handler answers 404 unless SetDefault()
+// replaces it.
+//
+// Thread safety: configure before serving; Route() is then safe from any
+// number of threads.
+#ifndef EPOLLHTTP_SERVER_HTTP_ROUTER_H_
+#define EPOLLHTTP_SERVER_HTTP_ROUTER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "server/http/handler.h"
+#include "server/http/request_parser.h"
+
+namespace epollhttp::http {
+
+// NotFoundHandler answers 404 with a short text body.
+class NotFoundHandler final : public Handler {
+ public:
+  void OnComplete(Request& request, ResponseWriter& writer) const override;
+};
+
+class Router {
+ public:
+  Router() = default;
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Handle() sends `method` requests for exactly `path` to `handler` (not
+  // owned; it must outlive the router). A later route for the same method and
+  // path replaces the earlier one.
+  void Handle(Method method, absl::string_view path, const Handler* handler);
+  // SetDefault() sends unrouted requests to `handler` (not owned).
+  void SetDefault(const Handler* handler) { default_ = handler; }
+
+  // Route() is the handler for a request with this method and target.
+  [[nodiscard]] const Handler& Route(Method method, absl::string_view target) const;
+
+ private:
+  struct Entry {
+    Method method;
+    std::string path;
+    const Handler* handler;
+  };
+  // Find() is the handler routed for exactly `method` and `path`, or null.
+  [[nodiscard]] const Handler* Find(Method method, absl::string_view path) const;
+
+  std::vector<Entry> routes_;  // Few: a linear scan beats hashing the path.
+  NotFoundHandler not_found_;
+  const Handler* default_ = &not_found_;
+};
+
+}  // namespace epollhttp::http
+
+#endif  // EPOLLHTTP_SERVER_HTTP_ROUTER_H_

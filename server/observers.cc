@@ -1,0 +1,29 @@
+#include "server/observers.h"
+
+namespace epollhttp {
+
+void AccessLogObserver::OnRequestStart() {
+  started_ = std::chrono::steady_clock::now();
+  method_.clear();
+  target_.clear();
+  version_ = {};
+  if (next_ != nullptr) next_->OnRequestStart();
+}
+
+void AccessLogObserver::OnRequestHead(const http::RequestHead& head) {
+  const absl::string_view method = http::MethodName(head.method);
+  method_.assign(method.data(), method.size());
+  // One byte past the cap, so the log can mark the target as cut.
+  const absl::string_view target = head.target.substr(0, kMaxLoggedTarget + 1);
+  target_.assign(target.data(), target.size());
+  version_ = head.version == http::Version::kHttp11 ? "HTTP/1.1" : "HTTP/1.0";
+  if (next_ != nullptr) next_->OnRequestHead(head);
+}
+
+void AccessLogObserver::OnResponse(int status, bool parse_error, int64_t body_bytes) {
+  log_->Append(peer_.empty() ? "-" : peer_, method_, target_, version_, status, body_bytes,
+               std::chrono::steady_clock::now() - started_);
+  if (next_ != nullptr) next_->OnResponse(status, parse_error, body_bytes);
+}
+
+}  // namespace epollhttp

@@ -1,0 +1,82 @@
+// observers.h: how a connection's traffic reaches the counters and the
+// access log.
+//
+// `ConnectionObserver` adds connection events (accepted, closed, timeouts,
+// bytes written) to the codec's CodecObserver events. Each loop has one
+// `StatsObserver`, which counts both into that loop's WorkerStats and holds
+// nothing per connection. With --access_log, each connection also has an
+// `AccessLogObserver`, which remembers the current request line and logs one
+// line per response before passing every event on to the loop's observer.
+//
+// Thread safety: an observer is used only on its loop's thread.
+#ifndef EPOLLHTTP_SERVER_OBSERVERS_H_
+#define EPOLLHTTP_SERVER_OBSERVERS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "server/access_log.h"
+#include "server/http/handler.h"
+#include "server/http/request_parser.h"
+#include "server/metrics.h"
+
+namespace epollhttp {
+
+class ConnectionObserver : public http::CodecObserver {
+ public:
+  virtual void OnAccepted() {}
+  virtual void OnClosed() {}
+  virtual void OnTimeout(TimeoutKind kind) { (void)kind; }
+  virtual void OnBytesWritten(int64_t n) { (void)n; }
+};
+
+class StatsObserver final : public ConnectionObserver {
+ public:
+  // `stats` (not owned) must outlive the observer.
+  explicit StatsObserver(WorkerStats* stats) : stats_(stats) {}
+
+  void OnBodyBytes(int64_t n) override { stats_->AddBodyBytes(n); }
+  void OnResponse(int status, bool parse_error, int64_t body_bytes) override {
+    (void)body_bytes;
+    stats_->OnResponse(status, parse_error);
+  }
+  void OnAccepted() override { stats_->OnAccepted(); }
+  void OnClosed() override { stats_->OnClosed(); }
+  void OnTimeout(TimeoutKind kind) override { stats_->OnTimeout(kind); }
+  void OnBytesWritten(int64_t n) override { stats_->AddBytesWritten(n); }
+
+ private:
+  WorkerStats* stats_;
+};
+
+class AccessLogObserver final : public http::CodecObserver {
+ public:
+  // Logs to `log` as client `peer`; passes every event on to `next` (may be
+  // null). `log` and `next` must outlive the observer.
+  AccessLogObserver(AccessLog* log, std::string peer, http::CodecObserver* next)
+      : log_(log), peer_(std::move(peer)), next_(next) {}
+
+  void OnRequestStart() override;
+  void OnRequestHead(const http::RequestHead& head) override;
+  void OnBodyBytes(int64_t n) override {
+    if (next_ != nullptr) next_->OnBodyBytes(n);
+  }
+  void OnResponse(int status, bool parse_error, int64_t body_bytes) override;
+
+ private:
+  AccessLog* log_;
+  std::string peer_;
+  http::CodecObserver* next_;
+  // The request line, copied (the head's views die with the input), empty
+  // until the head has parsed; and when the head's first byte arrived.
+  std::string method_;
+  std::string target_;
+  absl::string_view version_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace epollhttp
+
+#endif  // EPOLLHTTP_SERVER_OBSERVERS_H_

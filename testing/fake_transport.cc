@@ -1,0 +1,114 @@
+#include "testing/fake_transport.h"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace epollhttp::testing {
+
+std::string FakeTransport::TakeWritten() {
+  std::string out;
+  out.swap(written_);
+  return out;
+}
+
+uint32_t FakeTransport::ReadyEvents() const {
+  if (closed_ || !watching_) return 0;
+  uint32_t ready = 0;
+  if (reset_) ready |= EPOLLERR | EPOLLHUP | EPOLLIN | EPOLLRDHUP;
+  if (!inbox_.empty() || peer_closed_) ready |= EPOLLIN;
+  if (peer_closed_) ready |= EPOLLRDHUP;
+  if (peer_closed_ && write_shut_) ready |= EPOLLHUP;
+  if (reset_ || window_ > 0) ready |= EPOLLOUT;
+  // EPOLLHUP and EPOLLERR are reported whether watched or not.
+  return ready & (events_ | EPOLLHUP | EPOLLERR);
+}
+
+int FakeTransport::Pump(int max_calls) {
+  int calls = 0;
+  while (calls < max_calls) {
+    const uint32_t ready = ReadyEvents();
+    if (ready == 0) break;
+    ++calls;
+    callback_(ready);
+  }
+  return calls;
+}
+
+ssize_t FakeTransport::Take(size_t n, char* out, int* error) {
+  if (closed_) ++after_close_;
+  if (reset_) {
+    *error = ECONNRESET;
+    return -1;
+  }
+  const size_t take = std::min({n, read_limit_, inbox_.size()});
+  if (take == 0) {
+    if (peer_closed_ && n > 0) return 0;
+    *error = EAGAIN;
+    return -1;
+  }
+  if (out != nullptr) std::memcpy(out, inbox_.data(), take);
+  inbox_.erase(0, take);
+  return static_cast<ssize_t>(take);
+}
+
+ssize_t FakeTransport::Read(absl::Span<char> buffer, int* error) {
+  ++reads_;
+  const ssize_t n = Take(buffer.size(), buffer.data(), error);
+  if (n > 0) bytes_read_ += n;
+  return n;
+}
+
+ssize_t FakeTransport::Discard(size_t n, int* error) {
+  ++reads_;
+  const ssize_t got = Take(n, nullptr, error);
+  if (got > 0) bytes_discarded_ += got;
+  return got;
+}
+
+ssize_t FakeTransport::Write(absl::string_view data, int* error) {
+  ++writes_;
+  if (closed_) ++after_close_;
+  if (write_shut_) ++writes_after_shutdown_;
+  if (reset_) {
+    *error = EPIPE;
+    return -1;
+  }
+  const size_t take = std::min({data.size(), write_limit_, window_});
+  if (take == 0 && !data.empty()) {
+    *error = EAGAIN;
+    return -1;
+  }
+  written_.append(data.data(), take);
+  if (window_ != kUnlimited) window_ -= take;
+  return static_cast<ssize_t>(take);
+}
+
+void FakeTransport::ShutdownWrite() {
+  if (closed_) ++after_close_;
+  write_shut_ = true;
+}
+
+bool FakeTransport::Watch(uint32_t events, ReadyCallback callback) {
+  if (closed_) ++after_close_;
+  watching_ = true;
+  events_ = events;
+  callback_ = std::move(callback);
+  return true;
+}
+
+bool FakeTransport::SetEvents(uint32_t events) {
+  if (closed_) ++after_close_;
+  events_ = events;
+  return true;
+}
+
+void FakeTransport::Close() {
+  if (closed_) ++after_close_;
+  closed_ = true;
+  watching_ = false;  // The callback may be running: it is kept, never called again.
+}
+
+}  // namespace epollhttp::testing
