@@ -114,8 +114,8 @@ class Reference {
       announced += size;
       if (size == 0) break;
       const size_t available = in_.size() - pos_;
-      const size_t take = static_cast<uint64_t>(size) < available ? static_cast<size_t>(size)
-                                                                  : available;
+      const size_t take =
+          static_cast<uint64_t>(size) < available ? static_cast<size_t>(size) : available;
       out->data.append(in_.substr(pos_, take).data(), take);
       pos_ += take;
       if (take < static_cast<uint64_t>(size)) return ParseStatus::kNeedMore;
@@ -196,9 +196,9 @@ Outcome Decode(absl::string_view input, const BodyReaderOptions& options, SplitP
       const absl::string_view rest = input.substr(out.consumed, available - out.consumed);
       const BodyChunk chunk = reader.Read(rest);
       Check(chunk.consumed <= rest.size(), "consumed more than offered");
-      Check(chunk.data.empty() || (chunk.data.data() >= rest.data() &&
-                                   chunk.data.data() + chunk.data.size() <=
-                                       rest.data() + chunk.consumed),
+      Check(chunk.data.empty() ||
+                (chunk.data.data() >= rest.data() &&
+                 chunk.data.data() + chunk.data.size() <= rest.data() + chunk.consumed),
             "data outside the consumed input");
       out.data.append(chunk.data.data(), chunk.data.size());
       out.consumed += chunk.consumed;

@@ -56,7 +56,7 @@ using ::epollhttp::Connection;
 using ::epollhttp::ConnectionContext;
 using ::epollhttp::TimeoutKind;
 using ::epollhttp::fuzz::SplitPlan;
-using ::epollhttp::testing::FakeTransport;
+using ::epollhttp::test::FakeTransport;
 using Clock = ::epollhttp::net::EventLoop::Clock;
 using std::chrono::milliseconds;
 
@@ -64,7 +64,6 @@ constexpr absl::string_view kMarker = absl::string_view("\0ACT", 4);
 constexpr size_t kLargestResponse = 512;  // Hello, health, 404 and error replies.
 
 void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "connection_fuzzer", what); }
-
 
 // Checks a stream of responses, fed incrementally as the connection writes.
 class ResponseChecker {
@@ -83,8 +82,7 @@ class ResponseChecker {
       const absl::string_view head = rest.substr(0, head_end + 2);
       Check(absl::StartsWith(head, "HTTP/1.1 "), "bad status line");
       int status = 0;
-      Check(head.size() >= 12 && absl::SimpleAtoi(head.substr(9, 3), &status),
-            "bad status code");
+      Check(head.size() >= 12 && absl::SimpleAtoi(head.substr(9, 3), &status), "bad status code");
       if (status == 100) {
         Check(head == "HTTP/1.1 100 Continue\r\n", "bad interim response");
         rest.remove_prefix(head_end + 4);
@@ -157,7 +155,8 @@ class ResponseChecker {
 class Observer final : public epollhttp::ConnectionObserver {
  public:
   void OnRequestHead(const epollhttp::http::RequestHead& head) override {
-    length_ = head.body_kind == epollhttp::http::BodyKind::kContentLength ? head.content_length : -1;
+    length_ =
+        head.body_kind == epollhttp::http::BodyKind::kContentLength ? head.content_length : -1;
     body_ = 0;
     if (length_ > 0) announced_ += length_;
   }
@@ -187,13 +186,13 @@ struct Harness {
   // per input; a process that has simulated a century starts over.
   void Renew() {
     loop.reset();
-    time = std::make_unique<epollhttp::net::ManualTime>();
+    time = std::make_unique<epollhttp::ManualTime>();
     auto created = epollhttp::net::EventLoop::Create(time.get());
     Check(created.ok(), "cannot create the loop");
     loop = std::move(*created);
     started = time->Now();
   }
-  std::unique_ptr<epollhttp::net::ManualTime> time;
+  std::unique_ptr<epollhttp::ManualTime> time;
   std::unique_ptr<epollhttp::net::EventLoop> loop;
   Clock::time_point started;
   epollhttp::HelloApp app{nullptr, /*admin_listener=*/false};
@@ -226,8 +225,7 @@ Script Parse(absl::string_view input) {
 
 // Run() plays one connection; leaves the responses written (without `100
 // Continue`) in `*transcript`.
-void Run(Harness& h, const Script& script, uint8_t control, bool whole,
-         std::string* transcript) {
+void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::string* transcript) {
   const bool apply_flow = !whole;
   if (h.time->Now() - h.started > std::chrono::hours(24 * 365 * 100)) h.Renew();
   h.loop->RunUntilIdle();  // The loop's round time catches up with the clock.
@@ -252,7 +250,8 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole,
   context.options.body_min_rate = (control & 0x40) ? 100 : 0;
   context.scratch = absl::MakeSpan(h.scratch, sizeof(h.scratch));
   context.shared_output = &h.shared_output;
-  const size_t max_buffered = context.codec.parser.max_head_bytes + epollhttp::kHeadReadBytes + 2048;
+  const size_t max_buffered =
+      context.codec.parser.max_head_bytes + epollhttp::kHeadReadBytes + 2048;
 
   auto owned = std::make_unique<FakeTransport>();
   FakeTransport& fake = *owned;
@@ -329,8 +328,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole,
         if (observer.last_timeout_ == TimeoutKind::kHeader) {
           // A started head is answered 408 (then the lingering close); a
           // connection that never started one is closed quietly.
-          Check(checker.timeouts_408() == written_408 + 1 ||
-                    connection.queued_output() > 0 ||
+          Check(checker.timeouts_408() == written_408 + 1 || connection.queued_output() > 0 ||
                     connection.state() == Connection::State::kClosed,
                 "header timeout without 408 or close");
         } else {
@@ -370,12 +368,8 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole,
       case 2:
         if (apply_flow) fake.set_write_limit(arg == 31 ? FakeTransport::kUnlimited : arg + 1u);
         break;
-      case 3:
-        h.time->Advance(milliseconds(100) * arg);
-        break;
-      case 4:
-        h.time->Advance(milliseconds(1000) * arg);
-        break;
+      case 3: h.time->Advance(milliseconds(100) * arg); break;
+      case 4: h.time->Advance(milliseconds(1000) * arg); break;
       case 5:
         fake.PeerClose();
         fed = script.data.size();  // Nothing is sent after a FIN.
@@ -385,9 +379,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole,
         fake.PeerReset();
         fed = script.data.size();
         break;
-      case 7:
-        connection.Drain();
-        break;
+      case 7: connection.Drain(); break;
     }
   };
   if (action + 1 < script.actions.size()) due = static_cast<uint8_t>(script.actions[action]);

@@ -49,7 +49,9 @@ using ::epollhttp::http::RequestParser;
 using ::epollhttp::http::RequestParserOptions;
 using ::epollhttp::http::Version;
 
-void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "request_parser_fuzzer", what); }
+void Check(bool ok, const char* what) {
+  ::epollhttp::fuzz::Check(ok, "request_parser_fuzzer", what);
+}
 
 // A parse result; `parser` is consulted for the head when complete.
 struct Result {
@@ -267,8 +269,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::string* const again_buffer = new std::string;
   Reserialise(head, again_buffer);
   const std::string& again = *again_buffer;
-  static RequestParser* const reparsers[2] = {
-      new RequestParser(Relaxed(RequestParserOptions())), new RequestParser(Relaxed(SmallLimits()))};
+  static RequestParser* const reparsers[2] = {new RequestParser(Relaxed(RequestParserOptions())),
+                                              new RequestParser(Relaxed(SmallLimits()))};
   RequestParser& reparser = *reparsers[limits];
   reparser.Reset();
   Check(reparser.Parse(again) == ParseStatus::kComplete, "re-serialised head rejected");

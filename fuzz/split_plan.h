@@ -12,14 +12,14 @@
 #ifndef EPOLLHTTP_FUZZ_SPLIT_PLAN_H_
 #define EPOLLHTTP_FUZZ_SPLIT_PLAN_H_
 
+#include <sanitizer/asan_interface.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-
-#include <sanitizer/asan_interface.h>
 
 namespace epollhttp::fuzz {
 
@@ -34,8 +34,7 @@ inline void Check(bool ok, const char* harness, const char* what) {
 class SplitPlan {
  public:
   explicit SplitPlan(uint8_t control)
-      : max_piece_(1u << (control & 7u)),
-        state_(0x9e3779b9u ^ (uint32_t{control} * 0x01000193u)) {}
+      : max_piece_(1u << (control & 7u)), state_(0x9e3779b9u ^ (uint32_t{control} * 0x01000193u)) {}
 
   // Next() returns the next piece size, at least 1 and at most `left`
   // (`left` must be at least 1).

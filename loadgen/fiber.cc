@@ -2,7 +2,6 @@
 
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,7 +162,10 @@ void SwitchContext(FiberScheduler::Context* from, FiberScheduler::Context* to) {
 
 thread_local FiberScheduler* current_scheduler = nullptr;
 
-constexpr auto kSpinBefore = std::chrono::microseconds(200);  // See Poll().
+// Timers wake this much early and poll from then on: a timed wait would
+// overshoot by the kernel's timer slack, which would show up as latency in
+// --rate schedules.
+constexpr auto kSpinBefore = std::chrono::microseconds(200);
 
 }  // namespace
 
@@ -176,11 +178,10 @@ struct FiberScheduler::Fiber {
   size_t stack_bytes = 0;
   Context context;
   bool finished = false;
-  // A descriptor wait in progress.
-  bool waiting_fd = false;
+  // A descriptor wait or sleep in progress.
   int wait_fd = -1;
-  Clock::time_point deadline;
   bool timed_out = false;
+  net::EventLoop::Timer timer;
   void* fake_stack = nullptr;  // AddressSanitizer's, while switched out.
   void* tsan_fiber = nullptr;
 
@@ -193,20 +194,26 @@ struct FiberScheduler::Fiber {
 };
 
 absl::StatusOr<std::unique_ptr<FiberScheduler>> FiberScheduler::Create(size_t stack_bytes) {
-  net::Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll) return absl::ErrnoToStatus(errno, "epoll_create1");
+  absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();
+  if (!loop.ok()) return loop.status();
+  (*loop)->set_timer_spin(kSpinBefore);
 #if defined(EPOLLHTTP_FIBER_ASAN) || defined(EPOLLHTTP_FIBER_TSAN)
   stack_bytes = std::max<size_t>(stack_bytes, 4 << 20);  // Instrumented frames are larger.
 #endif
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   stack_bytes = (stack_bytes + page - 1) / page * page;
-  return std::unique_ptr<FiberScheduler>(new FiberScheduler(std::move(epoll), stack_bytes));
+  return std::unique_ptr<FiberScheduler>(new FiberScheduler(std::move(*loop), stack_bytes));
 }
 
-FiberScheduler::FiberScheduler(net::Fd epoll, size_t stack_bytes)
-    : epoll_(std::move(epoll)), stack_bytes_(stack_bytes), scheduler_context_(new Context) {}
+FiberScheduler::FiberScheduler(std::unique_ptr<net::EventLoop> loop, size_t stack_bytes)
+    : loop_(std::move(loop)), stack_bytes_(stack_bytes), scheduler_context_(new Context) {}
 
-FiberScheduler::~FiberScheduler() = default;
+FiberScheduler::~FiberScheduler() {
+  // Fibers' timers and descriptors' watchers belong to the loop: release
+  // them before it goes.
+  fibers_.clear();
+  fds_.clear();
+}
 
 FiberScheduler* FiberScheduler::Current() { return current_scheduler; }
 
@@ -287,12 +294,13 @@ void FiberScheduler::Suspend() {
 #endif
 }
 
-void FiberScheduler::Run() {
+absl::Status FiberScheduler::Run() {
   FiberScheduler* const outer = current_scheduler;
   current_scheduler = this;
 #if defined(EPOLLHTTP_FIBER_TSAN)
   main_tsan_fiber_ = __tsan_get_current_fiber();
 #endif
+  absl::Status status;
   while (!fibers_.empty()) {
     while (!runnable_.empty()) {
       Fiber* fiber = runnable_.front();
@@ -307,9 +315,14 @@ void FiberScheduler::Run() {
       }
     }
     if (fibers_.empty()) break;
-    Poll();
+    // Every fiber waits: block until a descriptor or timer wakes one.
+    if (const int result = loop_->RunOnce(net::EventLoop::Clock::duration::max()); result < 0) {
+      status = absl::ErrnoToStatus(-result, "epoll_wait");
+      break;
+    }
   }
   current_scheduler = outer;
+  return status;
 }
 
 FiberScheduler::FdState& FiberScheduler::StateOf(int fd) {
@@ -318,100 +331,55 @@ FiberScheduler::FdState& FiberScheduler::StateOf(int fd) {
 }
 
 void FiberScheduler::NewFd(int fd) {
-  if (fd >= 0) StateOf(fd) = FdState{};
+  if (fd < 0) return;
+  FdState& state = StateOf(fd);
+  // The old descriptor of this number is closed, which removed it from epoll.
+  if (state.watcher != nullptr) state.watcher->FdClosing();
+  state = FdState{};
 }
 
 bool FiberScheduler::WaitFd(int fd, Clock::time_point deadline) {
   Fiber* self = running_;
   FdState& state = StateOf(fd);
-  if (!state.registered) {
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    event.data.fd = fd;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0 && errno != EEXIST) {
-      return true;  // E.g. a closed descriptor: the caller's next call reports it.
-    }
-    state.registered = true;
+  if (state.watcher == nullptr) {
+    state.watcher = loop_->Watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                 [this, fd](uint32_t events) { OnReady(fd, events); });
+    // E.g. a closed descriptor: the caller's next call reports it.
+    if (state.watcher == nullptr) return true;
   }
   if (Clock::now() >= deadline) return false;
   state.waiter = self;
-  self->waiting_fd = true;
   self->wait_fd = fd;
-  self->deadline = deadline;
   self->timed_out = false;
-  ++fd_waiters_;
-  earliest_fd_deadline_ = std::min(earliest_fd_deadline_, deadline);
+  if (deadline != Clock::time_point::max()) {
+    // The loop's timers count from its round time: this lands on `deadline`.
+    self->timer = loop_->RunAfter(deadline - loop_->Now(), [this, self] {
+      self->timed_out = true;
+      fds_[self->wait_fd].waiter = nullptr;
+      runnable_.push_back(self);
+    });
+  }
   Suspend();
+  self->timer.Cancel();
   return !self->timed_out;
+}
+
+void FiberScheduler::OnReady(int fd, uint32_t events) {
+  FdState& state = fds_[fd];
+  if (events & EPOLLIN) state.readable_seen = true;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) state.hangup_seen = true;
+  if (Fiber* waiter = state.waiter; waiter != nullptr) {
+    state.waiter = nullptr;
+    waiter->timer.Cancel();
+    runnable_.push_back(waiter);
+  }
 }
 
 void FiberScheduler::SleepUntil(Clock::time_point when) {
   if (Clock::now() >= when) return;
-  sleepers_.push(Sleeper{when, running_});
+  Fiber* self = running_;
+  self->timer = loop_->RunAfter(when - loop_->Now(), [this, self] { runnable_.push_back(self); });
   Suspend();
-}
-
-void FiberScheduler::ExpireFdWaits(Clock::time_point now) {
-  earliest_fd_deadline_ = Clock::time_point::max();
-  for (const std::unique_ptr<Fiber>& fiber : fibers_) {
-    if (!fiber->waiting_fd) continue;
-    if (fiber->deadline <= now) {
-      fiber->waiting_fd = false;
-      fiber->timed_out = true;
-      fds_[fiber->wait_fd].waiter = nullptr;
-      --fd_waiters_;
-      runnable_.push_back(fiber.get());
-    } else {
-      earliest_fd_deadline_ = std::min(earliest_fd_deadline_, fiber->deadline);
-    }
-  }
-}
-
-void FiberScheduler::Poll() {
-  Clock::time_point now = Clock::now();
-  if (fd_waiters_ > 0 && now >= earliest_fd_deadline_) ExpireFdWaits(now);
-  while (!sleepers_.empty() && sleepers_.top().when <= now) {
-    runnable_.push_back(sleepers_.top().fiber);
-    sleepers_.pop();
-  }
-  // How long epoll_wait may block: not at all with work to do; until the
-  // earliest deadline otherwise. A sleeper is woken by spinning through its
-  // last 200 us: a timed wait overshoots by the kernel's timer slack, which
-  // would show up as latency (--rate schedules).
-  Clock::duration wait = Clock::duration::max();
-  if (!runnable_.empty()) {
-    wait = Clock::duration::zero();
-  } else {
-    if (!sleepers_.empty()) {
-      wait = std::max(sleepers_.top().when - now - kSpinBefore, Clock::duration::zero());
-    }
-    if (fd_waiters_ > 0) wait = std::min(wait, earliest_fd_deadline_ - now);
-  }
-  epoll_event events[64];
-  int n;
-  if (wait == Clock::duration::max()) {
-    n = ::epoll_wait(epoll_.get(), events, 64, -1);
-  } else {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-    timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
-                     static_cast<long>(ns % 1'000'000'000)};
-    n = ::epoll_pwait2(epoll_.get(), events, 64, &timeout, nullptr);
-    if (n < 0 && errno == ENOSYS) {  // Kernels before 5.11: millisecond timeouts.
-      n = ::epoll_wait(epoll_.get(), events, 64,
-                       static_cast<int>(std::min<int64_t>((ns + 999'999) / 1'000'000, 1 << 30)));
-    }
-  }
-  for (int i = 0; i < n; ++i) {
-    FdState& state = fds_[events[i].data.fd];
-    if (events[i].events & EPOLLIN) state.readable_seen = true;
-    if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) state.hangup_seen = true;
-    if (Fiber* waiter = state.waiter; waiter != nullptr) {
-      state.waiter = nullptr;
-      waiter->waiting_fd = false;
-      --fd_waiters_;
-      runnable_.push_back(waiter);
-    }
-  }
 }
 
 }  // namespace epollhttp::loadgen

@@ -1,17 +1,20 @@
-// fiber.h: cooperative fibers on one OS thread, scheduled around epoll, so
-// that blocking-style client code (cpp-httplib) can drive many connections
-// from few threads. A fiber that would block on a socket or a sleep switches
-// to the next runnable fiber instead; when none is runnable, the scheduler
-// waits in epoll_wait for the first descriptor or deadline.
+// fiber.h: cooperative fibers on one OS thread, scheduled around the epoll
+// library's EventLoop (server/net), so that blocking-style client code
+// (cpp-httplib) can drive many connections from few threads. A fiber that
+// would block on a socket or a sleep switches to the next runnable fiber
+// instead; when none is runnable, the scheduler runs a loop round, which
+// waits for the first descriptor or timer.
 //
 // Why: a blocking client thread per connection pays a context switch and a
 // cross-CPU wake-up per request. Fibers batch the waits of all connections
 // of a thread into one epoll_wait, as wrk's event loop does.
 //
-// Descriptors are registered once, edge-triggered (EPOLLIN | EPOLLOUT |
-// EPOLLRDHUP | EPOLLET), on their first wait; closing a descriptor removes
+// Descriptors are watched once, edge-triggered (EPOLLIN | EPOLLOUT |
+// EPOLLRDHUP | EPOLLET), from their first wait; closing a descriptor removes
 // it from epoll. Whoever creates a descriptor that may reuse a closed one's
-// number calls NewFd() first.
+// number calls NewFd() first. Deadlines and sleeps are the loop's timers,
+// which wake 200 us early and poll from then on, so a --rate schedule is
+// kept to microseconds.
 //
 // Stacks are mmap()ed with a guard page below. Context switches are a few
 // instructions of assembly on x86-64 (ucontext elsewhere), annotated for
@@ -30,13 +33,13 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <queue>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
+#include "server/net/event_loop.h"
 
 namespace epollhttp::loadgen {
 
@@ -58,8 +61,9 @@ class FiberScheduler {
   // (ResourceExhausted) if its stack cannot be mapped.
   absl::Status Spawn(absl::AnyInvocable<void()> body);
 
-  // Run() runs the fibers until every one has returned, then returns.
-  void Run();
+  // Run() runs the fibers until every one has returned. Fails (with the
+  // fibers left unfinished) if waiting for events fails.
+  absl::Status Run();
 
   // Current() is the scheduler whose fiber is running on this thread, or null
   // outside any fiber.
@@ -99,38 +103,27 @@ class FiberScheduler {
  private:
   struct Fiber;
   struct FdState {
+    std::unique_ptr<net::EventLoop::Watcher> watcher;  // From the first wait.
     Fiber* waiter = nullptr;
-    bool registered = false;
     bool readable_seen = false;
     bool hangup_seen = false;  // EPOLLRDHUP, EPOLLHUP or EPOLLERR: sticky.
   };
-  struct Sleeper {
-    Clock::time_point when;
-    Fiber* fiber;
-    bool operator>(const Sleeper& other) const { return when > other.when; }
-  };
 
-  explicit FiberScheduler(net::Fd epoll, size_t stack_bytes);
+  FiberScheduler(std::unique_ptr<net::EventLoop> loop, size_t stack_bytes);
   FdState& StateOf(int fd);
+  // OnReady() records readiness of `fd` and wakes its waiter.
+  void OnReady(int fd, uint32_t events);
   // Suspend() switches from the running fiber back to the scheduler.
   void Suspend();
   // Resume() switches from the scheduler into `fiber` until it suspends or ends.
   void Resume(Fiber* fiber);
-  // Poll() waits for descriptors and deadlines and makes fibers runnable.
-  void Poll();
-  void ExpireFdWaits(Clock::time_point now);
   static void Entry(void* fiber);
 
-  net::Fd epoll_;
+  std::unique_ptr<net::EventLoop> loop_;
   size_t stack_bytes_;
   std::vector<std::unique_ptr<Fiber>> fibers_;  // Live fibers.
   std::deque<Fiber*> runnable_;
   std::vector<FdState> fds_;
-  std::priority_queue<Sleeper, std::vector<Sleeper>, std::greater<Sleeper>> sleepers_;
-  int fd_waiters_ = 0;
-  // No descriptor wait expires before this (a lower bound: a wait that ended
-  // early may have set it; Poll() rescans when it passes).
-  Clock::time_point earliest_fd_deadline_ = Clock::time_point::max();
   Fiber* running_ = nullptr;
   std::unique_ptr<Context> scheduler_context_;  // Run()'s own stack while a fiber runs.
   // Sanitizer bookkeeping for the thread's own stack.

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/fd.h"
 #include "gtest/gtest.h"
-#include "server/net/fd.h"
 #include "testing/fd_util.h"
 
 namespace epollhttp::loadgen {
@@ -25,20 +25,20 @@ std::unique_ptr<FiberScheduler> NewScheduler() {
 }
 
 struct Pipe {
-  net::Fd read, write;
+  Fd read, write;
 };
 Pipe NonBlockingPipe() {
-  auto [read, write] = ::epollhttp::testing::MakePipe(O_NONBLOCK);
+  auto [read, write] = ::epollhttp::test::MakePipe(O_NONBLOCK);
   return {std::move(read), std::move(write)};
 }
 
 TEST(FiberTest, RunReturnsWithNoFibersAndCurrentIsSetOnlyInsideOne) {
   auto s = NewScheduler();
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(FiberScheduler::Current(), nullptr);
   FiberScheduler* seen = nullptr;
   ASSERT_TRUE(s->Spawn([&] { seen = FiberScheduler::Current(); }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(seen, s.get());
   EXPECT_EQ(FiberScheduler::Current(), nullptr);
 }
@@ -54,7 +54,7 @@ TEST(FiberTest, SleepersWakeInDeadlineOrderWhateverTheSpawnOrder) {
                    order.push_back(delay_ms);
                  }).ok());
   }
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(order, (std::vector<int>{0, 10, 20, 30}));
 }
 
@@ -74,7 +74,7 @@ TEST(FiberTest, AWaitingFiberLetsTheOthersRunAndWakesWhenItsPipeIsWritten) {
                  log += "write;";
                  ASSERT_EQ(::write(p.write.get(), "x", 1), 1);
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(log, "wait;write;got x;");
 }
 
@@ -84,7 +84,7 @@ TEST(FiberTest, WaitFdTimesOutAtItsDeadline) {
   bool ready = true;
   const Clock::time_point deadline = Clock::now() + milliseconds(30);
   ASSERT_TRUE(s->Spawn([&] { ready = s->WaitFd(p.read.get(), deadline); }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_FALSE(ready);
   EXPECT_GE(Clock::now(), deadline);
 }
@@ -101,7 +101,7 @@ TEST(FiberTest, AnEarlierWaitEndingDoesNotHideALaterDeadline) {
   ASSERT_TRUE(
       s->Spawn([&] { b_ready = s->WaitFd(b.read.get(), Clock::now() + milliseconds(40)); }).ok());
   ASSERT_TRUE(s->Spawn([&] { ASSERT_EQ(::write(a.write.get(), "x", 1), 1); }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_TRUE(a_ready);
   EXPECT_FALSE(b_ready);
 }
@@ -118,7 +118,7 @@ TEST(FiberTest, ReadableSeenTracksReportedInputUntilCleared) {
                  s->ClearReadable(p.read.get());
                  EXPECT_FALSE(s->ReadableSeen(p.read.get()));
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
 }
 
 TEST(FiberTest, AReportedHangUpStaysReadableAfterTheDataBeforeItIsDrained) {
@@ -137,7 +137,7 @@ TEST(FiberTest, AReportedHangUpStaysReadableAfterTheDataBeforeItIsDrained) {
                  EXPECT_TRUE(s->ReadableSeen(p.read.get()));
                  EXPECT_EQ(::read(p.read.get(), buffer, sizeof(buffer)), 0);
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
 }
 
 TEST(FiberTest, NewFdForgetsARegistrationOfAClosedDescriptorWithTheSameNumber) {
@@ -157,7 +157,7 @@ TEST(FiberTest, NewFdForgetsARegistrationOfAClosedDescriptorWithTheSameNumber) {
                  // Without NewFd() this would wait out its deadline, unregistered.
                  EXPECT_TRUE(s->WaitFd(number, Clock::now() + std::chrono::seconds(10)));
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
 }
 
 // Recurse() uses about `depth` KiB of stack.
@@ -181,7 +181,7 @@ TEST(FiberTest, FibersHaveRealStacksAndManyCanBeAliveAtOnce) {
                    ++finished;
                  }).ok());
   }
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(finished, 500);
 }
 
@@ -193,7 +193,7 @@ TEST(FiberTest, AFiberMaySpawnAnother) {
                  ASSERT_TRUE(s->Spawn([&] { order.push_back(3); }).ok());
                  order.push_back(2);
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }
 
@@ -216,7 +216,7 @@ TEST(FiberTest, FloatingPointStateSurvivesSwitches) {
                  }
                  sum += y;
                }).ok());
-  s->Run();
+  ASSERT_TRUE(s->Run().ok());
   double expected = 0.1;
   for (int i = 0; i < 10; ++i) expected += 0.1;
   EXPECT_EQ(sum, expected + 1.5 * 1024);

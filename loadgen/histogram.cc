@@ -6,9 +6,9 @@
 namespace epollhttp::loadgen {
 namespace {
 
-constexpr int kSubBucketBits = 11;               // 2048: 3 significant digits.
+constexpr int kSubBucketBits = 11;  // 2048: 3 significant digits.
 constexpr int kSubBuckets = 1 << kSubBucketBits;
-constexpr int kHalf = kSubBuckets / 2;           // 1024 buckets per power of two.
+constexpr int kHalf = kSubBuckets / 2;  // 1024 buckets per power of two.
 
 int FloorLog2(uint64_t v) { return 63 - __builtin_clzll(v); }
 

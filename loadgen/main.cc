@@ -28,25 +28,25 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/cli_flags.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
-#include "server/cli_flags.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL: http://host[:port][/path].");
 ABSL_FLAG(int32_t, threads, 4,
-          "Concurrent clients (the tutorial script's threads), each with its own connection "
-          "and one request at a time.");
-ABSL_FLAG(int32_t, workers, 0,
-          "OS threads the clients run on, as fibers sharing one epoll_wait per thread; 0 "
-          "means one per CPU (never more than --threads).");
+          "OS threads (the tutorial script's threads). Each runs its share of the clients as "
+          "fibers that wait in one epoll_wait, as wrk's -t.");
+ABSL_FLAG(int32_t, clients, 0,
+          "Concurrent clients, each with its own connection and one request at a time (wrk's "
+          "-c); at least --threads. 0: one per thread.");
 ABSL_FLAG(int64_t, requests, 100,
-          "Requests per thread (the total is threads x requests). Ignored with --duration.");
+          "Requests per client (the total is clients x requests). Ignored with --duration.");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "Run for this long instead of a request count, e.g. 30s or 2m.");
 ABSL_FLAG(double, rate, 0,
-          "Total requests per second across all threads (open model; latency is measured "
-          "from each request's intended send time). 0: each thread sends as fast as it is "
+          "Total requests per second across all clients (open model; latency is measured "
+          "from each request's intended send time). 0: each client sends as fast as it is "
           "answered.");
 ABSL_FLAG(std::string, method, "POST",
           "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; POST, PUT and PATCH send the body.");
@@ -108,8 +108,8 @@ bool ValidHeader(const std::string& header, std::string* name, std::string* valu
   if (colon == std::string::npos || colon == 0) return false;
   for (size_t i = 0; i < colon; ++i) {
     const char c = header[i];
-    if (!absl::ascii_isalnum(c) && absl::string_view("!#$%&'*+-.^_`|~").find(c) ==
-                                       absl::string_view::npos) {
+    if (!absl::ascii_isalnum(c) &&
+        absl::string_view("!#$%&'*+-.^_`|~").find(c) == absl::string_view::npos) {
       return false;
     }
   }
@@ -130,9 +130,11 @@ int Usage(const std::string& message) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "HTTP load generator: --threads clients each send --requests requests (default: POST "
-      "a 3.7 MB body, like the tutorial's upload script).\n"
-      "Usage: loadgen [--url URL] [--threads N] [--requests N | --duration D] [--rate R] "
+      "HTTP load generator: --clients clients on --threads threads each send --requests "
+      "requests (default: 4 threads with one client each POST a 3.7 MB body, like the "
+      "tutorial's upload script).\n"
+      "Usage: loadgen [--url URL] [--threads N] [--clients N] [--requests N | --duration D] "
+      "[--rate R] "
       "[--file PATH [--form]] [--json PATH]");
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view path) {
@@ -153,19 +155,21 @@ int main(int argc, char** argv) {
     return Usage(absl::StrCat("--url must be http://host[:port][/path], got \"", url, "\""));
   }
   options.threads = absl::GetFlag(FLAGS_threads);
-  if (options.threads < 1 || options.threads > 4096) {
-    return Usage(absl::StrCat("--threads must be 1..4096, got ", options.threads));
+  if (options.threads < 1 || options.threads > 1024) {
+    return Usage(absl::StrCat("--threads must be 1..1024, got ", options.threads));
   }
-  options.os_threads = absl::GetFlag(FLAGS_workers);
-  if (options.os_threads < 0 || options.os_threads > 1024) {
-    return Usage(absl::StrCat("--workers must be 0..1024, got ", options.os_threads));
+  options.clients = absl::GetFlag(FLAGS_clients);
+  if (options.clients == 0) options.clients = options.threads;
+  if (options.clients < options.threads || options.clients > 100'000) {
+    return Usage(absl::StrCat("--clients must be --threads..100000 (or 0), got ",
+                              absl::GetFlag(FLAGS_clients)));
   }
-  options.requests_per_thread = absl::GetFlag(FLAGS_requests);
+  options.requests_per_client = absl::GetFlag(FLAGS_requests);
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);
   if (duration < absl::ZeroDuration()) return Usage("--duration must not be negative");
   options.duration = absl::ToChronoNanoseconds(duration);
-  if (duration == absl::ZeroDuration() && options.requests_per_thread < 1) {
-    return Usage(absl::StrCat("--requests must be >= 1, got ", options.requests_per_thread));
+  if (duration == absl::ZeroDuration() && options.requests_per_client < 1) {
+    return Usage(absl::StrCat("--requests must be >= 1, got ", options.requests_per_client));
   }
   options.rate = absl::GetFlag(FLAGS_rate);
   if (!(options.rate >= 0) || options.rate > 1e7) return Usage("--rate must be 0..1e7");
@@ -173,8 +177,10 @@ int main(int argc, char** argv) {
   if (std::string(" GET HEAD POST PUT PATCH DELETE OPTIONS ").find(" " + options.method + " ") ==
           std::string::npos ||
       options.method.find(' ') != std::string::npos) {
-    return Usage(absl::StrCat("--method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
-                              "OPTIONS, got \"", absl::GetFlag(FLAGS_method), "\""));
+    return Usage(
+        absl::StrCat("--method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
+                     "OPTIONS, got \"",
+                     absl::GetFlag(FLAGS_method), "\""));
   }
   for (const std::string& header : raw_headers) {
     std::string name, value;
@@ -218,8 +224,7 @@ int main(int argc, char** argv) {
     if (!epollhttp::loadgen::SendsBody(options.method)) {
       return Usage("--form needs a method that sends a body (POST, PUT or PATCH)");
     }
-    const std::string name =
-        file.empty() ? "payload.bin" : file.substr(file.find_last_of('/') + 1);
+    const std::string name = file.empty() ? "payload.bin" : file.substr(file.find_last_of('/') + 1);
     options.content_type = payload->WrapAsForm(name, options.content_type);
   }
   options.payload = payload.get();
@@ -239,12 +244,12 @@ int main(int argc, char** argv) {
   info.url = url;
   info.method = options.method;
   info.threads = options.threads;
-  info.requests_per_thread = options.duration.count() > 0 ? 0 : options.requests_per_thread;
+  info.clients = options.clients;
+  info.requests_per_client = options.duration.count() > 0 ? 0 : options.requests_per_client;
   info.duration_limit_seconds = absl::ToDoubleSeconds(duration);
   info.rate = options.rate;
-  info.body_bytes = epollhttp::loadgen::SendsBody(options.method)
-                        ? static_cast<int64_t>(payload->size())
-                        : 0;
+  info.body_bytes =
+      epollhttp::loadgen::SendsBody(options.method) ? static_cast<int64_t>(payload->size()) : 0;
   info.keepalive = options.keepalive;
 
   // Live progress on stderr.

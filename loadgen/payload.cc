@@ -10,12 +10,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
 namespace epollhttp::loadgen {
 
 absl::StatusOr<std::unique_ptr<Payload>> Payload::FromFile(const std::string& path) {
-  net::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("stat ", path));
@@ -24,8 +24,8 @@ absl::StatusOr<std::unique_ptr<Payload>> Payload::FromFile(const std::string& pa
   }
   std::unique_ptr<Payload> payload(new Payload);
   if (st.st_size > 0) {
-    void* mapping = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE,
-                           fd.get(), 0);
+    void* mapping =
+        ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
     if (mapping == MAP_FAILED) return absl::ErrnoToStatus(errno, absl::StrCat("mmap ", path));
     payload->mapping_ = mapping;
     payload->mapping_size_ = static_cast<size_t>(st.st_size);
@@ -54,11 +54,15 @@ std::string Payload::WrapAsForm(const std::string& filename, const std::string& 
   const std::string boundary = "----epollhttp-loadgen-7MA4YWxkTrZu0gW";
   std::string quoted;
   for (const char c : filename) {
-    if (c == '"' || c == '\\' || c == '\r' || c == '\n') quoted += '_';
-    else quoted += c;
+    if (c == '"' || c == '\\' || c == '\r' || c == '\n')
+      quoted += '_';
+    else
+      quoted += c;
   }
-  prefix_ = absl::StrCat("--", boundary, "\r\nContent-Disposition: form-data; name=\"file\"; "
-                         "filename=\"", quoted, "\"\r\nContent-Type: ", content_type, "\r\n\r\n");
+  prefix_ = absl::StrCat("--", boundary,
+                         "\r\nContent-Disposition: form-data; name=\"file\"; "
+                         "filename=\"",
+                         quoted, "\"\r\nContent-Type: ", content_type, "\r\n\r\n");
   suffix_ = absl::StrCat("\r\n--", boundary, "--\r\n");
   return absl::StrCat("multipart/form-data; boundary=", boundary);
 }

@@ -49,8 +49,8 @@ class Payload {
   std::string prefix_;
   absl::string_view data_;
   std::string suffix_;
-  std::string generated_;         // Backs data_ for Generated().
-  void* mapping_ = nullptr;       // Backs data_ for FromFile().
+  std::string generated_;    // Backs data_ for Generated().
+  void* mapping_ = nullptr;  // Backs data_ for FromFile().
   size_t mapping_size_ = 0;
 };
 

@@ -9,7 +9,7 @@ namespace epollhttp::loadgen {
 namespace {
 
 constexpr const char* kErrorNames[kErrorKinds] = {"connect", "write", "read",
-                                                   "status", "body",  "lost_body_bytes"};
+                                                  "status",  "body",  "lost_body_bytes"};
 
 // Us() renders microseconds with a unit that keeps 3-4 significant digits.
 std::string Us(double us) {
@@ -40,23 +40,21 @@ std::string Number(double v) {
 }
 
 std::string LatencyJson(const Histogram& h) {
-  return absl::StrCat("{\"min\": ", h.min(), ", \"mean\": ", Number(h.mean()),
-                      ", \"stdev\": ", Number(h.stdev()), ", \"max\": ", h.max(),
-                      ", \"p50\": ", h.ValueAtPercentile(50), ", \"p90\": ", h.ValueAtPercentile(90),
-                      ", \"p99\": ", h.ValueAtPercentile(99),
-                      ", \"p999\": ", h.ValueAtPercentile(99.9),
-                      ", \"p9999\": ", h.ValueAtPercentile(99.99), "}");
+  return absl::StrCat(
+      "{\"min\": ", h.min(), ", \"mean\": ", Number(h.mean()), ", \"stdev\": ", Number(h.stdev()),
+      ", \"max\": ", h.max(), ", \"p50\": ", h.ValueAtPercentile(50),
+      ", \"p90\": ", h.ValueAtPercentile(90), ", \"p99\": ", h.ValueAtPercentile(99),
+      ", \"p999\": ", h.ValueAtPercentile(99.9), ", \"p9999\": ", h.ValueAtPercentile(99.99), "}");
 }
 
 std::string LatencyLines(const char* label, const Histogram& h) {
-  return absl::StrCat(
-      absl::StrFormat("  %-12s min %-9s mean %-9s stdev %-9s max %s\n", label,
-                      Us(static_cast<double>(h.min())), Us(h.mean()), Us(h.stdev()),
-                      Us(static_cast<double>(h.max()))),
-      absl::StrFormat("  %-12s p50 %-9s p90 %-9s p99 %-9s p99.9 %-9s p99.99 %s\n", "",
-                      Us(h.ValueAtPercentile(50)), Us(h.ValueAtPercentile(90)),
-                      Us(h.ValueAtPercentile(99)), Us(h.ValueAtPercentile(99.9)),
-                      Us(h.ValueAtPercentile(99.99))));
+  return absl::StrCat(absl::StrFormat("  %-12s min %-9s mean %-9s stdev %-9s max %s\n", label,
+                                      Us(static_cast<double>(h.min())), Us(h.mean()), Us(h.stdev()),
+                                      Us(static_cast<double>(h.max()))),
+                      absl::StrFormat("  %-12s p50 %-9s p90 %-9s p99 %-9s p99.9 %-9s p99.99 %s\n",
+                                      "", Us(h.ValueAtPercentile(50)), Us(h.ValueAtPercentile(90)),
+                                      Us(h.ValueAtPercentile(99)), Us(h.ValueAtPercentile(99.9)),
+                                      Us(h.ValueAtPercentile(99.99))));
 }
 
 }  // namespace
@@ -78,24 +76,23 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
   const int64_t total = stats.succeeded + stats.failed;
   const double per_second = seconds > 0 ? static_cast<double>(total) / seconds : 0;
   std::string out;
-  if (info.requests_per_thread > 0) {
-    absl::StrAppend(&out, total, " requests (", info.threads, " threads \xC3\x97 ",
-                    info.requests_per_thread, ")");
+  if (info.requests_per_client > 0) {
+    absl::StrAppend(&out, total, " requests (", info.clients, " clients \xC3\x97 ",
+                    info.requests_per_client, ", ", info.threads, " threads)");
   } else {
-    absl::StrAppend(&out, total, " requests (", info.threads, " threads for ",
-                    Number(info.duration_limit_seconds), " s)");
+    absl::StrAppend(&out, total, " requests (", info.clients, " clients for ",
+                    Number(info.duration_limit_seconds), " s, ", info.threads, " threads)");
   }
   absl::StrAppend(&out, " ", info.method, " ", info.url, ", ", info.body_bytes, "-byte body, ",
                   info.keepalive ? "keep-alive" : "a connection per request");
   if (info.rate > 0) absl::StrAppend(&out, ", target ", Number(info.rate), " req/s");
   absl::StrAppend(&out, "\n");
-  absl::StrAppend(&out,
-                  absl::StrFormat("  %lld succeeded, %lld failed in %.3f s: %.1f req/s, "
-                                  "upload %.1f MB/s, download %.2f MB/s\n",
-                                  static_cast<long long>(stats.succeeded),
-                                  static_cast<long long>(stats.failed), seconds, per_second,
-                                  seconds > 0 ? stats.bytes_sent / seconds / 1e6 : 0,
-                                  seconds > 0 ? stats.bytes_received / seconds / 1e6 : 0));
+  absl::StrAppend(&out, absl::StrFormat("  %lld succeeded, %lld failed in %.3f s: %.1f req/s, "
+                                        "upload %.1f MB/s, download %.2f MB/s\n",
+                                        static_cast<long long>(stats.succeeded),
+                                        static_cast<long long>(stats.failed), seconds, per_second,
+                                        seconds > 0 ? stats.bytes_sent / seconds / 1e6 : 0,
+                                        seconds > 0 ? stats.bytes_received / seconds / 1e6 : 0));
   if (info.rate > 0) {
     absl::StrAppend(&out, LatencyLines("latency", stats.latency),
                     LatencyLines("uncorrected", stats.latency_uncorrected), "  ", stats.late,
@@ -116,9 +113,10 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
 std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds) {
   const int64_t total = stats.succeeded + stats.failed;
   std::string out = absl::StrCat(
-      "{\"schema\": \"epollhttp.loadgen/1\", \"url\": ", JsonString(info.url),
+      "{\"schema\": \"epollhttp.loadgen/2\", \"url\": ", JsonString(info.url),
       ", \"method\": ", JsonString(info.method), ", \"threads\": ", info.threads,
-      ", \"mode\": \"", info.requests_per_thread > 0 ? "requests" : "duration", "\"",
+      ", \"clients\": ", info.clients, ", \"mode\": \"",
+      info.requests_per_client > 0 ? "requests" : "duration", "\"",
       ", \"rate_per_second\": ", Number(info.rate), ", \"body_bytes\": ", info.body_bytes,
       ", \"keepalive\": ", info.keepalive ? "true" : "false",
       ",\n \"requests\": {\"total\": ", total, ", \"succeeded\": ", stats.succeeded,
@@ -128,8 +126,7 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
       ", \"bytes_received\": ", stats.bytes_received,
       ", \"upload_mb_per_second\": ", Number(seconds > 0 ? stats.bytes_sent / seconds / 1e6 : 0),
       ", \"download_mb_per_second\": ",
-      Number(seconds > 0 ? stats.bytes_received / seconds / 1e6 : 0),
-      ",\n \"status_codes\": {");
+      Number(seconds > 0 ? stats.bytes_received / seconds / 1e6 : 0), ",\n \"status_codes\": {");
   bool first = true;
   for (const auto& [code, n] : stats.status_codes) {
     absl::StrAppend(&out, first ? "" : ", ", "\"", code, "\": ", n);
@@ -139,11 +136,10 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
   for (int i = 0; i < kErrorKinds; ++i) {
     absl::StrAppend(&out, i == 0 ? "" : ", ", "\"", kErrorNames[i], "\": ", stats.errors[i]);
   }
-  absl::StrAppend(&out, "}, \"lost_body_bytes\": ", stats.lost_body_bytes,
-                  ", \"late_requests\": ", stats.late,
-                  ",\n \"latency_us\": ", LatencyJson(stats.latency),
-                  ",\n \"latency_uncorrected_us\": ", LatencyJson(stats.latency_uncorrected),
-                  "}\n");
+  absl::StrAppend(
+      &out, "}, \"lost_body_bytes\": ", stats.lost_body_bytes, ", \"late_requests\": ", stats.late,
+      ",\n \"latency_us\": ", LatencyJson(stats.latency),
+      ",\n \"latency_uncorrected_us\": ", LatencyJson(stats.latency_uncorrected), "}\n");
   return out;
 }
 

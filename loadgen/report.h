@@ -1,8 +1,8 @@
 // report.h: what a load-generator run measured, and its two renderings: the
 // human summary (stdout) and the JSON report (--json).
 //
-// JSON schema "epollhttp.loadgen/1" (stable; documented in README.md):
-//   schema, url, method, threads, mode ("requests" | "duration"),
+// JSON schema "epollhttp.loadgen/2" (stable; documented in README.md):
+//   schema, url, method, threads, clients, mode ("requests" | "duration"),
 //   rate_per_second (0: closed model), body_bytes, keepalive,
 //   requests {total, succeeded, failed}, requests_per_second,
 //   duration_seconds, bytes_sent, bytes_received, upload_mb_per_second,
@@ -43,10 +43,10 @@ struct RunStats {
   int64_t succeeded = 0;
   int64_t failed = 0;
   std::array<int64_t, kErrorKinds> errors{};
-  int64_t lost_body_bytes = 0;    // Sum of |sent - X-Received-Body-Bytes|.
-  int64_t bytes_sent = 0;         // Request body bytes of requests that were sent.
-  int64_t bytes_received = 0;     // Response body bytes received.
-  int64_t late = 0;               // --rate: started > 1 ms after the intended time.
+  int64_t lost_body_bytes = 0;  // Sum of |sent - X-Received-Body-Bytes|.
+  int64_t bytes_sent = 0;       // Request body bytes of requests that were sent.
+  int64_t bytes_received = 0;   // Response body bytes received.
+  int64_t late = 0;             // --rate: started > 1 ms after the intended time.
   std::map<int, int64_t> status_codes;
 
   void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
@@ -57,9 +57,10 @@ struct RunInfo {
   std::string url;
   std::string method;
   int threads = 0;
-  int64_t requests_per_thread = 0;  // 0 in duration mode.
+  int clients = 0;
+  int64_t requests_per_client = 0;    // 0 in duration mode.
   double duration_limit_seconds = 0;  // 0 in request-count mode.
-  double rate = 0;                  // Requests/s in total; 0: as fast as possible.
+  double rate = 0;                    // Requests/s in total; 0: as fast as possible.
   int64_t body_bytes = 0;
   bool keepalive = true;
 };

@@ -29,8 +29,9 @@ RunInfo SampleInfo() {
   RunInfo info;
   info.url = "http://127.0.0.1:8000/\"q\"";
   info.method = "POST";
-  info.threads = 4;
-  info.requests_per_thread = 25;
+  info.threads = 2;
+  info.clients = 4;
+  info.requests_per_client = 25;
   info.body_bytes = 10;
   return info;
 }
@@ -40,15 +41,26 @@ RunInfo SampleInfo() {
 TEST(ReportTest, JsonHasTheDocumentedSchema) {
   const std::string json = FormatJson(SampleInfo(), SampleStats(), 2.0);
   for (const char* key :
-       {"\"schema\": \"epollhttp.loadgen/1\"", "\"url\": \"http://127.0.0.1:8000/\\\"q\\\"\"",
-        "\"mode\": \"requests\"", "\"requests\": {\"total\": 100, \"succeeded\": 98, \"failed\": 2}",
-        "\"requests_per_second\": 50,", "\"duration_seconds\": 2,", "\"bytes_sent\": 1000,",
-        "\"bytes_received\": 2800,", "\"status_codes\": {\"200\": 99, \"503\": 1}",
+       {"\"schema\": \"epollhttp.loadgen/2\"",
+        "\"url\": \"http://127.0.0.1:8000/\\\"q\\\"\"",
+        "\"mode\": \"requests\"",
+        "\"requests\": {\"total\": 100, \"succeeded\": 98, \"failed\": 2}",
+        "\"requests_per_second\": 50,",
+        "\"duration_seconds\": 2,",
+        "\"bytes_sent\": 1000,",
+        "\"bytes_received\": 2800,",
+        "\"status_codes\": {\"200\": 99, \"503\": 1}",
         "\"errors\": {\"connect\": 1, \"write\": 0, \"read\": 0, \"status\": 0, \"body\": 0, "
         "\"lost_body_bytes\": 1}",
-        "\"lost_body_bytes\": 7", "\"late_requests\": 0",
-        "\"latency_us\": {\"min\": 100, \"mean\": 5050, \"stdev\": ", "\"max\": 10000",
-        "\"p50\": 5003", "\"p90\": 9007", "\"p99\": 9903", "\"p999\": 10000", "\"p9999\": 10000",
+        "\"lost_body_bytes\": 7",
+        "\"late_requests\": 0",
+        "\"latency_us\": {\"min\": 100, \"mean\": 5050, \"stdev\": ",
+        "\"max\": 10000",
+        "\"p50\": 5003",
+        "\"p90\": 9007",
+        "\"p99\": 9903",
+        "\"p999\": 10000",
+        "\"p9999\": 10000",
         "\"latency_uncorrected_us\": {\"min\": 50,"}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
   }
@@ -73,7 +85,7 @@ TEST(ReportTest, JsonHasTheDocumentedSchema) {
 
 TEST(ReportTest, SummaryNamesTheRunAndEveryErrorCategory) {
   const std::string text = FormatSummary(SampleInfo(), SampleStats(), 2.0);
-  EXPECT_EQ(text.rfind("100 requests (4 threads \xC3\x97 25) POST", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("100 requests (4 clients \xC3\x97 25, 2 threads) POST", 0), 0u) << text;
   EXPECT_NE(text.find("98 succeeded, 2 failed in 2.000 s: 50.0 req/s"), std::string::npos);
   EXPECT_NE(text.find("status codes: 200: 99 503: 1"), std::string::npos);
   EXPECT_NE(text.find("errors: connect 1, write 0, read/timeout 0, unexpected status 0, "

@@ -25,15 +25,12 @@ ErrorKind KindOf(httplib::Error error) {
   switch (error) {
     case httplib::Error::Connection:
     case httplib::Error::ConnectionTimeout:
-    case httplib::Error::BindIPAddress:
-      return ErrorKind::kConnect;
+    case httplib::Error::BindIPAddress: return ErrorKind::kConnect;
     case httplib::Error::Write:
     // Our content provider returns false only when the socket write failed,
     // which cpp-httplib reports as Canceled.
-    case httplib::Error::Canceled:
-      return ErrorKind::kWrite;
-    default:
-      return ErrorKind::kRead;
+    case httplib::Error::Canceled: return ErrorKind::kWrite;
+    default: return ErrorKind::kRead;
   }
 }
 
@@ -56,10 +53,10 @@ std::mutex& PrintMutex() {
 
 // One client: a cpp-httplib client sending one request at a time, as a fiber
 // on its thread's scheduler. Its results go to the thread's RunStats.
-class Worker {
+class Client {
  public:
-  // `start` is read when the worker runs: it is set after all set-up.
-  Worker(const RunOptions& options, const std::string& host, int port, int index,
+  // `start` is read when the client runs: it is set after all set-up.
+  Client(const RunOptions& options, const std::string& host, int port, int index,
          const Clock::time_point* start, std::atomic<int64_t>* completed, RunStats* stats)
       : options_(options),
         index_(index),
@@ -86,17 +83,17 @@ class Worker {
 
   void Run() {
     const bool open_model = options_.rate > 0;
-    // Each client sends every threads/rate seconds (--threads clients), offset
-    // by index/rate so the clients interleave evenly.
+    // Each client sends every clients/rate seconds, offset by index/rate so
+    // the clients interleave evenly.
     const auto interval = open_model
-                              ? std::chrono::duration<double>(options_.threads / options_.rate)
+                              ? std::chrono::duration<double>(options_.clients / options_.rate)
                               : std::chrono::duration<double>(0);
     const auto offset = open_model ? std::chrono::duration<double>(index_ / options_.rate)
                                    : std::chrono::duration<double>(0);
     const bool timed = options_.duration.count() > 0;
     const Clock::time_point end = start_ + options_.duration;
     for (int64_t i = 0;; ++i) {
-      if (!timed && i >= options_.requests_per_thread) break;
+      if (!timed && i >= options_.requests_per_client) break;
       Clock::time_point intended = Clock::now();
       if (open_model) {
         intended = start_ + std::chrono::duration_cast<Clock::duration>(offset + i * interval);
@@ -246,12 +243,6 @@ bool SplitOrigin(const std::string& origin, std::string* host, int* port) {
 
 }  // namespace
 
-int ThreadsFor(const RunOptions& options) {
-  int threads = options.os_threads;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::min(threads, options.threads);
-}
-
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
                              double* seconds) {
   // Client c runs as a fiber on thread c % threads, so the clients of a
@@ -261,7 +252,10 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   if (!SplitOrigin(options.origin, &host, &port)) {
     return absl::InvalidArgumentError("origin must be http://host[:port], got " + options.origin);
   }
-  const int threads = ThreadsFor(options);
+  const int threads = options.threads;
+  if (threads < 1 || options.clients < threads) {
+    return absl::InvalidArgumentError("need at least one thread and a client per thread");
+  }
   std::vector<std::unique_ptr<FiberScheduler>> schedulers;
   std::vector<RunStats> stats(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
@@ -270,12 +264,12 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
     schedulers.push_back(std::move(*scheduler));
   }
   Clock::time_point start;
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int c = 0; c < options.threads; ++c) {
-    workers.push_back(
-        std::make_unique<Worker>(options, host, port, c, &start, completed, &stats[c % threads]));
-    Worker* worker = workers.back().get();
-    if (absl::Status spawned = schedulers[c % threads]->Spawn([worker] { worker->Run(); });
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int c = 0; c < options.clients; ++c) {
+    clients.push_back(
+        std::make_unique<Client>(options, host, port, c, &start, completed, &stats[c % threads]));
+    Client* client = clients.back().get();
+    if (absl::Status spawned = schedulers[c % threads]->Spawn([client] { client->Run(); });
         !spawned.ok()) {
       return spawned;
     }
@@ -285,11 +279,16 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   // orders this write before everything the thread does.)
   start = Clock::now();
   std::vector<std::thread> os_threads;
-  for (auto& scheduler : schedulers) {
-    os_threads.emplace_back([s = scheduler.get()] { s->Run(); });
+  std::vector<absl::Status> results(schedulers.size());
+  for (size_t t = 0; t < schedulers.size(); ++t) {
+    os_threads.emplace_back(
+        [s = schedulers[t].get(), result = &results[t]] { *result = s->Run(); });
   }
   for (std::thread& thread : os_threads) thread.join();
   *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const absl::Status& result : results) {
+    if (!result.ok()) return result;
+  }
   RunStats total;
   for (const RunStats& s : stats) total.Merge(s);
   return total;

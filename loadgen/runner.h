@@ -1,9 +1,8 @@
-// runner.h: runs the load: N clients ("threads" to the user, like the
-// tutorial script's), each a cpp-httplib client with its own connection that
-// sends one request at a time and records what came back. The clients run as
-// fibers spread over one OS thread per CPU (loadgen/fiber.h), so a thread
-// waits for all of its connections in one epoll_wait, as wrk does, instead
-// of paying a context switch per request.
+// runner.h: runs the load: C clients, each a cpp-httplib client with its own
+// connection that sends one request at a time and records what came back,
+// spread over T OS threads (wrk's -t and -c). A thread runs its clients as
+// fibers (loadgen/fiber.h), so it waits for all of its connections in one
+// epoll_wait, as wrk does, instead of paying a context switch per request.
 //
 // Modes: a fixed number of requests per client, or a duration; either closed
 // (each client sends its next request when the last one is answered) or open
@@ -33,35 +32,32 @@
 namespace epollhttp::loadgen {
 
 struct RunOptions {
-  std::string origin;  // "http://host:port"
-  std::string path;    // "/..."
+  std::string origin;           // "http://host:port"
+  std::string path;             // "/..."
   std::string method = "POST";  // POST, PUT, PATCH send the payload.
   std::vector<std::pair<std::string, std::string>> headers;
   const Payload* payload = nullptr;  // Required for POST/PUT/PATCH.
   std::string content_type = "application/octet-stream";
-  int threads = 4;                            // Concurrent clients.
-  int os_threads = 0;                         // Threads they run on; 0: one per CPU.
-  int64_t requests_per_thread = 100;          // Used when duration is zero.
-  std::chrono::nanoseconds duration{0};       // Non-zero: run this long instead.
-  double rate = 0;                            // Total requests/s; 0: closed model.
+  int threads = 4;                       // OS threads.
+  int clients = 4;                       // Concurrent clients, at least `threads`.
+  int64_t requests_per_client = 100;     // Used when duration is zero.
+  std::chrono::nanoseconds duration{0};  // Non-zero: run this long instead.
+  double rate = 0;                       // Total requests/s; 0: closed model.
   bool keepalive = true;
-  std::chrono::milliseconds timeout{30000};   // Connect, read and write.
+  std::chrono::milliseconds timeout{30000};  // Connect, read and write.
   int expect_status = 200;
-  std::string expect_body;                    // Empty: not checked.
-  bool print_responses = false;               // Print "STATUS BODY" per reply.
+  std::string expect_body;       // Empty: not checked.
+  bool print_responses = false;  // Print "STATUS BODY" per reply.
 };
 
 // SendsBody() is whether `method` carries the payload.
 bool SendsBody(const std::string& method);
 
-// ThreadsFor() is how many OS threads Run() uses: os_threads (or the number
-// of CPUs), at most one per client.
-int ThreadsFor(const RunOptions& options);
-
 // Run() performs the load and returns the merged statistics; `*seconds` gets
 // the wall time. `completed`, if not null, is incremented after every request
-// (for a progress display). Fails only if it cannot set up (a bad origin, or
-// no descriptor or memory for a scheduler or a fiber stack).
+// (for a progress display). Fails if it cannot set up (a bad origin, fewer
+// clients than threads, or no descriptor or memory for a scheduler or a
+// fiber stack) or if waiting for events fails.
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
                              double* seconds);
 

@@ -15,11 +15,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/fd.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
-#include "server/net/fd.h"
 #include "testing/process_stats.h"
 
 namespace epollhttp::loadgen {
@@ -37,7 +37,7 @@ constexpr char kHello[] = "Hello! I am an epoll server.";
 class MisbehavingServer {
  public:
   MisbehavingServer() {
-    listener_ = net::Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    listener_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -63,11 +63,11 @@ class MisbehavingServer {
     while (true) {
       const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) return;
-      connections_.emplace_back([this, fd] { Serve(net::Fd(fd)); });
+      connections_.emplace_back([this, fd] { Serve(Fd(fd)); });
     }
   }
 
-  void Serve(net::Fd fd) {
+  void Serve(Fd fd) {
     timeval timeout{5, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     std::string buffer;
@@ -81,8 +81,8 @@ class MisbehavingServer {
       }
       const std::string head = buffer.substr(0, end + 4);
       buffer.erase(0, end + 4);
-      const std::string path = head.substr(head.find(' ') + 1,
-                                           head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
+      const std::string path =
+          head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
       if (path == "/drop") return;  // Closes with the body unread.
       int64_t length = 0;
       const size_t cl = head.find("Content-Length: ");
@@ -90,16 +90,15 @@ class MisbehavingServer {
         (void)absl::SimpleAtoi(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16), &length);
       }
       if (path == "/early") {
-        const std::string response =
-            absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", sizeof(kHello) - 1, "\r\n\r\n",
-                         kHello);
+        const std::string response = absl::StrCat(
+            "HTTP/1.1 200 OK\r\nContent-Length: ", sizeof(kHello) - 1, "\r\n\r\n", kHello);
         if (::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
       }
       int64_t read = static_cast<int64_t>(std::min<size_t>(buffer.size(), length));
       buffer.erase(0, static_cast<size_t>(read));
       while (read < length) {
-        const ssize_t n = ::recv(fd.get(), chunk,
-                                 std::min<int64_t>(sizeof(chunk), length - read), 0);
+        const ssize_t n =
+            ::recv(fd.get(), chunk, std::min<int64_t>(sizeof(chunk), length - read), 0);
         if (n <= 0) return;
         read += n;
       }
@@ -127,7 +126,7 @@ class MisbehavingServer {
     }
   }
 
-  net::Fd listener_;
+  Fd listener_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
@@ -143,7 +142,8 @@ class RunnerTest : public ::testing::Test {
     options.path = path;
     options.payload = payload_.get();
     options.threads = 2;
-    options.requests_per_thread = 3;
+    options.clients = 2;
+    options.requests_per_client = 3;
     options.expect_body = kHello;
     options.timeout = std::chrono::milliseconds(300);
     return options;
@@ -154,7 +154,7 @@ class RunnerTest : public ::testing::Test {
     std::atomic<int64_t> completed{0};
     absl::StatusOr<RunStats> stats = loadgen::Run(options, &completed, &seconds);
     EXPECT_TRUE(stats.ok()) << stats.status();
-    EXPECT_EQ(completed.load(), options.threads * options.requests_per_thread);
+    EXPECT_EQ(completed.load(), options.clients * options.requests_per_client);
     return stats.ok() ? *stats : RunStats();
   }
 
@@ -202,7 +202,7 @@ TEST_F(RunnerTest, ConnectionDroppedMidUploadIsAWriteError) {
 
 TEST_F(RunnerTest, SlowServerIsAReadTimeout) {
   RunOptions options = Options("/slow");
-  options.requests_per_thread = 1;
+  options.requests_per_client = 1;
   const RunStats s = RunIt(options);
   EXPECT_EQ(Errors(s, ErrorKind::kRead), 2);
 }
@@ -233,6 +233,7 @@ TEST_F(RunnerTest, AResponseThatArrivesDuringTheUploadIsRead) {
   // rather than wait for input that has already been reported.
   RunOptions options = Options("/early", 16 << 20);
   options.threads = 1;
+  options.clients = 1;
   const RunStats s = RunIt(options);
   EXPECT_EQ(s.succeeded, 3);
   EXPECT_EQ(s.failed, 0);
@@ -252,11 +253,11 @@ TEST_F(RunnerTest, ALongReasonPhraseIsReadAndAnOverlongOneIsAReadErrorNotACrash)
 TEST_F(RunnerTest, AnEndlessBodyIsCountedNotKept) {
   RunOptions options = Options("/endless");
   options.method = "GET";
-  options.requests_per_thread = 1;
+  options.requests_per_client = 1;
   options.timeout = std::chrono::milliseconds(5000);
-  const int64_t rss_before = ::epollhttp::testing::ResidentBytes();
+  const int64_t rss_before = ::epollhttp::test::ResidentBytes();
   const RunStats s = RunIt(options);
-  const int64_t growth = ::epollhttp::testing::ResidentBytes() - rss_before;
+  const int64_t growth = ::epollhttp::test::ResidentBytes() - rss_before;
   EXPECT_EQ(Errors(s, ErrorKind::kBody), 2);
   EXPECT_EQ(s.bytes_received, 2 * (int64_t{64} << 20));
   // Two 64 MiB bodies arrive at once; keeping them would take 128 MiB.

@@ -50,13 +50,13 @@ void AppendEscaped(std::string* out, absl::string_view text) {
 
 }  // namespace
 
-void AccessLog::Append(absl::string_view peer, absl::string_view method,
-                       absl::string_view target, absl::string_view version, int status,
-                       int64_t body_bytes, std::chrono::steady_clock::duration duration) {
+void AccessLog::Append(absl::string_view peer, absl::string_view method, absl::string_view target,
+                       absl::string_view version, int status, int64_t body_bytes,
+                       std::chrono::steady_clock::duration duration) {
   const double ms = std::chrono::duration<double, std::milli>(duration).count();
   absl::StrAppend(&buffer_,
-                  absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-                  " ", peer, " \"");
+                  absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
+                  peer, " \"");
   if (method.empty()) {
     buffer_ += "-";  // No parsed request line (e.g. a 400 for a malformed one).
   } else {
@@ -64,8 +64,8 @@ void AccessLog::Append(absl::string_view peer, absl::string_view method,
     AppendEscaped(&buffer_, target);
     absl::StrAppend(&buffer_, " ", version);
   }
-  absl::StrAppend(&buffer_, "\" ", status, " ", body_bytes, " ",
-                  absl::StrFormat("%.3fms", ms), "\n");
+  absl::StrAppend(&buffer_, "\" ", status, " ", body_bytes, " ", absl::StrFormat("%.3fms", ms),
+                  "\n");
   if (buffer_.size() >= kFlushBytes) Flush();
 }
 

@@ -37,9 +37,9 @@ class AccessLog {
 
   // Append() buffers one line (an empty `method` logs the request as "-");
   // writes the buffer once it passes 16 KiB.
-  void Append(absl::string_view peer, absl::string_view method,
-              absl::string_view target, absl::string_view version, int status,
-              int64_t body_bytes, std::chrono::steady_clock::duration duration);
+  void Append(absl::string_view peer, absl::string_view method, absl::string_view target,
+              absl::string_view version, int status, int64_t body_bytes,
+              std::chrono::steady_clock::duration duration);
 
   // Flush() writes every buffered line (the server calls it every second and
   // at shutdown). Write errors drop the buffer: logging never stops serving.

@@ -18,7 +18,7 @@ std::string ReadAvailable(int fd) {
 }
 
 TEST(AccessLogTest, BuffersUntilFlushThenWritesWholeLines) {
-  auto [read_end, write_end] = testing::MakePipe();
+  auto [read_end, write_end] = test::MakePipe();
   AccessLog log(write_end.get());
   log.Append("127.0.0.1:5000", "POST", "/upload?x=1", "HTTP/1.1", 200, 3748935,
              std::chrono::microseconds(1500));
@@ -30,13 +30,12 @@ TEST(AccessLogTest, BuffersUntilFlushThenWritesWholeLines) {
   const std::string first = text.substr(0, newline);
   // 2026-11-27T07:11:56.123Z is 24 characters.
   EXPECT_EQ(first.size() > 24 && first[10] == 'T' && first[23] == 'Z', true) << first;
-  EXPECT_EQ(first.substr(24),
-            " 127.0.0.1:5000 \"POST /upload?x=1 HTTP/1.1\" 200 3748935 1.500ms");
+  EXPECT_EQ(first.substr(24), " 127.0.0.1:5000 \"POST /upload?x=1 HTTP/1.1\" 200 3748935 1.500ms");
   EXPECT_EQ(text.substr(newline + 1 + 24), " 127.0.0.1:5001 \"-\" 400 0 0.020ms\n");
 }
 
 TEST(AccessLogTest, EscapesControlBytesAndQuotesInTheTarget) {
-  auto [read_end, write_end] = testing::MakePipe();
+  auto [read_end, write_end] = test::MakePipe();
   AccessLog log(write_end.get());
   log.Append("p", "GET", "/a\"b\\c\x7f\xff", "HTTP/1.0", 200, 0, std::chrono::nanoseconds(0));
   log.Flush();
@@ -45,7 +44,7 @@ TEST(AccessLogTest, EscapesControlBytesAndQuotesInTheTarget) {
 }
 
 TEST(AccessLogTest, CutsALongTargetAfterTheCap) {
-  auto [read_end, write_end] = testing::MakePipe();
+  auto [read_end, write_end] = test::MakePipe();
   AccessLog log(write_end.get());
   const std::string target = "/" + std::string(kMaxLoggedTarget + 500, '\x01');
   log.Append("p", "GET", target, "HTTP/1.1", 200, 0, std::chrono::nanoseconds(0));

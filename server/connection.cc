@@ -17,8 +17,7 @@ constexpr std::chrono::hours kLongestAllowance(24 * 365);
 
 }  // namespace
 
-Connection::Connection(const ConnectionContext* context,
-                       std::unique_ptr<net::Transport> transport,
+Connection::Connection(const ConnectionContext* context, std::unique_ptr<net::Transport> transport,
                        absl::AnyInvocable<void(Connection*)> on_close)
     : context_(context),
       loop_(context->loop),
@@ -27,8 +26,8 @@ Connection::Connection(const ConnectionContext* context,
       on_close_(std::move(on_close)) {
   if (context_->observer != nullptr) context_->observer->OnAccepted();
   if (context_->access_log != nullptr) {
-    access_log_ = std::make_unique<AccessLogObserver>(
-        context_->access_log, transport_->PeerName(), context_->observer);
+    access_log_ = std::make_unique<AccessLogObserver>(context_->access_log, transport_->PeerName(),
+                                                      context_->observer);
     codec_.set_observer(access_log_.get());
   }
 }
@@ -96,8 +95,8 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
       if (options.body_min_rate > 0) {
         // After the first body_timeout, each second must have brought
         // body_min_rate bytes on average.
-        const std::chrono::duration<double> allowance(
-            static_cast<double>(codec_.body_bytes()) / static_cast<double>(options.body_min_rate));
+        const std::chrono::duration<double> allowance(static_cast<double>(codec_.body_bytes()) /
+                                                      static_cast<double>(options.body_min_rate));
         if (allowance < kLongestAllowance) {
           deadline = std::min(deadline, phase_since_ + options.body_timeout +
                                             std::chrono::duration_cast<Clock::duration>(allowance));
@@ -105,8 +104,7 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
       }
       return deadline;
     }
-    case http::ServerCodec::Phase::kClosed:
-      break;
+    case http::ServerCodec::Phase::kClosed: break;
   }
   return TimePoint::max();  // The closing response is on its way.
 }
@@ -384,12 +382,9 @@ uint32_t Connection::WantedEvents() const {
     case State::kOpen:
       // Nothing is read while output is queued.
       return output_.empty() ? uint32_t{EPOLLIN | EPOLLRDHUP} : uint32_t{EPOLLOUT};
-    case State::kInputEnded:
-      return output_.empty() ? uint32_t{0} : uint32_t{EPOLLOUT};
-    case State::kLingering:
-      return EPOLLIN | EPOLLRDHUP;
-    case State::kClosed:
-      break;
+    case State::kInputEnded: return output_.empty() ? uint32_t{0} : uint32_t{EPOLLOUT};
+    case State::kLingering: return EPOLLIN | EPOLLRDHUP;
+    case State::kClosed: break;
   }
   return 0;
 }

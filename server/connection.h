@@ -212,8 +212,8 @@ class Connection {
   http::ServerCodec::Phase phase_ = http::ServerCodec::Phase::kIdle;
   int64_t phase_responses_ = 0;
   TimePoint phase_since_;
-  TimePoint last_read_;   // Last read that returned bytes.
-  TimePoint last_write_;  // Last write progress, or when output became pending.
+  TimePoint last_read_;                    // Last read that returned bytes.
+  TimePoint last_write_;                   // Last write progress, or when output became pending.
   TimePoint timer_at_ = TimePoint::max();  // When timer_ fires; max: not armed.
   net::EventLoop::Timer timer_;
   net::EventLoop::Timer resume_timer_;  // Answers the backlog in a later round.

@@ -19,8 +19,8 @@
 namespace epollhttp {
 namespace {
 
+using ::epollhttp::test::FakeTransport;
 using std::chrono::milliseconds;
-using ::epollhttp::testing::FakeTransport;
 
 constexpr char kGet[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 constexpr size_t kHelloResponse = 118;  // Bytes of the hello reply to kGet.
@@ -28,7 +28,8 @@ constexpr size_t kHelloResponse = 118;  // Bytes of the hello reply to kGet.
 // Count() is how many times `needle` occurs in `text`.
 int Count(absl::string_view text, absl::string_view needle) {
   int n = 0;
-  for (size_t at = text.find(needle); at != absl::string_view::npos; at = text.find(needle, at + 1)) {
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + 1)) {
     ++n;
   }
   return n;
@@ -42,7 +43,7 @@ std::string Repeat(absl::string_view s, int n) {
 
 class ConnectionTest : public ::testing::Test {
  protected:
-  ConnectionTest() : app_(&metrics_, /*admin_listener=*/false), stats_(metrics_.worker(0)) {
+  ConnectionTest() : app_(&metrics_, /*admin_listener=*/false), stats_(metrics_.loop(0)) {
     auto loop = net::EventLoop::Create(&time_);
     EXPECT_TRUE(loop.ok());
     loop_ = std::move(*loop);
@@ -100,7 +101,7 @@ class ConnectionTest : public ::testing::Test {
   }
   bool closed() const { return connection_->state() == Connection::State::kClosed; }
 
-  net::ManualTime time_;
+  ManualTime time_;
   std::unique_ptr<net::EventLoop> loop_;
   Metrics metrics_{1};
   HelloApp app_;

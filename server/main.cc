@@ -24,8 +24,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/cli_flags.h"
 #include "server/app.h"
-#include "server/cli_flags.h"
 #include "server/metrics.h"
 #include "server/server.h"
 
@@ -129,8 +129,7 @@ int main(int argc, char** argv) {
   const absl::Duration timeouts[] = {
       absl::GetFlag(FLAGS_header_timeout), absl::GetFlag(FLAGS_body_timeout),
       absl::GetFlag(FLAGS_idle_timeout), absl::GetFlag(FLAGS_write_timeout)};
-  const char* timeout_names[] = {"header_timeout", "body_timeout", "idle_timeout",
-                                 "write_timeout"};
+  const char* timeout_names[] = {"header_timeout", "body_timeout", "idle_timeout", "write_timeout"};
   for (int i = 0; i < 4; ++i) {
     if (timeouts[i] <= absl::ZeroDuration() || timeouts[i] > absl::Hours(24 * 365)) {
       std::fprintf(stderr, "server: --%s must be positive (at most a year), got %s\n",
@@ -167,13 +166,15 @@ int main(int argc, char** argv) {
     const size_t colon = admin.rfind(':');
     if (colon == std::string::npos || colon == 0 ||
         !ParsePort(absl::string_view(admin).substr(colon + 1), &admin_port)) {
-      std::fprintf(stderr, "server: --admin_address must be HOST:PORT (port 0..65535), got \"%s\"\n",
+      std::fprintf(stderr,
+                   "server: --admin_address must be HOST:PORT (port 0..65535), got \"%s\"\n",
                    admin.c_str());
       return 2;
     }
     admin_host = admin.substr(0, colon);
   }
-  if (threads == 0) threads = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0)
+    threads = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
 
   // Signals are taken synchronously by this thread; the loops never see them.
   sigset_t signals;
@@ -222,15 +223,13 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::fprintf(stderr,
-               "epollhttp: %s, shutting down (at most %d s; a second signal exits now)\n",
+  std::fprintf(stderr, "epollhttp: %s, shutting down (at most %d s; a second signal exits now)\n",
                signal_number == SIGINT ? "SIGINT" : "SIGTERM", shutdown_timeout);
   server.BeginShutdown();
   // Wait for the loops to finish, a second signal, or the deadline. The
   // deadline is hard: the loops are not joined, so however busy they are
   // the process exits.
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(shutdown_timeout);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(shutdown_timeout);
   while (!server.Finished()) {
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) {

@@ -13,21 +13,21 @@ constexpr const char* kTimeoutNames[kTimeoutKinds] = {"header", "body", "idle", 
 
 }  // namespace
 
-void WorkerStats::OnResponse(int status, bool parse_error) {
+void LoopStats::OnResponse(int status, bool parse_error) {
   if (status < kMinStatus || status >= kMinStatus + kStatuses) return;
   Add(responses_[status - kMinStatus], 1);
   if (parse_error) Add(parse_errors_[status - kMinStatus], 1);
 }
 
-Metrics::Metrics(int workers) {
-  workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.push_back(std::make_unique<WorkerStats>());
+Metrics::Metrics(int loops) {
+  loops_.reserve(loops);
+  for (int i = 0; i < loops; ++i) loops_.push_back(std::make_unique<LoopStats>());
 }
 
 MetricsSnapshot Metrics::Snapshot() const {
   MetricsSnapshot s;
-  for (const auto& w : workers_) {
-    for (int i = 0; i < WorkerStats::kStatuses; ++i) {
+  for (const auto& w : loops_) {
+    for (int i = 0; i < LoopStats::kStatuses; ++i) {
       const uint64_t responses = Read(w->responses_[i]);
       s.responses[i] += responses;
       s.requests += responses;
@@ -67,25 +67,29 @@ std::string Metrics::Render() const {
                       s.parse_errors[i], "\n");
     }
   }
-  absl::StrAppend(
-      &out,
-      "# HELP epollhttp_request_body_bytes_total Request body bytes received.\n"
-      "# TYPE epollhttp_request_body_bytes_total counter\n"
-      "epollhttp_request_body_bytes_total ", s.body_bytes, "\n",
-      "# HELP epollhttp_response_bytes_total Bytes written to clients.\n"
-      "# TYPE epollhttp_response_bytes_total counter\n"
-      "epollhttp_response_bytes_total ", s.bytes_written, "\n",
-      "# HELP epollhttp_connections_accepted_total Connections accepted.\n"
-      "# TYPE epollhttp_connections_accepted_total counter\n"
-      "epollhttp_connections_accepted_total ", s.accepted, "\n",
-      "# HELP epollhttp_connections_closed_total Connections closed.\n"
-      "# TYPE epollhttp_connections_closed_total counter\n"
-      "epollhttp_connections_closed_total ", s.closed, "\n",
-      "# HELP epollhttp_connections_active Connections open now.\n"
-      "# TYPE epollhttp_connections_active gauge\n"
-      "epollhttp_connections_active ", s.accepted - s.closed, "\n",
-      "# HELP epollhttp_timeouts_total Connections closed by a timeout, by kind.\n"
-      "# TYPE epollhttp_timeouts_total counter\n");
+  absl::StrAppend(&out,
+                  "# HELP epollhttp_request_body_bytes_total Request body bytes received.\n"
+                  "# TYPE epollhttp_request_body_bytes_total counter\n"
+                  "epollhttp_request_body_bytes_total ",
+                  s.body_bytes, "\n",
+                  "# HELP epollhttp_response_bytes_total Bytes written to clients.\n"
+                  "# TYPE epollhttp_response_bytes_total counter\n"
+                  "epollhttp_response_bytes_total ",
+                  s.bytes_written, "\n",
+                  "# HELP epollhttp_connections_accepted_total Connections accepted.\n"
+                  "# TYPE epollhttp_connections_accepted_total counter\n"
+                  "epollhttp_connections_accepted_total ",
+                  s.accepted, "\n",
+                  "# HELP epollhttp_connections_closed_total Connections closed.\n"
+                  "# TYPE epollhttp_connections_closed_total counter\n"
+                  "epollhttp_connections_closed_total ",
+                  s.closed, "\n",
+                  "# HELP epollhttp_connections_active Connections open now.\n"
+                  "# TYPE epollhttp_connections_active gauge\n"
+                  "epollhttp_connections_active ",
+                  s.accepted - s.closed, "\n",
+                  "# HELP epollhttp_timeouts_total Connections closed by a timeout, by kind.\n"
+                  "# TYPE epollhttp_timeouts_total counter\n");
   for (int k = 0; k < kTimeoutKinds; ++k) {
     absl::StrAppend(&out, "epollhttp_timeouts_total{kind=\"", kTimeoutNames[k], "\"} ",
                     s.timeouts[k], "\n");

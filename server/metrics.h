@@ -1,13 +1,13 @@
 // metrics.h: the server's counters and their Prometheus text rendering
 // (served at GET /metrics).
 //
-// Each event-loop thread owns one WorkerStats and is its only writer; a scrape
-// (on any loop thread) sums every worker's counters. Counters are relaxed
+// Each event-loop thread owns one LoopStats and is its only writer; a scrape
+// (on any loop thread) sums every loop's counters. Counters are relaxed
 // atomics updated with a plain load + store by their single writer, so the hot
 // path has no shared cache lines, no read-modify-write and no locks, and a
 // concurrent scrape still reads whole values (TSan-clean).
 //
-// Thread safety: WorkerStats mutators only from the owning loop thread;
+// Thread safety: LoopStats mutators only from the owning loop thread;
 // Metrics::Render() and the getters from any thread.
 #ifndef EPOLLHTTP_SERVER_METRICS_H_
 #define EPOLLHTTP_SERVER_METRICS_H_
@@ -24,7 +24,7 @@ namespace epollhttp {
 enum class TimeoutKind : uint8_t { kHeader, kBody, kIdle, kWrite };
 inline constexpr int kTimeoutKinds = 4;
 
-class WorkerStats {
+class LoopStats {
  public:
   // OnResponse() counts one response with HTTP `status` (100-599); a parse
   // error also counts in parse_errors by status. Out-of-range codes are ignored.
@@ -55,9 +55,9 @@ class WorkerStats {
   Counter closed_{0};
 };
 
-// Totals over every worker at one moment (each counter read once).
+// Totals over every loop at one moment (each counter read once).
 struct MetricsSnapshot {
-  std::array<uint64_t, 500> responses{};     // Index: status - 100.
+  std::array<uint64_t, 500> responses{};  // Index: status - 100.
   std::array<uint64_t, 500> parse_errors{};
   std::array<uint64_t, kTimeoutKinds> timeouts{};
   uint64_t requests = 0;  // Sum of responses.
@@ -69,12 +69,12 @@ struct MetricsSnapshot {
 
 class Metrics {
  public:
-  // Metrics() creates one WorkerStats per loop thread.
-  explicit Metrics(int workers);
+  // Metrics() creates one LoopStats per loop thread.
+  explicit Metrics(int loops);
 
-  // worker() is loop `index`'s stats, for that loop's thread to update.
-  [[nodiscard]] WorkerStats* worker(int index) { return workers_[index].get(); }
-  [[nodiscard]] int workers() const { return static_cast<int>(workers_.size()); }
+  // loop() is loop `index`'s stats, for that loop's thread to update.
+  [[nodiscard]] LoopStats* loop(int index) { return loops_[index].get(); }
+  [[nodiscard]] int loops() const { return static_cast<int>(loops_.size()); }
 
   [[nodiscard]] MetricsSnapshot Snapshot() const;
 
@@ -85,7 +85,7 @@ class Metrics {
   [[nodiscard]] std::string Render() const;
 
  private:
-  std::vector<std::unique_ptr<WorkerStats>> workers_;
+  std::vector<std::unique_ptr<LoopStats>> loops_;
 };
 
 }  // namespace epollhttp

@@ -8,17 +8,17 @@
 namespace epollhttp {
 namespace {
 
-TEST(MetricsTest, SnapshotSumsEveryWorker) {
+TEST(MetricsTest, SnapshotSumsEveryLoop) {
   Metrics metrics(2);
-  metrics.worker(0)->OnResponse(200, false);
-  metrics.worker(1)->OnResponse(200, false);
-  metrics.worker(1)->OnResponse(400, true);
-  metrics.worker(0)->AddBodyBytes(10);
-  metrics.worker(1)->AddBodyBytes(5);
-  metrics.worker(0)->OnAccepted();
-  metrics.worker(1)->OnAccepted();
-  metrics.worker(1)->OnClosed();
-  metrics.worker(0)->OnTimeout(TimeoutKind::kIdle);
+  metrics.loop(0)->OnResponse(200, false);
+  metrics.loop(1)->OnResponse(200, false);
+  metrics.loop(1)->OnResponse(400, true);
+  metrics.loop(0)->AddBodyBytes(10);
+  metrics.loop(1)->AddBodyBytes(5);
+  metrics.loop(0)->OnAccepted();
+  metrics.loop(1)->OnAccepted();
+  metrics.loop(1)->OnClosed();
+  metrics.loop(0)->OnTimeout(TimeoutKind::kIdle);
   const MetricsSnapshot s = metrics.Snapshot();
   EXPECT_EQ(s.requests, 3u);
   EXPECT_EQ(s.responses[200 - 100], 2u);
@@ -32,13 +32,13 @@ TEST(MetricsTest, SnapshotSumsEveryWorker) {
 
 TEST(MetricsTest, RenderIsPrometheusText) {
   Metrics metrics(1);
-  metrics.worker(0)->OnResponse(200, false);
-  metrics.worker(0)->OnResponse(431, true);
-  metrics.worker(0)->OnResponse(408, false);
-  metrics.worker(0)->OnAccepted();
-  metrics.worker(0)->OnAccepted();
-  metrics.worker(0)->OnClosed();
-  metrics.worker(0)->OnTimeout(TimeoutKind::kHeader);
+  metrics.loop(0)->OnResponse(200, false);
+  metrics.loop(0)->OnResponse(431, true);
+  metrics.loop(0)->OnResponse(408, false);
+  metrics.loop(0)->OnAccepted();
+  metrics.loop(0)->OnAccepted();
+  metrics.loop(0)->OnClosed();
+  metrics.loop(0)->OnTimeout(TimeoutKind::kHeader);
   const std::string text = metrics.Render();
   EXPECT_NE(text.find("# TYPE epollhttp_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("epollhttp_requests_total{code=\"200\"} 1\n"), std::string::npos);
@@ -53,8 +53,8 @@ TEST(MetricsTest, RenderIsPrometheusText) {
 
 TEST(MetricsTest, OutOfRangeStatusIsIgnored) {
   Metrics metrics(1);
-  metrics.worker(0)->OnResponse(99, false);
-  metrics.worker(0)->OnResponse(600, true);
+  metrics.loop(0)->OnResponse(99, false);
+  metrics.loop(0)->OnResponse(600, true);
   EXPECT_EQ(metrics.Snapshot().requests, 0u);
 }
 
@@ -62,7 +62,7 @@ TEST(MetricsTest, ScrapeWhileAWorkerCountsSeesWholeValues) {
   Metrics metrics(1);
   constexpr int kEvents = 100000;
   std::thread writer([&] {
-    for (int i = 0; i < kEvents; ++i) metrics.worker(0)->AddBodyBytes(1);
+    for (int i = 0; i < kEvents; ++i) metrics.loop(0)->AddBodyBytes(1);
   });
   uint64_t last = 0;
   for (int i = 0; i < 1000; ++i) {

@@ -3,7 +3,7 @@
 //
 // `ConnectionObserver` adds connection events (accepted, closed, timeouts,
 // bytes written) to the codec's CodecObserver events. Each loop has one
-// `StatsObserver`, which counts both into that loop's WorkerStats and holds
+// `StatsObserver`, which counts both into that loop's LoopStats and holds
 // nothing per connection. With --access_log, each connection also has an
 // `AccessLogObserver`, which remembers the current request line and logs one
 // line per response before passing every event on to the loop's observer.
@@ -35,7 +35,7 @@ class ConnectionObserver : public http::CodecObserver {
 class StatsObserver final : public ConnectionObserver {
  public:
   // `stats` (not owned) must outlive the observer.
-  explicit StatsObserver(WorkerStats* stats) : stats_(stats) {}
+  explicit StatsObserver(LoopStats* stats) : stats_(stats) {}
 
   void OnBodyBytes(int64_t n) override { stats_->AddBodyBytes(n); }
   void OnResponse(int status, bool parse_error, int64_t body_bytes) override {
@@ -48,7 +48,7 @@ class StatsObserver final : public ConnectionObserver {
   void OnBytesWritten(int64_t n) override { stats_->AddBytesWritten(n); }
 
  private:
-  WorkerStats* stats_;
+  LoopStats* stats_;
 };
 
 class AccessLogObserver final : public http::CodecObserver {

@@ -27,10 +27,10 @@ constexpr size_t kTrimAfterBytes = 1 << 20;
 
 // One loop thread: its listener (and on the first loop the admin listener),
 // its connections, its scratch buffer, its counters and access log.
-class Server::Worker {
+class Server::LoopThread {
  public:
-  Worker(Server* server, std::unique_ptr<net::EventLoop> loop, net::Listener listener,
-         const ServerOptions& options, WorkerStats* stats)
+  LoopThread(Server* server, std::unique_ptr<net::EventLoop> loop, net::Listener listener,
+             const ServerOptions& options, LoopStats* stats)
       : server_(server),
         loop_(std::move(loop)),
         public_(std::move(listener), /*is_admin=*/false),
@@ -123,7 +123,7 @@ class Server::Worker {
         return;
       }
       int error = 0;
-      net::Fd fd = acceptor.listener.Accept(&error);
+      Fd fd = acceptor.listener.Accept(&error);
       if (!fd) {
         if (!admin) server_->ReleaseSlot();
         if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
@@ -226,8 +226,8 @@ void Server::ReleaseSlot() {
   // Whoever takes the count from the limit to below it wakes every loop, so a
   // loop that stopped accepting at the limit always hears of a free slot.
   if (open_connections_.fetch_sub(1) == max_connections_) {
-    for (auto& worker : workers_) {
-      worker->loop()->Post([w = worker.get()] { w->ResumeAccepting(); });
+    for (auto& thread : loops_) {
+      thread->loop()->Post([t = thread.get()] { t->ResumeAccepting(); });
     }
   }
 }
@@ -241,8 +241,8 @@ absl::Status Server::Start(const ServerOptions& options) {
   if (!options.admin_address.empty() && options.admin_router == nullptr) {
     return absl::InvalidArgumentError("an admin listener needs an admin router");
   }
-  if (options.metrics != nullptr && options.metrics->workers() < options.threads) {
-    return absl::InvalidArgumentError("metrics has fewer workers than threads");
+  if (options.metrics != nullptr && options.metrics->loops() < options.threads) {
+    return absl::InvalidArgumentError("metrics has fewer loops than threads");
   }
   max_connections_ = options.max_connections;
   uint16_t port = options.port;
@@ -256,19 +256,19 @@ absl::Status Server::Start(const ServerOptions& options) {
     // socket.
     absl::StatusOr<net::Listener> listener =
         options.shared_listener && i > 0
-            ? workers_.front()->listener().Dup()
+            ? loops_.front()->listener().Dup()
             : net::Listener::Bind(options.address, port, options.defer_accept);
     if (!listener.ok()) return listener.status();
     port = listener->port();
     absl::StatusOr<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::Create();
     if (!loop.ok()) return loop.status();
-    auto worker =
-        std::make_unique<Worker>(this, std::move(*loop), std::move(*listener), options,
-                                 options.metrics != nullptr ? options.metrics->worker(i) : nullptr);
+    auto thread = std::make_unique<LoopThread>(
+        this, std::move(*loop), std::move(*listener), options,
+        options.metrics != nullptr ? options.metrics->loop(i) : nullptr);
     if (i == 0 && !options.admin_address.empty()) {
       if (options.admin_port != 0) {
-        if (absl::Status free = net::Listener::CheckPortFree(options.admin_address,
-                                                             options.admin_port);
+        if (absl::Status free =
+                net::Listener::CheckPortFree(options.admin_address, options.admin_port);
             !free.ok()) {
           return absl::Status(free.code(), absl::StrCat("admin listener: ", free.message()));
         }
@@ -280,25 +280,25 @@ absl::Status Server::Start(const ServerOptions& options) {
                             absl::StrCat("admin listener: ", admin.status().message()));
       }
       admin_port_ = admin->port();
-      worker->SetAdminListener(std::move(*admin));
+      thread->SetAdminListener(std::move(*admin));
     }
-    if (!worker->Start()) return absl::InternalError("cannot watch the listening socket");
-    workers_.push_back(std::move(worker));
+    if (!thread->Start()) return absl::InternalError("cannot watch the listening socket");
+    loops_.push_back(std::move(thread));
   }
   port_ = port;
-  running_loops_.store(static_cast<int>(workers_.size()));
-  for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->Run(); });
+  running_loops_.store(static_cast<int>(loops_.size()));
+  for (auto& thread : loops_) threads_.emplace_back([t = thread.get()] { t->Run(); });
   return absl::OkStatus();
 }
 
 void Server::BeginShutdown() {
-  for (auto& worker : workers_) {
-    worker->loop()->Post([w = worker.get()] { w->BeginShutdown(); });
+  for (auto& thread : loops_) {
+    thread->loop()->Post([t = thread.get()] { t->BeginShutdown(); });
   }
 }
 
 void Server::ForceStop() {
-  for (auto& worker : workers_) worker->loop()->Stop();
+  for (auto& thread : loops_) thread->loop()->Stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }

@@ -38,7 +38,7 @@ struct ServerOptions {
   const http::Router* router = nullptr;
   const http::Router* admin_router = nullptr;
   // Optional counters (not owned, must outlive the server), with at least
-  // `threads` workers: loop i counts into metrics->worker(i).
+  // `threads` loops: loop i counts into metrics->loop(i).
   Metrics* metrics = nullptr;
   http::CodecOptions codec;
   ConnectionOptions connection;
@@ -88,14 +88,14 @@ class Server {
   void ForceStop();
 
  private:
-  class Worker;
+  class LoopThread;
   // Connection slots shared by the loops (see max_connections).
   bool TakeSlot();
   void ReleaseSlot();
 
   std::atomic<int> open_connections_{0};
   int max_connections_ = 0;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<LoopThread>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_loops_{0};
   uint16_t port_ = 0;

@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "testing/socket_util.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -22,8 +22,8 @@ constexpr char kGet[] = "GET / HTTP/1.1\r\nHost: probe\r\n\r\n";
 
 // Connect() is a blocking loopback connection with the given buffer sizes
 // (0: the kernel's default), or an invalid Fd.
-net::Fd Connect(uint16_t port, int receive_buffer, int send_buffer) {
-  net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+Fd Connect(uint16_t port, int receive_buffer, int send_buffer) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fd;
   if (receive_buffer > 0) {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
@@ -35,7 +35,7 @@ net::Fd Connect(uint16_t port, int receive_buffer, int send_buffer) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return net::Fd();
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return Fd();
   return fd;
 }
 
@@ -88,7 +88,7 @@ void Flood::Run(int index, int threads, int per_second) {
   while (!stop_.load() && (limit_ == 0 || attempts_.fetch_add(1) < limit_)) {
     std::this_thread::sleep_until(next);
     next += period;
-    net::Fd fd = Connect(port_, 0, 0);
+    Fd fd = Connect(port_, 0, 0);
     if (!fd) continue;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -126,7 +126,7 @@ ProbeResult Probe::Stop() {
 }
 
 void Probe::Run() {
-  net::Fd fd;
+  Fd fd;
   std::vector<double> latencies;
   int64_t failures = 0;
   while (!stop_.load()) {
@@ -148,15 +148,15 @@ void Probe::Run() {
   failures_ += failures;
 }
 
-std::vector<net::Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path,
-                                    std::chrono::milliseconds stall) {
+std::vector<Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path,
+                               std::chrono::milliseconds stall) {
   const std::string batch = PipelinedGets(path, 16 * 1024);
-  std::vector<net::Fd> fds;
+  std::vector<Fd> fds;
   std::vector<size_t> offsets;
   for (int i = 0; i < n; ++i) {
     // Small buffers: the server's responses back up after a few KB, and the
     // client holds little of its own requests.
-    net::Fd fd = Connect(port, 4096, 32 * 1024);
+    Fd fd = Connect(port, 4096, 32 * 1024);
     if (!fd) continue;
     SetNonBlocking(fd.get());
     fds.push_back(std::move(fd));
@@ -174,7 +174,7 @@ std::vector<net::Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path
       }
     }
     std::vector<pollfd> polls;
-    for (const net::Fd& fd : fds) polls.push_back({fd.get(), POLLOUT, 0});
+    for (const Fd& fd : fds) polls.push_back({fd.get(), POLLOUT, 0});
     const int ready = ::poll(polls.data(), polls.size(), static_cast<int>(stall.count()));
     if (ready <= 0) break;
     bool writable = false;
@@ -184,14 +184,14 @@ std::vector<net::Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path
   return fds;
 }
 
-std::vector<net::Fd> OpenPartialHeads(uint16_t port, int n, size_t batch, int rounds) {
+std::vector<Fd> OpenPartialHeads(uint16_t port, int n, size_t batch, int rounds) {
   const std::string requests = PipelinedGets("/", batch);
   const size_t per_batch = requests.size() / PipelinedGets("/", 1).size();
   const std::string partial = "GET / HTTP/1.1\r\nHo";
   const std::string rest = "st: a\r\n\r\n";
-  std::vector<net::Fd> fds;
+  std::vector<Fd> fds;
   for (int i = 0; i < n; ++i) {
-    net::Fd fd = ConnectLoopback(port);
+    Fd fd = ConnectLoopback(port);
     if (!fd) return {};
     std::string leftover;
     for (int round = 0; round < rounds; ++round) {
@@ -212,10 +212,10 @@ std::vector<net::Fd> OpenPartialHeads(uint16_t port, int n, size_t batch, int ro
 SlowBodyResult SlowBodies(uint16_t port, int n, std::chrono::milliseconds interval,
                           std::chrono::milliseconds duration) {
   SlowBodyResult result;
-  std::vector<net::Fd> fds;
+  std::vector<Fd> fds;
   const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n";
   for (int i = 0; i < n; ++i) {
-    net::Fd fd = ConnectLoopback(port);
+    Fd fd = ConnectLoopback(port);
     if (!fd || !SendAll(fd.get(), head)) {
       ++result.closed_by_server;
       continue;
@@ -247,4 +247,4 @@ SlowBodyResult SlowBodies(uint16_t port, int n, std::chrono::milliseconds interv
   return result;
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

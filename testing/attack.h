@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 // PipelinedGets() is `bytes` worth (whole requests, at least one) of
 // "GET <path> HTTP/1.1\r\nHost: a\r\n\r\n".
@@ -115,15 +115,15 @@ class Probe {
 // send pipelined requests for `path` until the server stops reading: every
 // socket's send has been blocked for `stall`. Returns the held connections
 // (fewer if connecting failed). They never read.
-std::vector<net::Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path,
-                                    std::chrono::milliseconds stall = std::chrono::milliseconds(200));
+std::vector<Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path,
+                               std::chrono::milliseconds stall = std::chrono::milliseconds(200));
 
 // OpenPartialHeads() opens `n` connections; on each, `rounds` times, it sends
 // `batch` bytes of pipelined GETs followed by the first bytes of another
 // request head (the next round completes it), and reads every complete
 // response. Returns the connections, each with a partial head left at the
 // server, or an empty vector if a response was missing.
-std::vector<net::Fd> OpenPartialHeads(uint16_t port, int n, size_t batch, int rounds = 2);
+std::vector<Fd> OpenPartialHeads(uint16_t port, int n, size_t batch, int rounds = 2);
 
 // SlowBodyResult says how `n` slow uploads ended.
 struct SlowBodyResult {
@@ -138,6 +138,6 @@ struct SlowBodyResult {
 SlowBodyResult SlowBodies(uint16_t port, int n, std::chrono::milliseconds interval,
                           std::chrono::milliseconds duration);
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_ATTACK_H_

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 std::string FakeTransport::TakeWritten() {
   std::string out;
@@ -111,4 +111,4 @@ void FakeTransport::Close() {
   watching_ = false;  // The callback may be running: it is kept, never called again.
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -18,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "server/net/transport.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 class FakeTransport final : public net::Transport {
  public:
@@ -101,6 +101,6 @@ class FakeTransport final : public net::Transport {
   int64_t writes_after_shutdown_ = 0;
 };
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_FAKE_TRANSPORT_H_

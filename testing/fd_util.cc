@@ -9,15 +9,15 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
-std::pair<net::Fd, net::Fd> MakePipe(int flags) {
+std::pair<Fd, Fd> MakePipe(int flags) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | flags) != 0) {
     std::fprintf(stderr, "MakePipe: pipe2: %s\n", std::strerror(errno));
     std::abort();
   }
-  return {net::Fd(fds[0]), net::Fd(fds[1])};
+  return {Fd(fds[0]), Fd(fds[1])};
 }
 
 bool IsOpen(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
@@ -33,4 +33,4 @@ int OpenFdCount() {
   return count - 1;  // The directory stream's own descriptor.
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -7,14 +7,14 @@
 
 #include <utility>
 
-#include "server/net/fd.h"
+#include "base/fd.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 // MakePipe() returns {read end, write end} of a new O_CLOEXEC pipe, with any
 // extra pipe2(2) `flags` (e.g. O_NONBLOCK); aborts with a message on stderr
 // if pipe2(2) fails.
-std::pair<net::Fd, net::Fd> MakePipe(int flags = 0);
+std::pair<Fd, Fd> MakePipe(int flags = 0);
 
 // IsOpen(fd) returns whether `fd` names an open descriptor in this process.
 bool IsOpen(int fd);
@@ -24,6 +24,6 @@ bool IsOpen(int fd);
 // be read.
 int OpenFdCount();
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_FD_UTIL_H_

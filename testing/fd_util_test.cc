@@ -4,7 +4,7 @@
 
 #include "gtest/gtest.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
 
 TEST(OpenFdCountTest, CountsPipeEnds) {
@@ -26,4 +26,4 @@ TEST(IsOpenTest, FalseForClosedDescriptor) {
 }
 
 }  // namespace
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

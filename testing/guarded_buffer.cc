@@ -7,14 +7,14 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 GuardedBuffer::GuardedBuffer(absl::string_view bytes) : size_(bytes.size()) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t data_pages = (bytes.size() + page - 1) / page;
   mapping_size_ = (data_pages + 1) * page;
-  void* mapping = ::mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapping =
+      ::mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapping == MAP_FAILED) {
     std::perror("GuardedBuffer: mmap");
     std::abort();
@@ -32,4 +32,4 @@ GuardedBuffer::GuardedBuffer(absl::string_view bytes) : size_(bytes.size()) {
 
 GuardedBuffer::~GuardedBuffer() { ::munmap(mapping_, mapping_size_); }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -12,7 +12,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 class GuardedBuffer {
  public:
@@ -34,6 +34,6 @@ class GuardedBuffer {
   size_t size_ = 0;
 };
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_GUARDED_BUFFER_H_

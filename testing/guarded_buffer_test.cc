@@ -2,7 +2,7 @@
 
 #include "gtest/gtest.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
 
 TEST(GuardedBufferTest, HoldsACopyOfTheBytes) {
@@ -22,4 +22,4 @@ TEST(GuardedBufferDeathTest, ReadingOnePastTheEndCrashes) {
 }
 
 }  // namespace
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -21,12 +21,12 @@
 namespace epollhttp {
 namespace {
 
-using ::epollhttp::testing::ConnectLoopback;
-using ::epollhttp::testing::HeaderValue;
-using ::epollhttp::testing::ReadResponse;
-using ::epollhttp::testing::ReadToEof;
-using ::epollhttp::testing::Response;
-using ::epollhttp::testing::SendAll;
+using ::epollhttp::test::ConnectLoopback;
+using ::epollhttp::test::HeaderValue;
+using ::epollhttp::test::ReadResponse;
+using ::epollhttp::test::ReadToEof;
+using ::epollhttp::test::Response;
+using ::epollhttp::test::SendAll;
 using std::chrono::milliseconds;
 
 const char kGet[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -45,7 +45,7 @@ ServerOptions ShortTimeouts() {
 
 // Metric() scrapes /metrics and returns sample `name`, or -1.
 int64_t Metric(uint16_t port, const std::string& name) {
-  return ::epollhttp::testing::MetricValue(::epollhttp::testing::ScrapeMetrics(port), name);
+  return ::epollhttp::test::MetricValue(::epollhttp::test::ScrapeMetrics(port), name);
 }
 
 // WaitForMetric() polls /metrics until `name` reaches `value` or 10 s pass;
@@ -70,12 +70,12 @@ class HardeningTest : public ::testing::Test {
  protected:
   void Start(const ServerOptions& options) { ASSERT_TRUE(server_.Start(options).ok()); }
   uint16_t port() const { return server_.port(); }
-  ::epollhttp::testing::HelloServer server_;
+  ::epollhttp::test::HelloServer server_;
 };
 
 TEST_F(HardeningTest, HeaderTimeoutAnswers408ThenCloses) {
   Start(ShortTimeouts());
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   ASSERT_TRUE(SendAll(fd.get(), "GET / HTTP/1.1\r\nHo"));
   bool reset = true;
   const std::string all = ReadToEof(fd.get(), &reset);
@@ -88,7 +88,7 @@ TEST_F(HardeningTest, HeaderTimeoutAnswers408ThenCloses) {
 
 TEST_F(HardeningTest, SilentNewConnectionIsClosedQuietlyAfterHeaderTimeout) {
   Start(ShortTimeouts());
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   bool reset = true;
   EXPECT_EQ(ReadToEof(fd.get(), &reset), "");
   EXPECT_FALSE(reset);
@@ -97,7 +97,7 @@ TEST_F(HardeningTest, SilentNewConnectionIsClosedQuietlyAfterHeaderTimeout) {
 
 TEST_F(HardeningTest, ClientThatNeverReadsIsClosedByWriteTimeout) {
   Start(ShortTimeouts());
-  net::Fd fd = ConnectLoopback(port(), /*receive_buffer=*/2048);
+  Fd fd = ConnectLoopback(port(), /*receive_buffer=*/2048);
   std::string requests;
   for (int i = 0; i < 20000; ++i) requests += kGet;  // ~2.6 MB of responses.
   // The server stops reading once its output backs up, so send from a thread
@@ -112,7 +112,7 @@ TEST_F(HardeningTest, OversizedContentLengthGets413BeforeTheBody) {
   ServerOptions options = ShortTimeouts();
   options.codec.body.max_body_bytes = 1000;
   Start(options);
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   ASSERT_TRUE(SendAll(fd.get(), "PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"));
   // The client keeps sending its body; it must still read the 413.
   std::thread sender([&] { SendAll(fd.get(), std::string(200000, 'b')); });
@@ -129,7 +129,7 @@ TEST_F(HardeningTest, ChunkedBodyGets413WhenItCrossesTheLimit) {
   ServerOptions options = ShortTimeouts();
   options.codec.body.max_body_bytes = 1000;
   Start(options);
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   std::string request = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 3; ++i) request += "190\r\n" + std::string(400, 'c') + "\r\n";
   ASSERT_TRUE(SendAll(fd.get(), request));
@@ -144,9 +144,9 @@ TEST_F(HardeningTest, OversizedHeadGets431) {
   ServerOptions options = ShortTimeouts();
   options.codec.parser.max_head_bytes = 1024;
   Start(options);
-  net::Fd fd = ConnectLoopback(port());
-  ASSERT_TRUE(SendAll(fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(2000, 'h') +
-                                    "\r\n\r\n"));
+  Fd fd = ConnectLoopback(port());
+  ASSERT_TRUE(SendAll(
+      fd.get(), "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(2000, 'h') + "\r\n\r\n"));
   std::string leftover;
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 431);
 }
@@ -157,7 +157,7 @@ TEST_F(HardeningTest, MaxConnectionsHoldsNewClientsUntilASlotFrees) {
   options.threads = 2;
   options.max_connections = 3;
   Start(options);
-  std::vector<net::Fd> held;
+  std::vector<Fd> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(ConnectLoopback(port()));
     ASSERT_TRUE(SendAll(held.back().get(), kGet));
@@ -165,7 +165,7 @@ TEST_F(HardeningTest, MaxConnectionsHoldsNewClientsUntilASlotFrees) {
     ASSERT_EQ(ReadResponse(held.back().get(), &leftover).status, 200);
   }
   // The kernel completes the handshake, but the server does not accept.
-  net::Fd waiting = ConnectLoopback(port());
+  Fd waiting = ConnectLoopback(port());
   ASSERT_TRUE(SendAll(waiting.get(), kGet));
   EXPECT_FALSE(Readable(waiting.get(), milliseconds(300)));
   held.pop_back();  // Frees a slot.
@@ -179,7 +179,7 @@ TEST_F(HardeningTest, SlowlorisDoesNotDelayANormalClient) {
   Start(options);
   constexpr int kSlow = 200;
   const std::string head = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: 0123456789\r\n\r\n";
-  std::vector<net::Fd> slow;
+  std::vector<Fd> slow;
   for (int i = 0; i < kSlow; ++i) {
     slow.push_back(ConnectLoopback(port()));
     ASSERT_TRUE(slow.back());
@@ -187,13 +187,13 @@ TEST_F(HardeningTest, SlowlorisDoesNotDelayANormalClient) {
   // One byte per connection every 200 ms, for longer than the header timeout.
   std::thread dribbler([&] {
     for (int round = 0; round < 8; ++round) {
-      for (net::Fd& fd : slow) {
+      for (Fd& fd : slow) {
         ::send(fd.get(), &head[round], 1, MSG_NOSIGNAL);
       }
       std::this_thread::sleep_for(milliseconds(200));  // The slowloris pace.
     }
   });
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   std::string leftover;
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(SendAll(fd.get(), kGet));
@@ -201,7 +201,7 @@ TEST_F(HardeningTest, SlowlorisDoesNotDelayANormalClient) {
   }
   dribbler.join();
   int answered_408 = 0;
-  for (net::Fd& s : slow) {
+  for (Fd& s : slow) {
     bool reset = false;
     const std::string all = ReadToEof(s.get(), &reset);
     if (all.rfind("HTTP/1.1 408 ", 0) == 0) ++answered_408;
@@ -212,7 +212,7 @@ TEST_F(HardeningTest, SlowlorisDoesNotDelayANormalClient) {
 
 TEST_F(HardeningTest, HealthzAndMetricsAnswerGetOnly) {
   Start(ShortTimeouts());
-  net::Fd fd = ConnectLoopback(port());
+  Fd fd = ConnectLoopback(port());
   std::string leftover;
   ASSERT_TRUE(SendAll(fd.get(), "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
   Response r = ReadResponse(fd.get(), &leftover);
@@ -224,8 +224,7 @@ TEST_F(HardeningTest, HealthzAndMetricsAnswerGetOnly) {
   ASSERT_TRUE(SendAll(fd.get(), "GET /metrics?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"));
   r = ReadResponse(fd.get(), &leftover);
   EXPECT_EQ(HeaderValue(r.head, "Content-Type"), "text/plain; version=0.0.4");
-  EXPECT_NE(r.body.find("epollhttp_requests_total{code=\"200\"} 2\n"), std::string::npos)
-      << r.body;
+  EXPECT_NE(r.body.find("epollhttp_requests_total{code=\"200\"} 2\n"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("epollhttp_request_body_bytes_total 1\n"), std::string::npos);
 }
 

@@ -14,7 +14,7 @@
 #include "server/metrics.h"
 #include "server/server.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 class HelloServer {
  public:
@@ -43,6 +43,6 @@ class HelloServer {
   Server server_;
 };
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_HELLO_SERVER_H_

@@ -17,7 +17,7 @@
 #include "testing/server_process.h"
 #include "testing/socket_util.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -81,7 +81,7 @@ TEST(HostileLoadTest, NonReadingPipelinersHoldBoundedMemoryThatReturnsAfterThem)
   const int64_t idle = ResidentBytes(server->pid());
   constexpr int kAttackers = 300;
   {
-    std::vector<net::Fd> attackers = OpenNonReaders(server->port(), kAttackers, "/metrics");
+    std::vector<Fd> attackers = OpenNonReaders(server->port(), kAttackers, "/metrics");
     ASSERT_EQ(attackers.size(), static_cast<size_t>(kAttackers));
     // The server still answers others (and accepts any attacker still
     // queued in the kernel).
@@ -110,7 +110,7 @@ TEST(HostileLoadTest, PartialHeadsAfterLargeBatchesHoldLittleMemory) {
   ASSERT_EQ(ScrapeUntil(server->port(), "epollhttp_connections_active", 1), 1);
   const int64_t idle = ResidentBytes(server->pid());
   constexpr int kAttackers = 200;
-  std::vector<net::Fd> attackers = OpenPartialHeads(server->port(), kAttackers, 60 * 1024);
+  std::vector<Fd> attackers = OpenPartialHeads(server->port(), kAttackers, 60 * 1024);
   ASSERT_EQ(attackers.size(), static_cast<size_t>(kAttackers));
   const int64_t held = ResidentBytes(server->pid()) - idle;
   if (!kAddressSanitizer) {
@@ -118,7 +118,7 @@ TEST(HostileLoadTest, PartialHeadsAfterLargeBatchesHoldLittleMemory) {
     EXPECT_LE(held / kAttackers, 16 * 1024) << held;
   }
   // Each connection's head completes and is answered.
-  for (net::Fd& fd : attackers) {
+  for (Fd& fd : attackers) {
     ASSERT_TRUE(SendAll(fd.get(), "st: a\r\n\r\n"));
     std::string leftover;
     EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
@@ -131,13 +131,14 @@ TEST(HostileLoadTest, SlowBodiesAreClosedByTheMinimumRate) {
   ASSERT_NE(server, nullptr);
   // One byte per 50 ms (20 B/s) keeps making progress, so only the rate
   // closes them: by 0.3 s + a few bytes / 100 B/s.
-  const SlowBodyResult slow = SlowBodies(server->port(), 4, milliseconds(50), std::chrono::seconds(5));
+  const SlowBodyResult slow =
+      SlowBodies(server->port(), 4, milliseconds(50), std::chrono::seconds(5));
   EXPECT_EQ(slow.closed_by_server, 4);
   EXPECT_EQ(slow.still_open, 0);
   EXPECT_EQ(MetricValue(ScrapeMetrics(server->port()), "epollhttp_timeouts_total{kind=\"body\"}"),
             4);
   // An upload at 1,000 B/s (ten times the minimum) completes.
-  net::Fd fd = ConnectLoopback(server->port());
+  Fd fd = ConnectLoopback(server->port());
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n"));
   for (int i = 0; i < 10; ++i) {
     std::this_thread::sleep_for(milliseconds(100));  // The uploader's pace.
@@ -169,7 +170,7 @@ TEST(HostileLoadTest, ShutdownTimeoutIsAHardDeadline) {
   auto server = StartServer({"--shutdown_timeout=1"});
   ASSERT_NE(server, nullptr);
   // An upload in flight that never finishes keeps a connection open.
-  net::Fd upload = ConnectLoopback(server->port());
+  Fd upload = ConnectLoopback(server->port());
   ASSERT_TRUE(SendAll(upload.get(), "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab"));
   ASSERT_EQ(ScrapeUntil(server->port(), "epollhttp_request_body_bytes_total", 2), 2);
   server->Signal(SIGTERM);
@@ -182,7 +183,7 @@ TEST(HostileLoadTest, ShutdownTimeoutIsAHardDeadline) {
 TEST(HostileLoadTest, SecondSignalExitsAtOnce) {
   auto server = StartServer({"--shutdown_timeout=60"});
   ASSERT_NE(server, nullptr);
-  net::Fd upload = ConnectLoopback(server->port());
+  Fd upload = ConnectLoopback(server->port());
   ASSERT_TRUE(SendAll(upload.get(), "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab"));
   ASSERT_EQ(ScrapeUntil(server->port(), "epollhttp_request_body_bytes_total", 2), 2);
   server->Signal(SIGTERM);
@@ -200,9 +201,10 @@ TEST(HostileLoadTest, AdminListenerServesMetricsAndHealthAndThePublicPortDoesNot
   ASSERT_NE(server, nullptr);
   ASSERT_NE(server->admin_port(), 0);
   auto get = [](uint16_t port, const std::string& path) {
-    net::Fd fd = ConnectLoopback(port);
+    Fd fd = ConnectLoopback(port);
     std::string leftover;
-    if (!SendAll(fd.get(), absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: a\r\n\r\n"))) return Response();
+    if (!SendAll(fd.get(), absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: a\r\n\r\n")))
+      return Response();
     return ReadResponse(fd.get(), &leftover);
   };
   const Response metrics = get(server->admin_port(), "/metrics");
@@ -228,4 +230,4 @@ TEST(HostileLoadTest, BadAdminAddressIsAUsageError) {
 }
 
 }  // namespace
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -11,12 +11,11 @@
 #include <string>
 #include <thread>
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
 
 std::string ProcPath(pid_t pid, const char* file) {
-  return pid == 0 ? std::string("/proc/self/") + file
-                  : "/proc/" + std::to_string(pid) + "/" + file;
+  return pid == 0 ? std::string("/proc/self/") + file : "/proc/" + std::to_string(pid) + "/" + file;
 }
 
 }  // namespace
@@ -69,4 +68,4 @@ int WaitForFdCount(pid_t pid, int count) {
   return now;
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

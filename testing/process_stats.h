@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 // kAddressSanitizer is whether this build runs under AddressSanitizer, whose
 // quarantine keeps freed memory resident: resident-memory bounds do not hold.
@@ -37,6 +37,6 @@ int OpenFdCountOf(pid_t pid);
 // descriptors open or 20 s pass; returns the last count seen.
 int WaitForFdCount(pid_t pid, int count);
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_PROCESS_STATS_H_

@@ -21,9 +21,8 @@
 #include "testing/server_process.h"
 #include "testing/socket_util.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 namespace {
-
 
 using std::chrono::milliseconds;
 
@@ -43,7 +42,7 @@ std::string TempPath(const std::string& name) {
 TEST(ServerE2eTest, PrintsOneStartupLineAndExitsZeroOnSigterm) {
   auto server = StartServer({{"--threads=2"}});
   ASSERT_NE(server, nullptr);
-  net::Fd fd = ConnectLoopback(server->port());
+  Fd fd = ConnectLoopback(server->port());
   ASSERT_TRUE(SendAll(fd.get(), kGet));
   std::string leftover;
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
@@ -72,8 +71,7 @@ TEST(ServerE2eTest, BadFlagValuesExit2WithOneLine) {
     ASSERT_FALSE(server.ok()) << flag;
   }
   int status = 0;
-  const std::string out =
-      RunCommand(RunfilePath("server/server") + " --threads=-1 2>&1", &status);
+  const std::string out = RunCommand(RunfilePath("server/server") + " --threads=-1 2>&1", &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(out, "server: --threads must be 0..1024, got -1\n");
   const std::string unknown = RunCommand(RunfilePath("server/server") + " --bogus 2>&1", &status);
@@ -97,8 +95,8 @@ TEST(ServerE2eTest, CurlLargeUploadGets100ContinueAndExactCount) {
   int status = 0;
   const std::string out =
       RunCommand(absl::StrCat("curl -sS -v --expect100-timeout 10 --data-binary @", file,
-                       " http://127.0.0.1:", server->port(), "/upload 2>&1"),
-          &status);
+                              " http://127.0.0.1:", server->port(), "/upload 2>&1"),
+                 &status);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("< HTTP/1.1 100 Continue"), std::string::npos) << out;
@@ -113,9 +111,9 @@ TEST(ServerE2eTest, CurlChunkedUploadFromAPipe) {
   ASSERT_NE(server, nullptr);
   int status = 0;
   const std::string out = RunCommand(absl::StrCat("head -c 1234567 /dev/zero | curl -sS -i -T - "
-                                           "http://127.0.0.1:",
-                                           server->port(), "/pipe"),
-                              &status);
+                                                  "http://127.0.0.1:",
+                                                  server->port(), "/pipe"),
+                                     &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("X-Received-Body-Bytes: 1234567\r\n"), std::string::npos) << out;
   EXPECT_EQ(server->Stop(), 0);
@@ -125,8 +123,8 @@ TEST(ServerE2eTest, CurlHttp10ClosesAndHeadHasNoBody) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
   int status = 0;
-  std::string out =
-      RunCommand(absl::StrCat("curl -sS -i --http1.0 http://127.0.0.1:", server->port(), "/"), &status);
+  std::string out = RunCommand(
+      absl::StrCat("curl -sS -i --http1.0 http://127.0.0.1:", server->port(), "/"), &status);
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos) << out;
   out = RunCommand(absl::StrCat("curl -sS -I http://127.0.0.1:", server->port(), "/"), &status);
@@ -142,18 +140,18 @@ TEST(ServerE2eTest, GracefulShutdownFinishesEveryStartedUpload) {
   constexpr int kUploads = 8;
   constexpr size_t kBody = 1 << 20;
   const std::string half(kBody / 2, 'h');
-  std::vector<net::Fd> uploads;
+  std::vector<Fd> uploads;
   for (int i = 0; i < kUploads; ++i) {
     uploads.push_back(ConnectLoopback(server->port()));
-    ASSERT_TRUE(SendAll(uploads.back().get(),
-                        absl::StrCat("PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: ", kBody,
-                                     "\r\n\r\n", half)));
+    ASSERT_TRUE(SendAll(
+        uploads.back().get(),
+        absl::StrCat("PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: ", kBody, "\r\n\r\n", half)));
   }
   // The uploads may still sit in the accept queue or unread in their sockets:
   // the server must count them as started all the same.
   server->Signal(SIGTERM);
-  for (net::Fd& fd : uploads) ASSERT_TRUE(SendAll(fd.get(), half));
-  for (net::Fd& fd : uploads) {
+  for (Fd& fd : uploads) ASSERT_TRUE(SendAll(fd.get(), half));
+  for (Fd& fd : uploads) {
     std::string leftover;
     const Response r = ReadResponse(fd.get(), &leftover);
     EXPECT_EQ(r.status, 200);
@@ -172,7 +170,7 @@ TEST(ServerE2eTest, FdExhaustionKeepsServingAndRecovers) {
   auto server = StartServer({{"--threads=1"}, /*max_open_files=*/48});
   ASSERT_NE(server, nullptr);
   constexpr int kClients = 80;
-  std::vector<net::Fd> clients;
+  std::vector<Fd> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(ConnectLoopback(server->port()));
     ASSERT_TRUE(clients.back());
@@ -233,18 +231,14 @@ void Churn(uint16_t port, int count, uint32_t seed) {
   std::string pipelined;
   for (int i = 0; i < 2000; ++i) pipelined += kGet;
   for (int i = 0; i < count; ++i) {
-    net::Fd fd = ConnectLoopback(port);
+    Fd fd = ConnectLoopback(port);
     ASSERT_TRUE(fd);
     switch (rng() % 4) {
-      case 0:
-        SendAll(fd.get(), "GET / HTTP/1.1\r\nHos");
-        break;
+      case 0: SendAll(fd.get(), "GET / HTTP/1.1\r\nHos"); break;
       case 1:
         SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nabc");
         break;
-      case 2:
-        SendAll(fd.get(), pipelined);
-        break;
+      case 2: SendAll(fd.get(), pipelined); break;
       default: {
         SendAll(fd.get(), kGet);
         std::string leftover;
@@ -306,4 +300,4 @@ TEST(ServerE2eTest, ChurnLeavesNoDescriptorsOrMemoryBehind) {
 }
 
 }  // namespace
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/status/status.h"
@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 std::string RunfilePath(const std::string& path) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
@@ -51,8 +51,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
-  net::Fd read_end(pipe_fds[0]);
-  net::Fd write_end(pipe_fds[1]);
+  Fd read_end(pipe_fds[0]);
+  Fd write_end(pipe_fds[1]);
   const pid_t pid = ::fork();
   if (pid < 0) return absl::ErrnoToStatus(errno, "fork");
   if (pid == 0) {
@@ -86,8 +86,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     return absl::InternalError(absl::StrCat("server did not start; stderr: ", text));
   }
   const std::string line = text.substr(0, newline);
-  const size_t colon = line.rfind(':', line.find(" (") == std::string::npos ? line.size()
-                                                                             : line.find(" ("));
+  const size_t colon =
+      line.rfind(':', line.find(" (") == std::string::npos ? line.size() : line.find(" ("));
   int port = 0;
   if (colon == std::string::npos ||
       !absl::SimpleAtoi(line.substr(colon + 1, line.find(' ', colon) - colon - 1), &port) ||
@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   return process;
 }
 
-ServerProcess::ServerProcess(pid_t pid, net::Fd stderr_read)
+ServerProcess::ServerProcess(pid_t pid, Fd stderr_read)
     : pid_(pid), stderr_read_(std::move(stderr_read)) {
   reader_ = std::thread([this] { ReadStderr(); });
 }
@@ -170,4 +170,4 @@ std::string ServerProcess::stderr_text() {
   return stderr_;
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -25,9 +25,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 // RunfilePath() is the absolute path of `path` (relative to the workspace
 // root, e.g. "server/server") in this test's runfiles.
@@ -78,21 +78,21 @@ class ServerProcess {
   std::string stderr_text();
 
  private:
-  ServerProcess(pid_t pid, net::Fd stderr_read);
+  ServerProcess(pid_t pid, Fd stderr_read);
   void ReadStderr();
 
   pid_t pid_;
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
   int exit_code_ = -1;
-  net::Fd stderr_read_;
+  Fd stderr_read_;
   std::thread reader_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::string stderr_;  // Guarded by mutex_.
+  std::string stderr_;          // Guarded by mutex_.
   bool stderr_closed_ = false;  // Guarded by mutex_.
 };
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_SERVER_PROCESS_H_

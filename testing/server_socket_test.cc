@@ -1,16 +1,15 @@
 // The in-process Server over real loopback sockets: keep-alive, pipelining,
 // byte-at-a-time heads, large bodies, resets, bounded memory and descriptors,
 // graceful shutdown, with and without deferred accept.
-#include "server/server.h"
-
 #include <sys/socket.h>
 
 #include <chrono>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "server/server.h"
 #include "testing/fd_util.h"
 #include "testing/hello_server.h"
 #include "testing/process_stats.h"
@@ -19,17 +18,17 @@
 namespace epollhttp {
 namespace {
 
-using ::epollhttp::testing::HelloServer;
-using ::epollhttp::testing::ConnectLoopback;
-using ::epollhttp::testing::kAddressSanitizer;
-using ::epollhttp::testing::OpenFdCount;
-using ::epollhttp::testing::ResidentBytes;
-using ::epollhttp::testing::WaitForFdCount;
-using ::epollhttp::testing::HeaderValue;
-using ::epollhttp::testing::ReadResponse;
-using ::epollhttp::testing::ReadToEof;
-using ::epollhttp::testing::Response;
-using ::epollhttp::testing::SendAll;
+using ::epollhttp::test::ConnectLoopback;
+using ::epollhttp::test::HeaderValue;
+using ::epollhttp::test::HelloServer;
+using ::epollhttp::test::kAddressSanitizer;
+using ::epollhttp::test::OpenFdCount;
+using ::epollhttp::test::ReadResponse;
+using ::epollhttp::test::ReadToEof;
+using ::epollhttp::test::ResidentBytes;
+using ::epollhttp::test::Response;
+using ::epollhttp::test::SendAll;
+using ::epollhttp::test::WaitForFdCount;
 
 const char kGet[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
@@ -50,7 +49,7 @@ class ServerTest : public ::testing::TestWithParam<bool> {
 };
 
 TEST_P(ServerTest, KeepAliveConnectionServesManyRequests) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(fd);
   std::string leftover;
   for (int i = 0; i < 5; ++i) {
@@ -64,7 +63,7 @@ TEST_P(ServerTest, KeepAliveConnectionServesManyRequests) {
 }
 
 TEST_P(ServerTest, ThreePipelinedRequestsInOneSegmentAnswerInOrder) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(),
                       "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
                       "HEAD /b HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -90,7 +89,7 @@ TEST_P(ServerTest, ThreePipelinedRequestsInOneSegmentAnswerInOrder) {
 }
 
 TEST_P(ServerTest, RequestSentOneByteAtATime) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   const std::string request =
       "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
   for (const char c : request) ASSERT_TRUE(SendAll(fd.get(), std::string(1, c)));
@@ -101,7 +100,7 @@ TEST_P(ServerTest, RequestSentOneByteAtATime) {
 }
 
 TEST_P(ServerTest, LargeBodyIsCountedExactly) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   const std::string body(10 * 1024 * 1024 + 7, 'z');
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                     std::to_string(body.size()) + "\r\n\r\n" + body));
@@ -113,11 +112,12 @@ TEST_P(ServerTest, LargeBodyIsCountedExactly) {
 TEST_P(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
   // The body's tail is discarded in the kernel; it must stop at the body's
   // last byte so the request behind it is read intact.
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   const std::string body(3 * 1024 * 1024 + 1, 'p');
-  ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                                    std::to_string(body.size()) + "\r\n\r\n" + body +
-                                    "PUT /next HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
+  ASSERT_TRUE(SendAll(
+      fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\n\r\n" + body +
+                    "PUT /next HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"));
   std::string leftover;
   Response r = ReadResponse(fd.get(), &leftover);
   EXPECT_EQ(HeaderValue(r.head, "X-Received-Body-Bytes"), std::to_string(body.size()));
@@ -127,7 +127,7 @@ TEST_P(ServerTest, BodyDiscardStopsExactlyAtAPipelinedRequest) {
 }
 
 TEST_P(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(),
                       "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
@@ -139,7 +139,7 @@ TEST_P(ServerTest, ParseErrorIsAnsweredThenTheConnectionCloses) {
 }
 
 TEST_P(ServerTest, Http10ClosesAfterTheResponse) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "GET / HTTP/1.0\r\n\r\n"));
   bool reset = false;
   const std::string all = ReadToEof(fd.get(), &reset);
@@ -150,12 +150,13 @@ TEST_P(ServerTest, Http10ClosesAfterTheResponse) {
 
 TEST_P(ServerTest, ClientResetMidBodyCostsOnlyItsConnection) {
   {
-    net::Fd fd = ConnectLoopback(server_.port());
-    ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nab"));
+    Fd fd = ConnectLoopback(server_.port());
+    ASSERT_TRUE(
+        SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nab"));
     linger reset_on_close{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof(reset_on_close));
   }  // Closing with SO_LINGER 0 sends RST.
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), kGet));
   std::string leftover;
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
@@ -165,16 +166,17 @@ TEST_P(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
   const int baseline = OpenFdCount();
   ASSERT_GT(baseline, 0);
   for (int i = 0; i < 20; ++i) {
-    net::Fd fd = ConnectLoopback(server_.port());
-    ASSERT_TRUE(SendAll(fd.get(), i % 2 == 0 ? "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9000\r\n\r\nab"
-                                             : "GET / HT"));
+    Fd fd = ConnectLoopback(server_.port());
+    ASSERT_TRUE(SendAll(
+        fd.get(),
+        i % 2 == 0 ? "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9000\r\n\r\nab" : "GET / HT"));
     linger reset_on_close{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof(reset_on_close));
   }
   // The client sockets are closed; the server's ends must follow.
   EXPECT_EQ(WaitForFdCount(0, baseline), baseline);
   // And it still serves.
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), kGet));
   std::string leftover;
   EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
@@ -182,7 +184,7 @@ TEST_P(ServerTest, ResetClientsLeaveNoDescriptorBehind) {
 
 TEST_P(ServerTest, HundredMegabyteBodyStreamsInBoundedMemory) {
   constexpr int64_t kBody = 100 * 1024 * 1024;
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                                     std::to_string(kBody) + "\r\n\r\n"));
   const std::string block(256 * 1024, 'b');
@@ -205,14 +207,14 @@ TEST_P(ServerTest, HundredMegabyteBodyStreamsInBoundedMemory) {
 }
 
 TEST_P(ServerTest, SlowReaderWithTinyReceiveBufferGetsEveryResponseIntact) {
-  net::Fd fd = ConnectLoopback(server_.port(), /*receive_buffer=*/2048);
+  Fd fd = ConnectLoopback(server_.port(), /*receive_buffer=*/2048);
   ASSERT_TRUE(fd);
   constexpr int kRequests = 4000;  // ~700 KB of responses: far beyond socket buffers.
   std::string requests;
   for (int i = 0; i < kRequests; ++i) {
     requests += "POST /" + std::to_string(i) +
-                " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(i % 10) +
-                "\r\n\r\n" + std::string(i % 10, 'x');
+                " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(i % 10) + "\r\n\r\n" +
+                std::string(i % 10, 'x');
   }
   // Send from another thread: the server stops reading while its output is
   // backed up, so this blocks until the reader below catches up.
@@ -228,7 +230,7 @@ TEST_P(ServerTest, SlowReaderWithTinyReceiveBufferGetsEveryResponseIntact) {
 }
 
 TEST_P(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
-  net::Fd fd = ConnectLoopback(server_.port());
+  Fd fd = ConnectLoopback(server_.port());
   ASSERT_TRUE(SendAll(fd.get(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab"));
   // On loopback the bytes are queued at the server once send() returns; the
   // server must count them as a started request even if it has not read them.
@@ -254,12 +256,12 @@ TEST(SharedListenerTest, LoopsSharingOneSocketServeEveryConnection) {
   HelloServer hello;
   ASSERT_TRUE(hello.Start(options).ok());
   Server& server = hello.server();
-  std::vector<net::Fd> clients;
+  std::vector<Fd> clients;
   for (int i = 0; i < 20; ++i) {
     clients.push_back(ConnectLoopback(server.port()));
     ASSERT_TRUE(SendAll(clients.back().get(), kGet));
   }
-  for (net::Fd& fd : clients) {
+  for (Fd& fd : clients) {
     std::string leftover;
     EXPECT_EQ(ReadResponse(fd.get(), &leftover).status, 200);
   }

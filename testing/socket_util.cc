@@ -15,10 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
-net::Fd ConnectLoopback(uint16_t port, int receive_buffer) {
-  net::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+Fd ConnectLoopback(uint16_t port, int receive_buffer) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fd;
   if (receive_buffer > 0) {
     // Before connect(), so the advertised window is small from the start.
@@ -30,7 +30,7 @@ net::Fd ConnectLoopback(uint16_t port, int receive_buffer) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return net::Fd();
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return Fd();
   return fd;
 }
 
@@ -102,7 +102,7 @@ std::string ReadToEof(int fd, bool* reset) {
 }
 
 std::string ScrapeMetrics(uint16_t port) {
-  net::Fd fd = ConnectLoopback(port);
+  Fd fd = ConnectLoopback(port);
   if (!fd || !SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")) return "";
   std::string leftover;
   return ReadResponse(fd.get(), &leftover).body;
@@ -119,4 +119,4 @@ int64_t MetricValue(const std::string& body, absl::string_view name) {
   return value;
 }
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test

@@ -10,22 +10,22 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
-namespace epollhttp::testing {
+namespace epollhttp::test {
 
 // ConnectLoopback() returns a blocking socket connected to 127.0.0.1:`port`
 // with a 10 s receive timeout (so a broken server fails a test instead of
 // hanging it), or an invalid Fd. A positive `receive_buffer` sets SO_RCVBUF
 // (the kernel doubles it and applies its minimum) before connecting.
-net::Fd ConnectLoopback(uint16_t port, int receive_buffer = 0);
+Fd ConnectLoopback(uint16_t port, int receive_buffer = 0);
 
 // SendAll() writes all of `bytes`; false on error.
 bool SendAll(int fd, absl::string_view bytes);
 
 struct Response {
-  int status = 0;            // 0: no complete response could be read.
-  std::string head;          // Status line and fields, CRLFCRLF included.
+  int status = 0;    // 0: no complete response could be read.
+  std::string head;  // Status line and fields, CRLFCRLF included.
   std::string body;
 };
 
@@ -50,6 +50,6 @@ int64_t MetricValue(const std::string& body, absl::string_view name);
 // `*reset` when the connection was reset instead.
 std::string ReadToEof(int fd, bool* reset);
 
-}  // namespace epollhttp::testing
+}  // namespace epollhttp::test
 
 #endif  // EPOLLHTTP_TESTING_SOCKET_UTIL_H_

@@ -17,9 +17,7 @@ ParseError BodyReader::Start(BodyKind kind, int64_t content_length) {
   received_ = announced_ = chunk_size_ = remaining_ = 0;
   extension_bytes_ = trailer_bytes_ = 0;
   switch (kind) {
-    case BodyKind::kNone:
-      state_ = State::kDone;
-      return ParseError::kNone;
+    case BodyKind::kNone: state_ = State::kDone; return ParseError::kNone;
     case BodyKind::kContentLength:
       if (content_length > options_.max_body_bytes) {
         state_ = State::kError;
@@ -28,15 +26,14 @@ ParseError BodyReader::Start(BodyKind kind, int64_t content_length) {
       remaining_ = content_length;
       state_ = content_length == 0 ? State::kDone : State::kLength;
       return ParseError::kNone;
-    case BodyKind::kChunked:
-      state_ = State::kSizeStart;
-      return ParseError::kNone;
+    case BodyKind::kChunked: state_ = State::kSizeStart; return ParseError::kNone;
   }
   return ParseError::kNone;
 }
 
 ParseStatus BodyReader::Skip(int64_t n) {
-  if (state_ != State::kLength || n <= 0) return done() ? ParseStatus::kComplete : ParseStatus::kNeedMore;
+  if (state_ != State::kLength || n <= 0)
+    return done() ? ParseStatus::kComplete : ParseStatus::kNeedMore;
   n = std::min(n, remaining_);
   remaining_ -= n;
   received_ += n;
@@ -58,8 +55,8 @@ BodyChunk BodyReader::Read(absl::string_view input) {
     if (state_ == State::kError) return {i, {}, ParseStatus::kError, error_};
     if (state_ == State::kLength || state_ == State::kData) {
       if (i == input.size()) return {i, {}, ParseStatus::kNeedMore, ParseError::kNone};
-      const size_t n =
-          static_cast<size_t>(std::min<int64_t>(remaining_, static_cast<int64_t>(input.size() - i)));
+      const size_t n = static_cast<size_t>(
+          std::min<int64_t>(remaining_, static_cast<int64_t>(input.size() - i)));
       const absl::string_view data = input.substr(i, n);
       remaining_ -= static_cast<int64_t>(n);
       received_ += static_cast<int64_t>(n);
@@ -100,8 +97,7 @@ BodyChunk BodyReader::Read(absl::string_view input) {
       case State::kExtension:
         if (c == '\r') {
           state_ = State::kSizeLf;
-        } else if (!Is(c, kFieldVchar) ||
-                   ++extension_bytes_ > options_.max_chunk_extension_bytes) {
+        } else if (!Is(c, kFieldVchar) || ++extension_bytes_ > options_.max_chunk_extension_bytes) {
           return Fail(i, ParseError::kBadChunkExtension);
         }
         break;
@@ -167,8 +163,7 @@ BodyChunk BodyReader::Read(absl::string_view input) {
       case State::kLength:
       case State::kData:
       case State::kDone:
-      case State::kError:
-        break;  // Handled above.
+      case State::kError: break;  // Handled above.
     }
   }
 }

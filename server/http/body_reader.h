@@ -29,13 +29,13 @@ namespace epollhttp::http {
 
 struct BodyReaderOptions {
   int64_t max_body_bytes = std::numeric_limits<int64_t>::max();  // 413 beyond.
-  size_t max_chunk_extension_bytes = 4096;  // Per size line; 400 beyond.
-  size_t max_trailer_bytes = 32 * 1024;     // Whole trailer section; 431 beyond.
+  size_t max_chunk_extension_bytes = 4096;                       // Per size line; 400 beyond.
+  size_t max_trailer_bytes = 32 * 1024;  // Whole trailer section; 431 beyond.
 };
 
 struct BodyChunk {
-  size_t consumed = 0;      // Input bytes used (data and framing).
-  absl::string_view data;   // Body bytes within the consumed prefix; may be empty.
+  size_t consumed = 0;     // Input bytes used (data and framing).
+  absl::string_view data;  // Body bytes within the consumed prefix; may be empty.
   ParseStatus status = ParseStatus::kNeedMore;  // kComplete: body ended.
   ParseError error = ParseError::kNone;         // Set when status == kError.
 };
@@ -62,9 +62,7 @@ class BodyReader {
   // skippable() is how many bytes of a Content-Length body are still to come
   // (0 for chunked bodies, whose framing must be read, and once done). The
   // caller may discard that many bytes unseen and report them with Skip().
-  [[nodiscard]] int64_t skippable() const {
-    return state_ == State::kLength ? remaining_ : 0;
-  }
+  [[nodiscard]] int64_t skippable() const { return state_ == State::kLength ? remaining_ : 0; }
 
   // Skip() accounts for `n` (1..skippable()) body bytes the caller discarded
   // without reading them (e.g. recv with MSG_TRUNC), as Read() would have.

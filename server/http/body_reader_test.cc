@@ -10,7 +10,7 @@
 namespace epollhttp::http {
 namespace {
 
-using ::epollhttp::testing::GuardedBuffer;
+using ::epollhttp::test::GuardedBuffer;
 
 // Feeds `input` to a reader in pieces ending at `cuts` (then the rest), as a
 // connection would: unconsumed bytes are kept and re-offered with the next
@@ -35,7 +35,8 @@ std::string Decode(BodyKind kind, int64_t length, absl::string_view input,
       rest.remove_prefix(chunk.consumed);
       offset += chunk.consumed;
       if (chunk.status == ParseStatus::kError) {
-        return absl::StrCat("error ", StatusFor(chunk.error).code, " ", ParseErrorName(chunk.error));
+        return absl::StrCat("error ", StatusFor(chunk.error).code, " ",
+                            ParseErrorName(chunk.error));
       }
       if (chunk.status == ParseStatus::kComplete) {
         EXPECT_EQ(reader.received(), static_cast<int64_t>(body.size()));
@@ -76,16 +77,16 @@ const std::vector<Case>& ChunkedCases() {
       {" 5\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk size"},
       {"5 \r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
       {"5 x\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
-      {"5\nhello\r\n0\r\n\r\n", "error 400 bad chunk size"},        // Bare LF.
-      {"5\rhello\r\n0\r\n\r\n", "error 400 bad chunk size"},        // Bare CR.
+      {"5\nhello\r\n0\r\n\r\n", "error 400 bad chunk size"},  // Bare LF.
+      {"5\rhello\r\n0\r\n\r\n", "error 400 bad chunk size"},  // Bare CR.
       {"5\r\nhelloX\r\n0\r\n\r\n", "error 400 chunk data not followed by CRLF"},
       {"5\r\nhello\n0\r\n\r\n", "error 400 chunk data not followed by CRLF"},
       {"5\r\nhello\rX0\r\n\r\n", "error 400 chunk data not followed by CRLF"},
       {"3\r\nhello\r\n0\r\n\r\n", "error 400 chunk data not followed by CRLF"},
       {"5;a\x01\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
       {"5;a\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
-      {"10000000000000000\r\n", "error 400 bad chunk size"},        // 2^64.
-      {"8000000000000000\r\n", "error 400 bad chunk size"},         // 2^63.
+      {"10000000000000000\r\n", "error 400 bad chunk size"},  // 2^64.
+      {"8000000000000000\r\n", "error 400 bad chunk size"},   // 2^63.
       {"FFFFFFFFFFFFFFFFFFFF\r\n", "error 400 bad chunk size"},
       {"7fffffffffffffff\r\n", "need-more body="},
       {"0\r\n\n", "error 400 bad trailer field"},

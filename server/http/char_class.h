@@ -29,8 +29,8 @@ constexpr std::array<uint8_t, 256> MakeCharClassTable() {
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     const bool digit = c >= '0' && c <= '9';
     bool tchar = alpha || digit;
-    for (const char extra : {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`',
-                             '|', '~'}) {
+    for (const char extra :
+         {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~'}) {
       if (c == extra) tchar = true;
     }
     if (tchar) bits |= kTchar;
@@ -94,8 +94,7 @@ inline size_t SkipTchars(const char* p, size_t i, size_t n) {
     const __m128i lower = _mm_or_si128(v, case_bit);
     const __m128i alpha =
         _mm_and_si128(_mm_cmpgt_epi8(lower, before_a), _mm_cmplt_epi8(lower, after_z));
-    const __m128i digit =
-        _mm_and_si128(_mm_cmpgt_epi8(v, before_0), _mm_cmplt_epi8(v, after_9));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, before_0), _mm_cmplt_epi8(v, after_9));
     const __m128i common = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_cmpeq_epi8(v, dash));
     const unsigned ok = static_cast<unsigned>(_mm_movemask_epi8(common));
     if (ok == 0xffff) {

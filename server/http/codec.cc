@@ -1,7 +1,9 @@
 #include "server/http/codec.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace epollhttp::http {
@@ -11,8 +13,7 @@ constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace
 
-ServerCodec::ServerCodec(const CodecOptions& options, const Router* router,
-                         CodecObserver* observer)
+ServerCodec::ServerCodec(const CodecOptions& options, const Router* router, CodecObserver* observer)
     : options_(options),
       router_(router),
       observer_(observer),
@@ -21,12 +22,9 @@ ServerCodec::ServerCodec(const CodecOptions& options, const Router* router,
 
 ServerCodec::Phase ServerCodec::phase() const {
   switch (state_) {
-    case State::kHead:
-      return head_started_ ? Phase::kHead : Phase::kIdle;
-    case State::kBody:
-      return Phase::kBody;
-    case State::kClosed:
-      return Phase::kClosed;
+    case State::kHead: return head_started_ ? Phase::kHead : Phase::kIdle;
+    case State::kBody: return Phase::kBody;
+    case State::kClosed: return Phase::kClosed;
   }
   return Phase::kClosed;
 }
@@ -125,7 +123,8 @@ void ServerCodec::Complete(std::string* output) {
   }
   output_ = nullptr;
   ++responses_;
-  if (observer_ != nullptr) observer_->OnResponse(status_, /*parse_error=*/false, request_.body_bytes);
+  if (observer_ != nullptr)
+    observer_->OnResponse(status_, /*parse_error=*/false, request_.body_bytes);
   request_.state.reset();
   parser_.Reset();
   head_started_ = false;
@@ -137,17 +136,48 @@ void ServerCodec::WriteResponse(const Response& response) {
   if (output_ == nullptr || status_ != 0) return;  // Outside OnComplete(), or a second one.
   status_ = response.status;
   const bool close = !keep_alive_ || draining_;
-  absl::StrAppend(output_, "HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
-                  "\r\nContent-Type: ", response.content_type,
-                  "\r\nContent-Length: ", response.body.size(), "\r\n");
-  for (const ResponseField& field : response.fields) {
-    absl::StrAppend(output_, field.name, ": ", field.value, "\r\n");
-  }
+  // Every response passes here: the pieces are sized first and copied into
+  // one resize of the output (a multi-piece absl::StrAppend() per part would
+  // resize, zero-fill and copy once per call).
+  char length[absl::numbers_internal::kFastToBufferSize];
+  const absl::string_view length_digits(
+      length, static_cast<size_t>(
+                  absl::numbers_internal::FastIntToBuffer(response.body.size(), length) - length));
   const absl::string_view connection =
-      close ? "Connection: close\r\n\r\n"
-            : (request_.version == Version::kHttp10 ? "Connection: keep-alive\r\n\r\n" : "\r\n");
-  output_->append(connection.data(), connection.size());
-  if (request_.method != Method::kHead) output_->append(response.body.data(), response.body.size());
+      close ? "\r\nConnection: close\r\n\r\n"
+            : (request_.version == Version::kHttp10 ? "\r\nConnection: keep-alive\r\n\r\n"
+                                                    : "\r\n\r\n");
+  const absl::string_view body =
+      request_.method == Method::kHead ? absl::string_view() : response.body;
+  const absl::string_view status_line = StatusLine(response.status);
+  constexpr absl::string_view kType = "Content-Type: ";
+  constexpr absl::string_view kLength = "\r\nContent-Length: ";
+  size_t size = status_line.size() + kType.size() + response.content_type.size() + kLength.size() +
+                length_digits.size() + connection.size() + body.size();
+  for (const ResponseField& field : response.fields) {
+    size += field.name.size() + field.value.size() + 4;
+  }
+  const size_t old = output_->size();
+  output_->resize(old + size);
+  char* p = &(*output_)[old];
+  const auto put = [&p](absl::string_view piece) {
+    if (piece.empty()) return;  // An empty view's data() may be null.
+    std::memcpy(p, piece.data(), piece.size());
+    p += piece.size();
+  };
+  put(status_line);
+  put(kType);
+  put(response.content_type);
+  put(kLength);
+  put(length_digits);
+  for (const ResponseField& field : response.fields) {
+    put("\r\n");
+    put(field.name);
+    put(": ");
+    put(field.value);
+  }
+  put(connection);
+  put(body);
 }
 
 void ServerCodec::OnHeaderTimeout(std::string* output) {

@@ -52,8 +52,7 @@ class ServerCodec {
  public:
   // `router` must outlive the codec. `observer` (may be null, not owned) is
   // told about requests and responses.
-  ServerCodec(const CodecOptions& options, const Router* router,
-              CodecObserver* observer = nullptr);
+  ServerCodec(const CodecOptions& options, const Router* router, CodecObserver* observer = nullptr);
   ServerCodec(const ServerCodec&) = delete;
   ServerCodec& operator=(const ServerCodec&) = delete;
 

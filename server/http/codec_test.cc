@@ -63,7 +63,8 @@ class RecordingObserver final : public CodecObserver {
   }
   void OnBodyBytes(int64_t n) override { events.push_back(absl::StrCat("body ", n)); }
   void OnResponse(int status, bool parse_error, int64_t body_bytes) override {
-    events.push_back(absl::StrCat("response ", status, parse_error ? " error " : " ok ", body_bytes));
+    events.push_back(
+        absl::StrCat("response ", status, parse_error ? " error " : " ok ", body_bytes));
   }
   std::vector<std::string> events;
 };
@@ -119,8 +120,7 @@ TEST_F(CodecTest, Http10KeepAliveIsEchoedAndPlainHttp10Closes) {
 TEST_F(CodecTest, HandlerThatReadsTheBodyGetsItAcrossReadsAndChunks) {
   ServerCodec codec({}, &router_);
   std::string out;
-  const std::string head =
-      "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
   EXPECT_EQ(codec.OnInput(head + "3\r\nab", &out), head.size() + 5);
   EXPECT_EQ(codec.SkippableBodyBytes(), 0);
   EXPECT_EQ(codec.OnInput("c\r\n2\r\nde\r\n0\r\n\r\n", &out), 15u);
@@ -266,9 +266,9 @@ TEST_F(CodecTest, ObserverSeesEachRequestsLife) {
   std::string out;
   codec.OnInput("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi", &out);
   codec.OnInput("BAD\r\n\r\n", &out);
-  EXPECT_EQ(observer.events, (std::vector<std::string>{"start", "head /a", "body 2",
-                                                       "response 200 ok 2", "start",
-                                                       "response 400 error 0"}));
+  EXPECT_EQ(observer.events,
+            (std::vector<std::string>{"start", "head /a", "body 2", "response 200 ok 2", "start",
+                                      "response 400 error 0"}));
 }
 
 }  // namespace

@@ -39,18 +39,12 @@ namespace epollhttp::http {
 
 absl::string_view ContentLengthErrorName(ContentLengthError error) {
   switch (error) {
-    case ContentLengthError::kNone:
-      return "ok";
-    case ContentLengthError::kEmpty:
-      return "empty";
-    case ContentLengthError::kSign:
-      return "sign";
-    case ContentLengthError::kList:
-      return "list";
-    case ContentLengthError::kInvalidCharacter:
-      return "invalid character";
-    case ContentLengthError::kOverflow:
-      return "overflow";
+    case ContentLengthError::kNone: return "ok";
+    case ContentLengthError::kEmpty: return "empty";
+    case ContentLengthError::kSign: return "sign";
+    case ContentLengthError::kList: return "list";
+    case ContentLengthError::kInvalidCharacter: return "invalid character";
+    case ContentLengthError::kOverflow: return "overflow";
   }
   return "unknown";
 }

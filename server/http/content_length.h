@@ -73,9 +73,9 @@ namespace internal {
     const unsigned pad_bits = 8 * (8 - static_cast<unsigned>(size));
     uint64_t x = (uint64_t{first} << pad_bits) | (uint64_t{last} << 32);
     x |= 0x3030303030303030ULL & ((uint64_t{1} << pad_bits) - 1);
-    const bool digits = (((x & 0xF0F0F0F0F0F0F0F0ULL) |
-                          (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-                         0x3333333333333333ULL);
+    const bool digits =
+        (((x & 0xF0F0F0F0F0F0F0F0ULL) |
+          (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) == 0x3333333333333333ULL);
     if (!digits) return {0, internal::ClassifyContentLength(value)};
     x = ((x & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
     x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;

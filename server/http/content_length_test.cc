@@ -10,7 +10,7 @@
 namespace epollhttp::http {
 namespace {
 
-using ::epollhttp::testing::GuardedBuffer;
+using ::epollhttp::test::GuardedBuffer;
 
 struct Case {
   std::string input;
@@ -69,8 +69,8 @@ TEST_P(ParseContentLengthTableTest, MatchesExpectation) {
   const Case& c = GetParam();
   const GuardedBuffer input(c.input);
   const ContentLength result = ParseContentLength(input.view());
-  EXPECT_EQ(result.error, c.error) << "input: \"" << c.input << "\" got "
-                                   << ContentLengthErrorName(result.error);
+  EXPECT_EQ(result.error, c.error)
+      << "input: \"" << c.input << "\" got " << ContentLengthErrorName(result.error);
   EXPECT_EQ(result.value, c.value);
   EXPECT_EQ(result.ok(), c.error == ContentLengthError::kNone);
 }
@@ -95,8 +95,7 @@ TEST(ContentLengthErrorNameTest, NamesEveryError) {
   EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kEmpty), "empty");
   EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kSign), "sign");
   EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kList), "list");
-  EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kInvalidCharacter),
-            "invalid character");
+  EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kInvalidCharacter), "invalid character");
   EXPECT_EQ(ContentLengthErrorName(ContentLengthError::kOverflow), "overflow");
 }
 

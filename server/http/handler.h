@@ -61,7 +61,7 @@ class RequestState {
 struct Request {
   Method method = Method::kGet;
   Version version = Version::kHttp11;
-  int64_t body_bytes = 0;  // Body bytes received so far (read or dropped).
+  int64_t body_bytes = 0;               // Body bytes received so far (read or dropped).
   std::unique_ptr<RequestState> state;  // The handler's; null unless it sets one.
 };
 

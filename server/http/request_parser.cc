@@ -43,8 +43,7 @@ bool LookupMethod(absl::string_view name, Method* method) {
     case 7:
       if (name == "OPTIONS") return *method = Method::kOptions, true;
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -295,8 +294,7 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
         }
       }
       return ParseError::kNone;
-    default:
-      return ParseError::kNone;
+    default: return ParseError::kNone;
   }
 }
 

@@ -58,12 +58,12 @@ enum class BodyKind : uint8_t {
 struct RequestHead {
   Method method = Method::kGet;
   Version version = Version::kHttp11;
-  absl::string_view target;            // Request-target, as sent.
-  absl::Span<const Header> headers;    // In order of arrival.
+  absl::string_view target;          // Request-target, as sent.
+  absl::Span<const Header> headers;  // In order of arrival.
   BodyKind body_kind = BodyKind::kNone;
-  int64_t content_length = 0;          // Valid for kContentLength.
-  bool keep_alive = true;              // Connection tokens + version default.
-  bool expect_continue = false;        // Expect: 100-continue (HTTP/1.1).
+  int64_t content_length = 0;    // Valid for kContentLength.
+  bool keep_alive = true;        // Connection tokens + version default.
+  bool expect_continue = false;  // Expect: 100-continue (HTTP/1.1).
 };
 
 struct RequestParserOptions {
@@ -132,7 +132,7 @@ class RequestParser {
   bool chunked_final_ = false;  // The last coding seen is "chunked".
   bool chunked_seen_ = false;
   bool chunked_twice_ = false;
-  bool other_coding_ = false;   // A coding other than chunked.
+  bool other_coding_ = false;  // A coding other than chunked.
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;
   bool bad_expectation_ = false;

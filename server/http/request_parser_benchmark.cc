@@ -36,12 +36,9 @@ std::string BrowserGet() {
       "AppleWebKit/533.19.4 (KHTML, like Gecko) Version/5.0.3 Safari/533.19.4\r\n",
       "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,"
       "*/*;q=0.8\r\n",
-      "Accept-Language: ja,en-us;q=0.7,en;q=0.3\r\n",
-      "Accept-Encoding: gzip, deflate, br\r\n",
-      "Connection: keep-alive\r\n",
-      "Referer: https://www.kittyhell.com/\r\n",
-      "Upgrade-Insecure-Requests: 1\r\n",
-      "Cache-Control: max-age=60\r\n",
+      "Accept-Language: ja,en-us;q=0.7,en;q=0.3\r\n", "Accept-Encoding: gzip, deflate, br\r\n",
+      "Connection: keep-alive\r\n", "Referer: https://www.kittyhell.com/\r\n",
+      "Upgrade-Insecure-Requests: 1\r\n", "Cache-Control: max-age=60\r\n",
       "Cookie: wp_ozh_wsa_visits=2; "
       "__utma=xxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.xxxxxxxxxx.x; "
       "__utmz=xxxxxxxxx.xxxxxxxxxx.x.x.utmccn=(referral)|utmcsr=reader.livedoor."
@@ -94,8 +91,7 @@ void BM_ParseContentLength(benchmark::State& state) {
     // Launder the pointer so the parse cannot be hoisted out of the loop.
     const char* data = value.data();
     benchmark::DoNotOptimize(data);
-    ContentLength result =
-        ParseContentLength(absl::string_view(data, value.size()));
+    ContentLength result = ParseContentLength(absl::string_view(data, value.size()));
     benchmark::DoNotOptimize(result);
   }
 }
@@ -146,8 +142,7 @@ void BM_ContentLengthBody(benchmark::State& state) {
   const std::string read(kRead, 'x');
   BodyReader reader;
   for (auto _ : state) {
-    (void)reader.Start(BodyKind::kContentLength,
-                       static_cast<int64_t>(kRead) * kReads);
+    (void)reader.Start(BodyKind::kContentLength, static_cast<int64_t>(kRead) * kReads);
     for (int i = 0; i < kReads; ++i) {
       BodyChunk chunk = reader.Read(read);
       benchmark::DoNotOptimize(chunk.data.data());
@@ -157,8 +152,8 @@ void BM_ContentLengthBody(benchmark::State& state) {
       break;
     }
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(kRead) * kReads);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(kRead) *
+                          kReads);
 }
 BENCHMARK(BM_ContentLengthBody);
 

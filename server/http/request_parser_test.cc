@@ -10,25 +10,24 @@
 namespace epollhttp::http {
 namespace {
 
-using ::epollhttp::testing::GuardedBuffer;
+using ::epollhttp::test::GuardedBuffer;
 
 // Everything a parse produced, as one comparable string.
 std::string Describe(const RequestParser& parser, ParseStatus status) {
   switch (status) {
-    case ParseStatus::kNeedMore:
-      return "need-more";
+    case ParseStatus::kNeedMore: return "need-more";
     case ParseStatus::kError:
       return absl::StrCat("error ", StatusFor(parser.error()).code, " ",
                           ParseErrorName(parser.error()));
-    case ParseStatus::kComplete:
-      break;
+    case ParseStatus::kComplete: break;
   }
   const RequestHead& h = parser.head();
   std::string out = absl::StrCat("complete consumed=", parser.consumed(), " ", MethodName(h.method),
                                  " ", h.target, " v", h.version == Version::kHttp11 ? "1.1" : "1.0",
                                  " body=", static_cast<int>(h.body_kind), "/", h.content_length,
                                  " keep_alive=", h.keep_alive, " continue=", h.expect_continue);
-  for (const Header& header : h.headers) absl::StrAppend(&out, " [", header.name, ":", header.value, "]");
+  for (const Header& header : h.headers)
+    absl::StrAppend(&out, " [", header.name, ":", header.value, "]");
   return out;
 }
 
@@ -75,8 +74,8 @@ const std::vector<Case>& Cases() {
       {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0},
       {"GET / HTTP/1.0\r\nHost: a\r\n\r\n", 0, BodyKind::kNone, 0, false},
       {"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
-      {"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 0,
-       BodyKind::kContentLength, 5},
+      {"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 0, BodyKind::kContentLength,
+       5},
       {"PUT /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
       {"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
       {"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0},
@@ -153,8 +152,7 @@ const std::vector<Case>& Cases() {
       {kGet + "Connection: CLOSE\r\n\r\n", 0, BodyKind::kNone, 0, false},
       {kGet + "Connection: upgrade, close\r\n\r\n", 0, BodyKind::kNone, 0, false},
       {kGet + "Connection: keep-alive\r\n\r\n", 0},
-      {kGet + "Connection: keep-alive\r\nConnection: close\r\n\r\n", 0, BodyKind::kNone, 0,
-       false},
+      {kGet + "Connection: keep-alive\r\nConnection: close\r\n\r\n", 0, BodyKind::kNone, 0, false},
       {kGet + "Connection: closed\r\n\r\n", 0},
       {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 0},
       {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", 0, BodyKind::kNone, 0, false},
@@ -193,7 +191,7 @@ const std::vector<Case>& Cases() {
       {kGet + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},  // CL.TE
       {kGet + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400},  // TE.CL
       {kGet + "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", 400},
-      {kGet + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400},               // TE.TE
+      {kGet + "Transfer-Encoding: chunked, chunked\r\n\r\n", 400},  // TE.TE
       {kGet + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: xchunked\r\n\r\n", 400},
@@ -203,7 +201,9 @@ const std::vector<Case>& Cases() {
       {kGet + "Transfer-Encoding: chunked, identity\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: gzip\r\n\r\n", 400},
       {kGet + "Transfer-Encoding:\r\n\r\n", 400},
-      {kGet + "Transfer-Encoding: \x0b" "chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: \x0b"
+              "chunked\r\n\r\n",
+       400},
       {kGet + "Transfer-Encoding : chunked\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: x\r\n chunked\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501},

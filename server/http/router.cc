@@ -22,7 +22,11 @@ void Router::Handle(Method method, absl::string_view path, const Handler* handle
 
 const Handler* Router::Find(Method method, absl::string_view path) const {
   for (const Entry& entry : routes_) {
-    if (entry.method == method && entry.path == path) return entry.handler;
+    // Size first: most paths differ in length from every route.
+    if (entry.path.size() == path.size() && entry.method == method &&
+        absl::string_view(entry.path) == path) {
+      return entry.handler;
+    }
   }
   return nullptr;
 }

@@ -1,27 +1,24 @@
 #include "server/http/status.h"
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
 namespace epollhttp::http {
 
 HttpStatus StatusFor(ParseError error) {
   switch (error) {
-    case ParseError::kNone:
-      return {200, "OK"};
+    case ParseError::kNone: return {200, "OK"};
     case ParseError::kMethodNotImplemented:
-    case ParseError::kTransferCodingNotImplemented:
-      return {501, "Not Implemented"};
-    case ParseError::kVersionNotSupported:
-      return {505, "HTTP Version Not Supported"};
-    case ParseError::kRequestLineTooLong:
-      return {414, "URI Too Long"};
+    case ParseError::kTransferCodingNotImplemented: return {501, "Not Implemented"};
+    case ParseError::kVersionNotSupported: return {505, "HTTP Version Not Supported"};
+    case ParseError::kRequestLineTooLong: return {414, "URI Too Long"};
     case ParseError::kHeadTooLarge:
-    case ParseError::kTooManyHeaders:
-      return {431, "Request Header Fields Too Large"};
-    case ParseError::kExpectationFailed:
-      return {417, "Expectation Failed"};
-    case ParseError::kBodyTooLarge:
-      return {413, "Content Too Large"};
-    case ParseError::kRequestTimeout:
-      return {408, "Request Timeout"};
+    case ParseError::kTooManyHeaders: return {431, "Request Header Fields Too Large"};
+    case ParseError::kExpectationFailed: return {417, "Expectation Failed"};
+    case ParseError::kBodyTooLarge: return {413, "Content Too Large"};
+    case ParseError::kRequestTimeout: return {408, "Request Timeout"};
     case ParseError::kBadRequestLine:
     case ParseError::kBadHeader:
     case ParseError::kBadLineEnding:
@@ -34,8 +31,7 @@ HttpStatus StatusFor(ParseError error) {
     case ParseError::kBadChunkSize:
     case ParseError::kBadChunkExtension:
     case ParseError::kBadChunkData:
-    case ParseError::kBadTrailer:
-      return {400, "Bad Request"};
+    case ParseError::kBadTrailer: return {400, "Bad Request"};
   }
   return {400, "Bad Request"};
 }
@@ -67,6 +63,19 @@ absl::string_view ReasonPhrase(int code) {
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
+}
+
+absl::string_view StatusLine(int code) {
+  // Built once: every response starts with one.
+  static const std::vector<std::string>* const lines = [] {
+    auto* all = new std::vector<std::string>(1000);
+    for (int c = 100; c < 1000; ++c) {
+      (*all)[c] = absl::StrCat("HTTP/1.1 ", c, " ", ReasonPhrase(c), "\r\n");
+    }
+    return all;
+  }();
+  if (code < 100 || code > 999) code = 500;
+  return (*lines)[code];
 }
 
 absl::string_view ParseErrorName(ParseError error) {

@@ -23,28 +23,28 @@ enum class ParseError : uint8_t {
   kVersionNotSupported,   // 505: a well-formed version other than 1.0 / 1.1.
   kRequestLineTooLong,    // 414
   // Header section.
-  kBadHeader,             // 400: bad name, space before ':', obs-fold, CTL in value.
-  kBadLineEnding,         // 400: CR not followed by LF.
-  kHeadTooLarge,          // 431: head (or trailer section) over its byte limit.
-  kTooManyHeaders,        // 431
-  kMissingHost,           // 400: HTTP/1.1 without Host.
-  kDuplicateHost,         // 400
-  kExpectationFailed,     // 417: an Expect other than 100-continue.
+  kBadHeader,          // 400: bad name, space before ':', obs-fold, CTL in value.
+  kBadLineEnding,      // 400: CR not followed by LF.
+  kHeadTooLarge,       // 431: head (or trailer section) over its byte limit.
+  kTooManyHeaders,     // 431
+  kMissingHost,        // 400: HTTP/1.1 without Host.
+  kDuplicateHost,      // 400
+  kExpectationFailed,  // 417: an Expect other than 100-continue.
   // Message framing (RFC 9112 §6.3).
-  kBadContentLength,          // 400: not 1*DIGIT, or a list.
-  kDuplicateContentLength,    // 400: more than one Content-Length field.
+  kBadContentLength,                  // 400: not 1*DIGIT, or a list.
+  kDuplicateContentLength,            // 400: more than one Content-Length field.
   kContentLengthAndTransferEncoding,  // 400: both present (smuggling shape).
-  kBadTransferEncoding,       // 400: final coding not chunked, chunked twice, HTTP/1.0.
-  kTransferCodingNotImplemented,  // 501: e.g. "gzip, chunked".
-  kBodyTooLarge,              // 413
+  kBadTransferEncoding,               // 400: final coding not chunked, chunked twice, HTTP/1.0.
+  kTransferCodingNotImplemented,      // 501: e.g. "gzip, chunked".
+  kBodyTooLarge,                      // 413
   // Chunked body.
-  kBadChunkSize,          // 400: no hex digits, junk, or overflow.
-  kBadChunkExtension,     // 400: CTL in an extension, or extension too long.
-  kBadChunkData,          // 400: chunk data not followed by CRLF.
-  kBadTrailer,            // 400
+  kBadChunkSize,       // 400: no hex digits, junk, or overflow.
+  kBadChunkExtension,  // 400: CTL in an extension, or extension too long.
+  kBadChunkData,       // 400: chunk data not followed by CRLF.
+  kBadTrailer,         // 400
 
   // Not a parse error: the connection's header timeout ran out mid-head.
-  kRequestTimeout,        // 408
+  kRequestTimeout,  // 408
 };
 
 struct HttpStatus {
@@ -59,6 +59,10 @@ struct HttpStatus {
 // ReasonPhrase() is the reason phrase for status `code` (RFC 9110 §15), or
 // "Unknown" for a code it does not name.
 [[nodiscard]] absl::string_view ReasonPhrase(int code);
+
+// StatusLine() is "HTTP/1.1 <code> <reason>\r\n" for `code` (100..999; other
+// codes give the line for 500), as a static string.
+[[nodiscard]] absl::string_view StatusLine(int code);
 
 // ParseErrorName() returns a short static description of `error` for logs and
 // test messages, e.g. "duplicate Content-Length".

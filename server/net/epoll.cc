@@ -1,5 +1,9 @@
 #include "server/net/epoll.h"
 
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 namespace epollhttp::net {
@@ -39,10 +43,26 @@ absl::Status Epoll::Remove(int fd) {
   return absl::OkStatus();
 }
 
-int Epoll::Wait(absl::Span<epoll_event> events, int timeout_ms) {
+int Epoll::Wait(absl::Span<epoll_event> events, std::chrono::nanoseconds timeout) {
+  // Set once a kernel without epoll_pwait2 has been seen.
+  static std::atomic<bool> no_pwait2{false};
+  const int size = static_cast<int>(events.size());
   while (true) {
-    const int n = ::epoll_wait(fd_.get(), events.data(), static_cast<int>(events.size()),
-                               timeout_ms);
+    int n;
+    if (timeout.count() < 0 || timeout.count() == 0) {
+      n = ::epoll_wait(fd_.get(), events.data(), size, timeout.count() < 0 ? -1 : 0);
+    } else if (!no_pwait2.load(std::memory_order_relaxed)) {
+      const timespec wait{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                          static_cast<long>(timeout.count() % 1'000'000'000)};
+      n = ::epoll_pwait2(fd_.get(), events.data(), size, &wait, nullptr);
+      if (n < 0 && errno == ENOSYS) {
+        no_pwait2.store(true, std::memory_order_relaxed);
+        continue;
+      }
+    } else {
+      const int64_t ms = std::min<int64_t>((timeout.count() + 999'999) / 1'000'000, 1 << 30);
+      n = ::epoll_wait(fd_.get(), events.data(), size, static_cast<int>(ms));
+    }
     if (n >= 0) return n;
     if (errno != EINTR) return -errno;
   }

@@ -10,12 +10,13 @@
 
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
 namespace epollhttp::net {
 
@@ -32,9 +33,11 @@ class Epoll {
   // Remove() unregisters `fd`; a descriptor that is already closed is fine.
   absl::Status Remove(int fd);
 
-  // Wait() waits up to `timeout_ms` (-1: forever) and fills `events`. Returns
-  // the number filled (0 on timeout), retrying EINTR; -errno on failure.
-  int Wait(absl::Span<epoll_event> events, int timeout_ms);
+  // Wait() waits up to `timeout` (negative: forever; nanosecond precision
+  // with epoll_pwait2, milliseconds rounded up on kernels before 5.11) and
+  // fills `events`. Returns the number filled (0 on timeout), retrying EINTR;
+  // -errno on failure.
+  int Wait(absl::Span<epoll_event> events, std::chrono::nanoseconds timeout);
 
   [[nodiscard]] int fd() const { return fd_.get(); }
 

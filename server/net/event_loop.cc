@@ -37,8 +37,7 @@ bool EventLoop::Watcher::SetEvents(uint32_t events) {
   return loop_->epoll_.Modify(fd_, events, reinterpret_cast<uintptr_t>(this)).ok();
 }
 
-std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events,
-                                                     FdCallback callback) {
+std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events, FdCallback callback) {
   std::unique_ptr<Watcher> watcher(new Watcher(this, fd, events, std::move(callback)));
   if (!epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(watcher.get())).ok()) {
     return nullptr;  // Never registered: its destructor removes nothing.
@@ -54,7 +53,8 @@ void EventLoop::Forget(Watcher* watcher) {
   if (!watcher->fd_closing_) (void)epoll_.Remove(watcher->fd_);
   // Events of this round not yet dispatched must not reach a dead watcher.
   for (int i = dispatch_index_; i < dispatch_count_; ++i) {
-    if (events_[i].data.u64 == reinterpret_cast<uintptr_t>(watcher)) events_[i].data.u64 = kWakeData;
+    if (events_[i].data.u64 == reinterpret_cast<uintptr_t>(watcher))
+      events_[i].data.u64 = kWakeData;
   }
 }
 
@@ -103,13 +103,17 @@ void EventLoop::Stop() {
   (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
-int EventLoop::TimeoutMs() {
-  if (!deferred_.empty()) return 0;
-  if (timers_.empty()) return -1;
-  const auto wait = timers_.begin()->first.first - ReadTime();
-  if (wait <= Clock::duration::zero()) return 0;
-  // Round up so a timer never fires early.
-  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+std::chrono::nanoseconds EventLoop::Timeout(Clock::duration max_wait) {
+  if (!deferred_.empty() || max_wait <= Clock::duration::zero()) {
+    return std::chrono::nanoseconds::zero();
+  }
+  Clock::duration wait = max_wait;
+  if (!timers_.empty()) {
+    wait = std::min(wait, timers_.begin()->first.first - ReadTime() - timer_spin_);
+    if (wait <= Clock::duration::zero()) return std::chrono::nanoseconds::zero();
+  }
+  if (wait == Clock::duration::max()) return std::chrono::nanoseconds(-1);
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(wait);
 }
 
 int EventLoop::RunTimers() {
@@ -144,17 +148,15 @@ int EventLoop::RunPosted() {
   return static_cast<int>(tasks.size());
 }
 
-int EventLoop::RunOnce(int timeout_ms) {
+int EventLoop::RunOnce(Clock::duration max_wait) {
+  const std::chrono::nanoseconds timeout = Timeout(max_wait);
   // Without watchers a non-blocking round has no fd to ask about (posted
   // tasks are queued apart from the eventfd): tests and fuzzers driving a
   // ManualTime skip the system call.
   const int n =
-      watchers_ == 0 && timeout_ms == 0 ? 0 : epoll_.Wait(absl::MakeSpan(events_), timeout_ms);
+      watchers_ == 0 && timeout.count() == 0 ? 0 : epoll_.Wait(absl::MakeSpan(events_), timeout);
   now_ = ReadTime();
-  if (n < 0) {
-    std::fprintf(stderr, "epollhttp: epoll_wait: %s\n", std::strerror(-n));
-    return -1;
-  }
+  if (n < 0) return n;
   dispatch_count_ = n;
   for (dispatch_index_ = 0; dispatch_index_ < dispatch_count_;) {
     const epoll_event event = events_[dispatch_index_++];
@@ -184,7 +186,10 @@ void EventLoop::Run() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stop_requested_) break;
     }
-    if (RunOnce(TimeoutMs()) < 0) break;
+    if (const int result = RunOnce(Clock::duration::max()); result < 0) {
+      std::fprintf(stderr, "epollhttp: epoll_wait: %s\n", std::strerror(-result));
+      break;
+    }
   }
 }
 
@@ -192,7 +197,7 @@ int EventLoop::RunUntilIdle(int max_rounds) {
   int rounds = 0;
   while (rounds < max_rounds) {
     ++rounds;
-    const int work = RunOnce(0);
+    const int work = RunOnce(Clock::duration::zero());
     if (work < 0) break;
     const bool timer_due = !timers_.empty() && timers_.begin()->first.first <= ReadTime();
     if (work == 0 && !timer_due && deferred_.empty()) break;

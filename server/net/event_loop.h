@@ -13,9 +13,14 @@
 //   wake-up).
 // - DeleteSoon() frees an object after the current dispatch round, so a
 //   connection is never freed inside its own callback.
-// - Time comes from a TimeSource: the steady clock, or in tests a ManualTime
-//   they advance by hand and then RunUntilIdle(), so every timeout can be
-//   tested without waiting.
+// - Time comes from a TimeSource (base/clock.h): the steady clock, or in
+//   tests a ManualTime they advance by hand and then RunUntilIdle(), so every
+//   timeout can be tested without waiting.
+// - Waits have nanosecond precision (epoll_pwait2). RunOnce() lets another
+//   scheduler (loadgen's fibers) drive the loop a round at a time, and
+//   set_timer_spin() makes timers fire within microseconds of their time.
+// - An epoll_wait failure is returned, never retried in a loop: Run() stops
+//   and RunOnce() reports it.
 //
 // Thread safety: everything except Post() and Stop() must be called on the
 // loop's thread (the one inside Run()), or before Run() starts.
@@ -27,30 +32,24 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "base/clock.h"
+#include "base/fd.h"
 #include "server/net/epoll.h"
-#include "server/net/fd.h"
 
 namespace epollhttp::net {
 
 class EventLoop {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = ::epollhttp::Clock;
   using FdCallback = absl::AnyInvocable<void(uint32_t events)>;
   using Task = absl::AnyInvocable<void()>;
-
-  // Where the loop reads the time. Called on the loop thread only.
-  class TimeSource {
-   public:
-    virtual ~TimeSource() = default;
-    virtual Clock::time_point Now() = 0;
-  };
 
   // A registered fd. Destroying it unregisters the fd (which it does not own).
   class Watcher {
@@ -129,8 +128,22 @@ class EventLoop {
   void Post(Task task);
   // Stop() makes Run() return after the current round. Safe from any thread.
   void Stop();
-  // Run() dispatches events until Stop(). Call from the loop's own thread.
+  // Run() dispatches events until Stop() or an epoll_wait failure (logged to
+  // stderr). Call from the loop's own thread.
   void Run();
+
+  // RunOnce() runs one round: waits for readiness, a posted task or the first
+  // timer, but at most `max_wait` (zero: does not block;
+  // Clock::duration::max(): no limit), then dispatches ready fds, posted
+  // tasks, due timers and deferred deletions. Returns the amount of work done
+  // (0: none), or -errno if epoll_wait failed.
+  int RunOnce(Clock::duration max_wait);
+
+  // set_timer_spin() wakes `spin` before a timer is due and from then on polls
+  // without blocking, so the timer runs within microseconds of its time
+  // instead of after the kernel's timer slack. For latency-sensitive
+  // schedules (loadgen's --rate); costs busy polling for `spin` per timer.
+  void set_timer_spin(Clock::duration spin) { timer_spin_ = spin; }
 
   // RunUntilIdle() runs rounds without blocking until nothing is left to do
   // now: no ready fd, posted task, due timer or deferred deletion (at most
@@ -146,10 +159,9 @@ class EventLoop {
       : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)), time_(time), now_(ReadTime()) {}
   Clock::time_point ReadTime() { return time_ != nullptr ? time_->Now() : Clock::now(); }
   void Forget(Watcher* watcher);
-  int TimeoutMs();
-  // RunOnce() waits up to `timeout_ms` for events and dispatches one round;
-  // returns the number of fd events, or -1 after an epoll_wait error.
-  int RunOnce(int timeout_ms);
+  // Timeout() is how long the next wait may block: until the first timer
+  // (less the spin), at most `max_wait`; negative: forever.
+  std::chrono::nanoseconds Timeout(Clock::duration max_wait);
   // RunTimers() returns how many timers ran.
   int RunTimers();
   // RunPosted() returns how many tasks ran.
@@ -162,6 +174,7 @@ class EventLoop {
   std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
   uint64_t next_sequence_ = 1;
   int watchers_ = 0;  // Registered watchers (the wake-up eventfd aside).
+  Clock::duration timer_spin_ = Clock::duration::zero();
   std::vector<epoll_event> events_ = std::vector<epoll_event>(256);
   int dispatch_index_ = 0;
   int dispatch_count_ = 0;
@@ -172,19 +185,6 @@ class EventLoop {
   std::mutex mutex_;
   std::vector<Task> posted_;     // Guarded by mutex_.
   bool stop_requested_ = false;  // Guarded by mutex_.
-};
-
-// ManualTime is a TimeSource that moves only when told to: tests and
-// fuzzers advance it, then call EventLoop::RunUntilIdle(). Thread safety: use
-// on the loop's thread.
-class ManualTime final : public EventLoop::TimeSource {
- public:
-  EventLoop::Clock::time_point Now() override { return now_; }
-  void Advance(EventLoop::Clock::duration d) { now_ += d; }
-
- private:
-  // An arbitrary start far from the clock's epoch, so deadlines never wrap.
-  EventLoop::Clock::time_point now_ = EventLoop::Clock::time_point(std::chrono::hours(1000));
 };
 
 }  // namespace epollhttp::net

@@ -14,7 +14,7 @@
 namespace epollhttp::net {
 namespace {
 
-using ::epollhttp::testing::MakePipe;
+using ::epollhttp::test::MakePipe;
 using namespace std::chrono_literals;
 
 std::unique_ptr<EventLoop> NewLoop() {
@@ -47,8 +47,16 @@ TEST(EventLoopTest, DestroyedWatcherGetsNoCallbackInTheSameRound) {
   std::unique_ptr<EventLoop::Watcher> a, b;
   int calls = 0;
   // Whichever runs first destroys the other; the other must not run.
-  a = loop->Watch(r1.get(), EPOLLIN, [&](uint32_t) { ++calls; b.reset(); loop->Stop(); });
-  b = loop->Watch(r2.get(), EPOLLIN, [&](uint32_t) { ++calls; a.reset(); loop->Stop(); });
+  a = loop->Watch(r1.get(), EPOLLIN, [&](uint32_t) {
+    ++calls;
+    b.reset();
+    loop->Stop();
+  });
+  b = loop->Watch(r2.get(), EPOLLIN, [&](uint32_t) {
+    ++calls;
+    a.reset();
+    loop->Stop();
+  });
   ASSERT_EQ(::write(w1.get(), "x", 1), 1);
   ASSERT_EQ(::write(w2.get(), "x", 1), 1);
   loop->Run();
@@ -58,7 +66,10 @@ TEST(EventLoopTest, DestroyedWatcherGetsNoCallbackInTheSameRound) {
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndCancelWorks) {
   auto loop = NewLoop();
   std::vector<int> order;
-  EventLoop::Timer t3 = loop->RunAfter(3ms, [&] { order.push_back(3); loop->Stop(); });
+  EventLoop::Timer t3 = loop->RunAfter(3ms, [&] {
+    order.push_back(3);
+    loop->Stop();
+  });
   EventLoop::Timer t1 = loop->RunAfter(1ms, [&] { order.push_back(1); });
   EventLoop::Timer cancelled = loop->RunAfter(2ms, [&] { order.push_back(2); });
   EventLoop::Timer t0 = loop->RunAfter(0ms, [&] { order.push_back(0); });
@@ -76,7 +87,10 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndCancelWorks) {
 TEST(EventLoopTest, MovedTimerHandleKeepsTheTimer) {
   auto loop = NewLoop();
   bool fired = false;
-  EventLoop::Timer a = loop->RunAfter(0ms, [&] { fired = true; loop->Stop(); });
+  EventLoop::Timer a = loop->RunAfter(0ms, [&] {
+    fired = true;
+    loop->Stop();
+  });
   EventLoop::Timer b = std::move(a);
   EXPECT_FALSE(a.armed());  // NOLINT(bugprone-use-after-move): moved-from is empty.
   EXPECT_TRUE(b.armed());

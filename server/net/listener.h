@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/net/fd.h"
+#include "base/fd.h"
 
 namespace epollhttp::net {
 

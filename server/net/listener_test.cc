@@ -23,7 +23,7 @@ TEST(ListenerTest, PortZeroPicksAFreePortAndAcceptReportsEagainWhenNothingWaits)
 TEST(ListenerTest, AcceptReturnsANonBlockingConnectedSocket) {
   absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0);
   ASSERT_TRUE(listener.ok());
-  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  Fd client = ::epollhttp::test::ConnectLoopback(listener->port());
   ASSERT_TRUE(client);
   int error = -1;
   Fd accepted = listener->Accept(&error);
@@ -37,12 +37,12 @@ TEST(ListenerTest, AcceptReturnsANonBlockingConnectedSocket) {
 TEST(ListenerTest, DeferredAcceptQueuesAConnectionOnlyOnceItsBytesArrive) {
   absl::StatusOr<Listener> listener = Listener::Bind("127.0.0.1", 0, /*defer_accept=*/true);
   ASSERT_TRUE(listener.ok()) << listener.status();
-  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  Fd client = ::epollhttp::test::ConnectLoopback(listener->port());
   ASSERT_TRUE(client);
   int error = 0;
   EXPECT_FALSE(listener->Accept(&error));  // Handshake done, but no bytes yet.
   EXPECT_EQ(error, EAGAIN);
-  ASSERT_TRUE(::epollhttp::testing::SendAll(client.get(), "GET"));  // Delivered within send().
+  ASSERT_TRUE(::epollhttp::test::SendAll(client.get(), "GET"));  // Delivered within send().
   Fd accepted = listener->Accept(&error);
   ASSERT_TRUE(accepted) << error;
   char bytes[8];
@@ -56,7 +56,7 @@ TEST(ListenerTest, ADupSharesTheAcceptQueue) {
   ASSERT_TRUE(copy.ok()) << copy.status();
   EXPECT_EQ(copy->port(), listener->port());
   EXPECT_NE(copy->fd(), listener->fd());
-  Fd client = ::epollhttp::testing::ConnectLoopback(listener->port());
+  Fd client = ::epollhttp::test::ConnectLoopback(listener->port());
   ASSERT_TRUE(client);
   int error = 0;
   EXPECT_TRUE(copy->Accept(&error));       // Queued once, taken through the copy...

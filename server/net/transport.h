@@ -26,8 +26,8 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/fd.h"
 #include "server/net/event_loop.h"
-#include "server/net/fd.h"
 
 namespace epollhttp::net {
 

@@ -17,6 +17,8 @@
 //       N uploads sending one byte per INTERVAL_MS; prints
 //       `slowbody closed=N open=N last_close_s=X` after SECONDS.
 // Exits 2 with one line on a usage error, 1 if the attack could not start.
+#include "testing/attack.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,13 +29,12 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "testing/attack.h"
 
 namespace {
 
-using epollhttp::testing::Flood;
-using epollhttp::testing::Probe;
-using epollhttp::testing::ProbeResult;
+using epollhttp::test::Flood;
+using epollhttp::test::Probe;
+using epollhttp::test::ProbeResult;
 
 int Usage() {
   std::fprintf(stderr,
@@ -80,8 +81,8 @@ int main(int argc, char** argv) {
     }
     Probe keepalive(static_cast<uint16_t>(port), 4);
     Probe fresh(static_cast<uint16_t>(port), 1, /*new_connection_each=*/true);
-    Flood flood(static_cast<uint16_t>(port),
-                epollhttp::testing::PipelinedGets(args[2], 64 * 1024), per_second);
+    Flood flood(static_cast<uint16_t>(port), epollhttp::test::PipelinedGets(args[2], 64 * 1024),
+                per_second);
     std::this_thread::sleep_for(std::chrono::seconds(seconds));  // The attack's length.
     flood.Stop();
     PrintProbe("keepalive", keepalive.Stop());
@@ -91,11 +92,11 @@ int main(int argc, char** argv) {
   }
   if (!absl::SimpleAtoi(args[2], &n) || n <= 0) return Usage();
   if (mode == "nonreaders" && args.size() == 4) {
-    auto fds = epollhttp::testing::OpenNonReaders(static_cast<uint16_t>(port), n, args[3]);
+    auto fds = epollhttp::test::OpenNonReaders(static_cast<uint16_t>(port), n, args[3]);
     return Hold(fds.size(), n);
   }
   if (mode == "partial" && args.size() == 3) {
-    auto fds = epollhttp::testing::OpenPartialHeads(static_cast<uint16_t>(port), n, 60 * 1024);
+    auto fds = epollhttp::test::OpenPartialHeads(static_cast<uint16_t>(port), n, 60 * 1024);
     return Hold(fds.size(), n);
   }
   if (mode == "slowbody" && args.size() == 5) {
@@ -104,11 +105,11 @@ int main(int argc, char** argv) {
         interval_ms <= 0 || seconds <= 0) {
       return Usage();
     }
-    const auto r = epollhttp::testing::SlowBodies(static_cast<uint16_t>(port), n,
-                                                  std::chrono::milliseconds(interval_ms),
-                                                  std::chrono::seconds(seconds));
-    std::printf("slowbody closed=%d open=%d last_close_s=%.1f\n", r.closed_by_server,
-                r.still_open, r.last_close_s);
+    const auto r = epollhttp::test::SlowBodies(static_cast<uint16_t>(port), n,
+                                               std::chrono::milliseconds(interval_ms),
+                                               std::chrono::seconds(seconds));
+    std::printf("slowbody closed=%d open=%d last_close_s=%.1f\n", r.closed_by_server, r.still_open,
+                r.last_close_s);
     return 0;
   }
   return Usage();

@@ -42,12 +42,13 @@ wait_for_port() {  # wait_for_port PORT [LOG]: until something accepts on it (5 
   exit 1
 }
 
-# start_epollhttp_in DIR FLAGS...: starts $bin/server/server with --port 0
-# and FLAGS; sets `server_pid` and `server_port`.
+# start_epollhttp_in DIR FLAGS...: starts the server binary ($server_bin if
+# set, else $bin/server/server) with --port 0 and FLAGS; sets `server_pid` and
+# `server_port`.
 start_epollhttp_in() {
   local dir=$1; shift
   mkdir -p "$dir"
-  "$bin/server/server" --port 0 "$@" 2>"$dir/err" &
+  "${server_bin:-$bin/server/server}" --port 0 "$@" 2>"$dir/err" &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 100); do

@@ -6,8 +6,8 @@
 // so they parse argv through abseil's flag registry themselves.
 //
 // Thread safety: call once from main() before other threads start.
-#ifndef EPOLLHTTP_SERVER_CLI_FLAGS_H_
-#define EPOLLHTTP_SERVER_CLI_FLAGS_H_
+#ifndef EPOLLHTTP_BASE_CLI_FLAGS_H_
+#define EPOLLHTTP_BASE_CLI_FLAGS_H_
 
 #include <map>
 #include <string>
@@ -28,4 +28,4 @@ bool ParseFlags(int argc, char** argv, const std::vector<std::string>& repeatabl
 
 }  // namespace epollhttp
 
-#endif  // EPOLLHTTP_SERVER_CLI_FLAGS_H_
+#endif  // EPOLLHTTP_BASE_CLI_FLAGS_H_

@@ -1,4 +1,4 @@
-#include "server/cli_flags.h"
+#include "base/cli_flags.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "server/net/fd.h"
+#include "base/fd.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,11 +9,11 @@
 #include "gtest/gtest.h"
 #include "testing/fd_util.h"
 
-namespace epollhttp::net {
+namespace epollhttp {
 namespace {
 
-using ::epollhttp::testing::IsOpen;
-using ::epollhttp::testing::MakePipe;
+using ::epollhttp::test::IsOpen;
+using ::epollhttp::test::MakePipe;
 
 static_assert(!std::is_copy_constructible_v<Fd>);
 static_assert(!std::is_copy_assignable_v<Fd>);
@@ -89,4 +89,4 @@ TEST(FdTest, ResetClosesAndAdopts) {
 }
 
 }  // namespace
-}  // namespace epollhttp::net
+}  // namespace epollhttp

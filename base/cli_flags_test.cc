@@ -1,4 +1,4 @@
-#include "server/cli_flags.h"
+#include "base/cli_flags.h"
 
 #include <cstdint>
 #include <map>
@@ -28,8 +28,8 @@ bool Parse(std::vector<std::string> args, std::map<std::string, std::vector<std:
 TEST(CliFlagsTest, AcceptsEveryFlagSpelling) {
   std::map<std::string, std::vector<std::string>> repeated;
   std::string error;
-  ASSERT_TRUE(Parse({"--test_count=3", "--test_switch", "-test_name", "x y",
-                     "--test_item=a, b", "--test_item", "c"},
+  ASSERT_TRUE(Parse({"--test_count=3", "--test_switch", "-test_name", "x y", "--test_item=a, b",
+                     "--test_item", "c"},
                     &repeated, &error))
       << error;
   EXPECT_EQ(absl::GetFlag(FLAGS_test_count), 3);
@@ -42,10 +42,10 @@ TEST(CliFlagsTest, AcceptsEveryFlagSpelling) {
 
 TEST(CliFlagsTest, MistakesAreOneLineErrors) {
   std::map<std::string, std::vector<std::string>> repeated;
-  for (const auto& [args, message] :
-       std::vector<std::pair<std::vector<std::string>, std::string>>{
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--no_such_flag"}, "unknown flag --no_such_flag (see --help)"},
-           {{"--test_count=abc"}, "--test_count: Illegal value 'abc' specified for flag 'test_count'"},
+           {{"--test_count=abc"},
+            "--test_count: Illegal value 'abc' specified for flag 'test_count'"},
            {{"--test_count"}, "--test_count needs a value"},
            {{"stray"}, "unexpected argument \"stray\" (flags look like --name=value)"},
            {{"--", "stray"}, "unexpected argument \"stray\""},

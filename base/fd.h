@@ -1,18 +1,18 @@
 // fd.h: `Fd`, the single owner of a POSIX file descriptor.
 //
-// Every descriptor the server opens (sockets, epoll, eventfd, timerfd) lives in
+// Every descriptor the binaries open (sockets, epoll, eventfd, timerfd) lives in
 // an `Fd`, so it is closed exactly once, when its owner goes away, and can be
 // handed on only by moving. An `Fd` is a plain value: it does no I/O itself.
 //
 // Thread safety: like an int. Distinct `Fd`s may be used from different
 // threads; one `Fd` must not be moved, reset or destroyed while another thread
 // uses it.
-#ifndef EPOLLHTTP_SERVER_NET_FD_H_
-#define EPOLLHTTP_SERVER_NET_FD_H_
+#ifndef EPOLLHTTP_BASE_FD_H_
+#define EPOLLHTTP_BASE_FD_H_
 
 #include <utility>
 
-namespace epollhttp::net {
+namespace epollhttp {
 
 class Fd {
  public:
@@ -54,6 +54,6 @@ class Fd {
   int fd_ = -1;
 };
 
-}  // namespace epollhttp::net
+}  // namespace epollhttp
 
-#endif  // EPOLLHTTP_SERVER_NET_FD_H_
+#endif  // EPOLLHTTP_BASE_FD_H_
