@@ -1,7 +1,7 @@
 // report.h: what a load-generator run measured, and its two renderings: the
 // human summary (stdout) and the JSON report (--json).
 //
-// JSON schema "epollhttp.loadgen/2" (stable; documented in README.md):
+// JSON schema "epollhttp.loadgen/2" (stable; this is its documentation):
 //   schema, url, method, threads, clients, mode ("requests" | "duration"),
 //   rate_per_second (0: closed model), body_bytes, keepalive,
 //   requests {total, succeeded, failed}, requests_per_second,
@@ -12,7 +12,12 @@
 //   latency_us {min, mean, stdev, max, p50, p90, p99, p999, p9999},
 //   latency_uncorrected_us {same keys}.
 // Latency is measured from each request's intended send time (with --rate)
-// or its actual send time (otherwise, where both figures agree).
+// or its actual send time (otherwise, where both figures agree), in
+// microseconds; percentiles are the top of their histogram bucket (within
+// 0.1%). Byte counts are body bytes (sent: bodies of requests sent;
+// received: response bodies). `errors` counts failed requests by kind (read
+// includes timeouts); lost_body_bytes sums the differences between bytes sent
+// and the server's X-Received-Body-Bytes.
 //
 // Thread safety: RunStats is filled by one thread; merge after joining.
 #ifndef EPOLLHTTP_LOADGEN_REPORT_H_

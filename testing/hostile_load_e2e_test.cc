@@ -66,7 +66,7 @@ TEST(HostileLoadTest, FloodOfPipelinedScrapesDoesNotStallOtherClients) {
   EXPECT_EQ(f.failures, 0);
   EXPECT_GT(k.requests, 100);
   EXPECT_GT(f.requests, 10);
-  // Before the bounds, keep-alive clients waited 1.3-2.2 s here.
+  // Unbounded work per connection and wake-up makes this 1-2 s.
   EXPECT_LT(k.max_ms, 1000) << "p99 " << k.p99_ms;
   EXPECT_LT(f.max_ms, 1000) << "p99 " << f.p99_ms;
   EXPECT_EQ(server->Stop(), 0);
@@ -89,14 +89,14 @@ TEST(HostileLoadTest, NonReadingPipelinersHoldBoundedMemoryThatReturnsAfterThem)
               kAttackers + 1);
     const int64_t held = ResidentBytes(server->pid()) - idle;
     if (!kAddressSanitizer) {
-      // Before the bounds: about 2.6 MB per connection.
+      // Answering every request read makes this about 2.6 MB.
       EXPECT_LE(held / kAttackers, 64 * 1024) << held;
     }
   }
   ASSERT_EQ(ScrapeUntil(server->port(), "epollhttp_connections_active", 1), 1);
   if (!kAddressSanitizer) {
     // Freed buffers go back to the system a second after the attackers
-    // leave (before: 0.3-1.3 GB stayed).
+    // leave (the allocator alone keeps them resident).
     const int64_t after = ResidentBytesBelow(server->pid(), idle + (4 << 20));
     EXPECT_LE(after - idle, 4 << 20) << idle << " -> " << after;
   }
@@ -114,7 +114,7 @@ TEST(HostileLoadTest, PartialHeadsAfterLargeBatchesHoldLittleMemory) {
   ASSERT_EQ(attackers.size(), static_cast<size_t>(kAttackers));
   const int64_t held = ResidentBytes(server->pid()) - idle;
   if (!kAddressSanitizer) {
-    // Before: about 114 KB per connection.
+    // Appending a whole read to a partial head makes this about 114 KB.
     EXPECT_LE(held / kAttackers, 16 * 1024) << held;
   }
   // Each connection's head completes and is answered.
@@ -161,7 +161,7 @@ TEST(HostileLoadTest, SigtermDuringAFloodExitsWithinTheDeadline) {
   const int code = server->Wait();
   const double seconds = std::chrono::duration<double>(Clock::now() - signalled).count();
   flood.Stop();
-  // Before: still running 17-33 s later.
+  // Without a hard deadline a busy server outlived it by 17-33 s.
   EXPECT_LT(seconds, 3.0);
   EXPECT_TRUE(code == 0 || code == 1) << code;
 }

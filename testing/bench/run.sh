@@ -134,7 +134,7 @@ fresh_idle() {
 
 upload_peak_rss_mb() {  # upload_peak_rss_mb PORT PID: peak server RSS during 64 x 100 MB uploads
   local peak=0 rss
-  "$loadgen_bin" --url "http://127.0.0.1:$1/" --threads 64 --requests 1 \
+  "$loadgen_bin" --url "http://127.0.0.1:$1/" --threads 2 --clients 64 --requests 1 \
     --body_bytes 104857600 --progress=never >"$work/upload.out" 2>&1 &
   local load_pid=$!
   while kill -0 "$load_pid" 2>/dev/null; do
@@ -166,14 +166,15 @@ for round in $(seq "$rounds"); do
   add "h2load_seconds" "$(h2load_seconds "$epollhttp_port")"
   add "loadgen_seconds" "$(loadgen_json --url "http://127.0.0.1:$epollhttp_port/" --threads 4 \
     --requests 100 | json_field duration_seconds)"
-  # Four connections over two client threads: which server thread each
+  # Four connections over two client threads (wrk -t2 -c4 and loadgen
+  # --threads 2 --clients 4): which server thread each
   # connection hashes to and where the scheduler puts the four threads swing
   # either tool's rate by up to 1.7x from one run to the next, so this pair
   # runs three times per round (3 s each) and the row compares medians.
   for _ in 1 2 3; do
     add "wrk_get" "$(wrk_rps "$epollhttp_port" -t2 -c4 -d3s)"
     add "loadgen_get" "$(loadgen_json --url "http://127.0.0.1:$epollhttp_port/" --method GET \
-      --threads 4 --duration 3s | json_field requests_per_second)"
+      --threads 2 --clients 4 --duration 3s | json_field requests_per_second)"
   done
   # Memory, A/B as well.
   add "idle_epollhttp" "$(fresh_idle epollhttp)"
