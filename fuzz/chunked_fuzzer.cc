@@ -74,6 +74,67 @@ class Reference {
   }
 
  private:
+  // Extensions() reads chunk-ext after its first ';' (RFC 9112 §7.1.1):
+  //   *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+  // up to the CR; every byte after that ';' counts against the limit.
+  // Returns kComplete at the CR, kNeedMore if the input ends first.
+  ParseStatus Extensions() {
+    const ParseError bad = ParseError::kBadChunkExtension;
+    size_t extension = 0;
+    const auto consume = [&] {
+      ++pos_;
+      return ++extension <= options_.max_chunk_extension_bytes;
+    };
+    const auto bws = [&] {
+      while (!End() && (in_[pos_] == ' ' || in_[pos_] == '\t')) {
+        if (!consume()) return false;
+      }
+      return true;
+    };
+    const auto text = [](char c) {  // qdtext, '"', '\\', or a quoted-pair's second byte.
+      const unsigned char u = static_cast<unsigned char>(c);
+      return c == '\t' || (u >= 0x20 && u != 0x7f);
+    };
+    while (true) {
+      if (!bws()) return Error(bad);
+      if (End()) return ParseStatus::kNeedMore;
+      if (!TokenChar(in_[pos_])) return Error(bad);  // An empty name.
+      while (!End() && TokenChar(in_[pos_])) {
+        if (!consume()) return Error(bad);
+      }
+      if (!bws()) return Error(bad);
+      if (End()) return ParseStatus::kNeedMore;
+      if (in_[pos_] == '=') {
+        if (!consume() || !bws()) return Error(bad);
+        if (End()) return ParseStatus::kNeedMore;
+        if (in_[pos_] == '"') {
+          if (!consume()) return Error(bad);
+          while (true) {
+            if (End()) return ParseStatus::kNeedMore;
+            const char c = in_[pos_];
+            if (!text(c)) return Error(bad);  // Incl. a CR: an unbalanced quote.
+            if (!consume()) return Error(bad);
+            if (c == '"') break;
+            if (c == '\\') {
+              if (End()) return ParseStatus::kNeedMore;
+              if (!text(in_[pos_]) || !consume()) return Error(bad);
+            }
+          }
+        } else if (TokenChar(in_[pos_])) {
+          while (!End() && TokenChar(in_[pos_])) {
+            if (!consume()) return Error(bad);
+          }
+        } else {
+          return Error(bad);  // An empty value.
+        }
+        if (!bws()) return Error(bad);
+        if (End()) return ParseStatus::kNeedMore;
+      }
+      if (in_[pos_] == '\r') return ParseStatus::kComplete;
+      if (in_[pos_] != ';' || !consume()) return Error(bad);
+    }
+  }
+
   // Run() returns kNeedMore as soon as the input ends.
   ParseStatus Run(Outcome* out) {
     int64_t announced = 0;
@@ -96,14 +157,9 @@ class Reference {
       }
       if (in_[pos_] == ';') {
         ++pos_;
-        size_t extension = 0;
-        while (!End() && in_[pos_] != '\r') {
-          if (!ValueChar(in_[pos_]) || ++extension > options_.max_chunk_extension_bytes) {
-            return Error(ParseError::kBadChunkExtension);
-          }
-          ++pos_;
+        if (const ParseStatus status = Extensions(); status != ParseStatus::kComplete) {
+          return status;
         }
-        if (End()) return ParseStatus::kNeedMore;
       } else if (in_[pos_] != '\r') {
         return Error(ParseError::kBadChunkSize);
       }

@@ -16,7 +16,8 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 cd "$(dirname "$0")/.."
-harnesses=(content_length_fuzzer request_parser_fuzzer chunked_fuzzer connection_fuzzer)
+harnesses=(content_length_fuzzer request_parser_fuzzer chunked_fuzzer connection_fuzzer
+  differential_fuzzer)
 bazel_flags=(--config=fuzz --noshow_progress --ui_event_filters=-info,-stdout,-stderr)
 
 if ! log=$(bazel build "${bazel_flags[@]}" //fuzz:all_fuzzers 2>&1); then

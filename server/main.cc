@@ -57,6 +57,10 @@ ABSL_FLAG(int64_t, max_header_bytes, 32 * 1024,
 ABSL_FLAG(int64_t, max_body_bytes, int64_t{1} << 30,
           "Bytes allowed in a request body (default 1 GiB); a larger Content-Length gets "
           "413 before any body byte is read, a chunked body 413 as soon as it passes this.");
+ABSL_FLAG(bool, allow_bare_lf, false,
+          "Accept a bare LF (without CR) as a line end in request heads, as RFC 9112 2.2 "
+          "allows. Off by default: behind a proxy that ends lines differently, a bare LF "
+          "lets a client smuggle a second request through a field line.");
 ABSL_FLAG(int32_t, max_connections, 10000,
           "Open connections at which the server stops accepting (new clients wait in the "
           "kernel's accept queue) until one closes.");
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(port);
   options.threads = threads;
   options.codec.parser.max_head_bytes = static_cast<size_t>(max_header_bytes);
+  options.codec.parser.allow_bare_lf = absl::GetFlag(FLAGS_allow_bare_lf);
   options.codec.body.max_body_bytes = max_body_bytes;
   options.codec.body.max_trailer_bytes = static_cast<size_t>(max_header_bytes);
   options.connection.header_timeout = absl::ToChronoMilliseconds(timeouts[0]);

@@ -21,6 +21,8 @@ packages=(
   libcpp-httplib-dev   # cpp-httplib 0.11.4 (loadgen's client)
   pkg-config           # abseil link lines in third_party/
   curl                 # end-to-end tests with a real client
+  node-llhttp          # llhttp 8.1 C sources: a reference parser (differential test)
+  python3-h11          # h11 0.14: a second reference parser (differential test)
 )
 
 missing=()

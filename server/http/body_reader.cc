@@ -41,6 +41,78 @@ ParseStatus BodyReader::Skip(int64_t n) {
   return done() ? ParseStatus::kComplete : ParseStatus::kNeedMore;
 }
 
+bool BodyReader::Extension(char c) {
+  const bool bws = c == ' ' || c == '\t';
+  switch (state_) {
+    case State::kExtNameStart:  // An empty name (';' '=' CR here) is an error.
+      if (bws) return true;
+      if (!Is(c, kTchar)) return false;
+      state_ = State::kExtName;
+      return true;
+    case State::kExtName:
+      if (Is(c, kTchar)) return true;
+      [[fallthrough]];
+    case State::kExtAfterName:
+      if (bws) {
+        state_ = State::kExtAfterName;
+      } else if (c == '=') {
+        state_ = State::kExtValueStart;
+      } else if (c == ';') {
+        state_ = State::kExtNameStart;
+      } else if (c == '\r') {
+        state_ = State::kSizeLf;
+      } else {
+        return false;
+      }
+      return true;
+    case State::kExtValueStart:  // An empty value is an error.
+      if (bws) return true;
+      if (c == '"') {
+        state_ = State::kExtQuoted;
+      } else if (Is(c, kTchar)) {
+        state_ = State::kExtToken;
+      } else {
+        return false;
+      }
+      return true;
+    case State::kExtToken:
+      if (Is(c, kTchar)) return true;
+      [[fallthrough]];
+    case State::kExtAfterValue:
+      if (bws) {
+        state_ = State::kExtAfterValue;
+      } else if (c == ';') {
+        state_ = State::kExtNameStart;
+      } else if (c == '\r') {
+        state_ = State::kSizeLf;
+      } else {
+        return false;
+      }
+      return true;
+    case State::kExtQuoted: {
+      // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+      if (c == '"') {
+        state_ = State::kExtAfterValue;
+        return true;
+      }
+      if (c == '\\') {
+        state_ = State::kExtQuotedPair;
+        return true;
+      }
+      const unsigned char u = static_cast<unsigned char>(c);
+      return c == '\t' || (u >= 0x20 && u != 0x7f);  // A CR here: an unbalanced quote.
+    }
+    case State::kExtQuotedPair: {
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+      const unsigned char u = static_cast<unsigned char>(c);
+      if (c != '\t' && (u < 0x20 || u == 0x7f)) return false;
+      state_ = State::kExtQuoted;
+      return true;
+    }
+    default: return false;
+  }
+}
+
 BodyChunk BodyReader::Fail(size_t consumed, ParseError error) {
   state_ = State::kError;
   error_ = error;
@@ -78,7 +150,7 @@ BodyChunk BodyReader::Read(absl::string_view input) {
           if (chunk_size_ > kMaxBeforeShift) return Fail(i, ParseError::kBadChunkSize);
           chunk_size_ = (chunk_size_ << 4) | HexValue(c);
         } else if (c == ';') {
-          state_ = State::kExtension;
+          state_ = State::kExtNameStart;
         } else if (c == ' ' || c == '\t') {
           state_ = State::kSizeBws;
         } else if (c == '\r') {
@@ -89,15 +161,22 @@ BodyChunk BodyReader::Read(absl::string_view input) {
         break;
       case State::kSizeBws:
         if (c == ';') {
-          state_ = State::kExtension;
+          state_ = State::kExtNameStart;
         } else if (c != ' ' && c != '\t') {
           return Fail(i, ParseError::kBadChunkExtension);
         }
         break;
-      case State::kExtension:
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else if (!Is(c, kFieldVchar) || ++extension_bytes_ > options_.max_chunk_extension_bytes) {
+      case State::kExtNameStart:
+      case State::kExtName:
+      case State::kExtAfterName:
+      case State::kExtValueStart:
+      case State::kExtToken:
+      case State::kExtQuoted:
+      case State::kExtQuotedPair:
+      case State::kExtAfterValue:
+        // The CR ending the size line is not an extension byte.
+        if ((c != '\r' && ++extension_bytes_ > options_.max_chunk_extension_bytes) ||
+            !Extension(c)) {
           return Fail(i, ParseError::kBadChunkExtension);
         }
         break;

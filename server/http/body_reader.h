@@ -10,8 +10,10 @@
 //
 // Chunked bodies are decoded strictly: hex sizes with overflow checks, CRLF
 // (never a bare LF) after the size line and after each chunk's data,
-// extensions accepted but bounded, trailer fields checked and counted against
-// a byte limit, then discarded.
+// extensions checked against RFC 9112 §7.1.1 (token names; token or
+// quoted-string values; an empty name or an unbalanced quote is 400) and
+// bounded, trailer fields checked and counted against a byte limit, then
+// discarded. Every byte is decided as it arrives.
 //
 // Thread safety: one reader per connection, used by one thread at a time.
 #ifndef EPOLLHTTP_SERVER_HTTP_BODY_READER_H_
@@ -71,25 +73,36 @@ class BodyReader {
 
  private:
   enum class State : uint8_t {
-    kLength,        // Content-Length body; `remaining_` bytes to go.
-    kSizeStart,     // Chunked: first hex digit of a size line.
-    kSize,          // More hex digits, ';' / BWS before an extension, or CR.
-    kSizeBws,       // BWS after the size: only more BWS or ';' may follow.
-    kExtension,     // Extension bytes up to CR.
-    kSizeLf,        // LF ending the size line.
-    kData,          // `remaining_` bytes of chunk data.
-    kDataCr,        // CR after chunk data.
-    kDataLf,        // LF after chunk data.
-    kTrailerStart,  // Start of a trailer field line, or CR of the final line.
-    kTrailerName,   // Trailer field name up to ':'.
-    kTrailerValue,  // Trailer field value up to CR.
-    kTrailerLf,     // LF ending a trailer field line.
-    kFinalLf,       // LF ending the message.
+    kLength,     // Content-Length body; `remaining_` bytes to go.
+    kSizeStart,  // Chunked: first hex digit of a size line.
+    kSize,       // More hex digits, ';' / BWS before an extension, or CR.
+    kSizeBws,    // BWS after the size: only more BWS or ';' may follow.
+    // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+    kExtNameStart,   // BWS after ';', then the name's first byte.
+    kExtName,        // Name token bytes.
+    kExtAfterName,   // BWS after the name: '=', ';' or CR.
+    kExtValueStart,  // BWS after '=', then a token or '"'.
+    kExtToken,       // Token value bytes.
+    kExtQuoted,      // Quoted-string value bytes, up to '"'.
+    kExtQuotedPair,  // The byte after '\' in a quoted-string.
+    kExtAfterValue,  // BWS after a value: ';' or CR.
+    kSizeLf,         // LF ending the size line.
+    kData,           // `remaining_` bytes of chunk data.
+    kDataCr,         // CR after chunk data.
+    kDataLf,         // LF after chunk data.
+    kTrailerStart,   // Start of a trailer field line, or CR of the final line.
+    kTrailerName,    // Trailer field name up to ':'.
+    kTrailerValue,   // Trailer field value up to CR.
+    kTrailerLf,      // LF ending a trailer field line.
+    kFinalLf,        // LF ending the message.
     kDone,
     kError,
   };
 
   BodyChunk Fail(size_t consumed, ParseError error);
+  // Extension() takes one byte of a chunk extension in the current kExt*
+  // state; false if no valid extension continues with it.
+  bool Extension(char c);
 
   BodyReaderOptions options_;
   State state_ = State::kDone;

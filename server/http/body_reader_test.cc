@@ -64,6 +64,21 @@ const std::vector<Case>& ChunkedCases() {
       {"5;name=value\r\nhello\r\n0;last\r\n\r\n", "body=hello rest="},
       {"5 ;name\r\nhello\r\n0\r\n\r\n", "body=hello rest="},
       {"5;a=\"q s\"\r\nhello\r\n0\r\n\r\n", "body=hello rest="},
+      // chunk-ext (RFC 9112 §7.1.1): BWS around ';' and '=', token names,
+      // token or quoted-string values.
+      {"5 ; a = b ; c\r\nhello\r\n0\r\n\r\n", "body=hello rest="},
+      {"5;a=\"q\\\"s\";b=\"\"\r\nhello\r\n0\r\n\r\n", "body=hello rest="},
+      {"5;a=b;c=d\r\nhello\r\n0\r\n\r\n", "body=hello rest="},
+      {"5;\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},  // Empty name.
+      {"5;=v\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a;;b\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a=\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},     // Empty value.
+      {"5;a=\"q\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},  // Unbalanced.
+      {"5;a=\"q\\\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a b\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a=b c\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a=\"q\"x\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
+      {"5;a(b)\r\nhello\r\n0\r\n\r\n", "error 400 bad chunk extension"},
       {"5\r\nhello\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\nnext", "body=hello rest=next"},
       {"5\r\nhel", "need-more body=hel"},
       {"5\r\nhello\r\n0\r\n", "need-more body=hello"},

@@ -20,6 +20,10 @@ enum CharClass : uint8_t {
   kFieldVchar = 1 << 1,  // field-value byte: VCHAR, obs-text, SP, HTAB
   kTargetChar = 1 << 2,  // request-target byte: anything but CTL and SP
   kHexDigit = 1 << 3,
+  // A target byte that stands for itself (RFC 3986): unreserved, sub-delims,
+  // ":", "@", "/", "?". ("%" starts pct-encoded; "[" "]" are authority-only.)
+  kUriChar = 1 << 4,
+  kSchemeChar = 1 << 5,  // ALPHA DIGIT "+" "-" "." (RFC 3986 §3.1)
 };
 
 constexpr std::array<uint8_t, 256> MakeCharClassTable() {
@@ -37,6 +41,13 @@ constexpr std::array<uint8_t, 256> MakeCharClassTable() {
     if (c == '\t' || (c >= 0x20 && c != 0x7f)) bits |= kFieldVchar;
     if (c > 0x20 && c != 0x7f) bits |= kTargetChar;
     if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) bits |= kHexDigit;
+    bool uri = alpha || digit;
+    for (const char extra : {'-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';',
+                             '=', ':', '@', '/', '?'}) {
+      if (c == extra) uri = true;
+    }
+    if (uri) bits |= kUriChar;
+    if (alpha || digit || c == '+' || c == '-' || c == '.') bits |= kSchemeChar;
     table[c] = bits;
   }
   return table;
@@ -109,6 +120,40 @@ inline size_t SkipTchars(const char* p, size_t i, size_t n) {
   }
 #endif
   while (i < n && Is(p[i], kTchar)) ++i;
+  return i;
+}
+
+// SkipUriChars() returns the index of the first byte of p[i, n) that is not
+// in kUriChar, or n. Reads only p[i, n). With SSE2 it tests sixteen bytes at
+// a time: printable ASCII (0x21-0x7e) less the twelve bytes RFC 3986 keeps
+// out of targets (" # < > [ \ ] ^ ` { | }) and "%", which the caller decodes.
+inline size_t SkipUriChars(const char* p, size_t i, size_t n) {
+#if defined(__SSE2__)
+  const auto in = [](__m128i v, char lo, char hi) {  // lo <= v <= hi, signed.
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Bytes >= 0x80 are negative as signed bytes, so outside every range.
+    const __m128i printable = in(v, 0x21, 0x7e);
+    __m128i excluded = in(v, '"', '#');
+    excluded = _mm_or_si128(excluded, _mm_cmpeq_epi8(v, _mm_set1_epi8('%')));
+    excluded = _mm_or_si128(excluded, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+    excluded = _mm_or_si128(excluded, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+    excluded = _mm_or_si128(excluded, in(v, '[', '^'));
+    excluded = _mm_or_si128(excluded, _mm_cmpeq_epi8(v, _mm_set1_epi8('`')));
+    excluded = _mm_or_si128(excluded, in(v, '{', '}'));
+    const unsigned ok =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(excluded, printable)));
+    if (ok == 0xffff) {
+      i += 16;
+      continue;
+    }
+    return i + static_cast<size_t>(__builtin_ctz(~ok));
+  }
+#endif
+  while (i < n && Is(p[i], kUriChar)) ++i;
   return i;
 }
 

@@ -13,7 +13,6 @@ namespace {
 
 using internal::Is;
 using internal::kFieldVchar;
-using internal::kTargetChar;
 using internal::kTchar;
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
@@ -49,6 +48,8 @@ bool LookupMethod(absl::string_view name, Method* method) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+bool IsAlpha(char c) { return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
 // IsName() compares a field name (already validated as a token) with a
 // lower-case literal of letters and '-', ignoring case, inline. For token
 // bytes, (c | 0x20) equals a lower-case letter only for that letter in either
@@ -83,14 +84,19 @@ RequestParser::RequestParser(RequestParserOptions options) : options_(options) {
 
 void RequestParser::Reset() {
   state_ = State::kRequestLine;
+  step_ = Step::kLineStart;
   error_ = ParseError::kNone;
   line_begin_ = scanned_ = consumed_ = 0;
-  target_begin_ = target_size_ = 0;
+  method_end_ = target_begin_ = target_size_ = version_begin_ = authority_colon_ = 0;
+  authority_port_ = false;
+  name_end_ = value_begin_ = value_end_ = 0;
+  pct_left_ = 0;
+  connect_ = options_method_ = false;
   head_ = RequestHead();
   fields_.clear();  // headers_ keeps its size: Finish() overwrites it.
   host_count_ = 0;
   has_content_length_ = has_transfer_encoding_ = false;
-  chunked_final_ = chunked_seen_ = chunked_twice_ = other_coding_ = false;
+  chunked_final_ = chunked_seen_ = chunked_twice_ = chunked_parameter_ = other_coding_ = false;
   connection_close_ = connection_keep_alive_ = bad_expectation_ = false;
 }
 
@@ -106,134 +112,305 @@ ParseStatus RequestParser::Parse(absl::string_view input) {
   while (true) {
     const bool request_line = state_ == State::kRequestLine;
     const size_t limit = request_line ? options_.max_request_line : options_.max_head_bytes;
-    const ParseError too_long =
-        request_line ? ParseError::kRequestLineTooLong : ParseError::kHeadTooLarge;
-    if (state_ == State::kHeaders && scanned_ == line_begin_) {
-      // Fast path: one pass over a field line that has fully arrived.
-      const int handled = TryFieldLine(input);
-      if (handled > 0) continue;
-      if (handled < 0) return ParseStatus::kError;
+    ParseError error = ParseError::kNone;
+    const Scan scan = ScanLine(input.data(), std::min(input.size(), limit), &error);
+    switch (scan) {
+      case Scan::kError: return Fail(error);
+      case Scan::kMore:
+        // Every byte below the limit is checked; the byte at the limit
+        // decides that the line (or head) is too long.
+        if (input.size() > limit) {
+          return Fail(request_line ? ParseError::kRequestLineTooLong : ParseError::kHeadTooLarge);
+        }
+        return ParseStatus::kNeedMore;
+      case Scan::kHeadDone:
+        consumed_ = scanned_;
+        if (const ParseError finish = Finish(input); finish != ParseError::kNone) {
+          return Fail(finish);
+        }
+        state_ = State::kComplete;
+        return ParseStatus::kComplete;
+      case Scan::kLineDone: break;
     }
-    const void* lf = scanned_ < input.size()
-                         ? std::memchr(input.data() + scanned_, '\n', input.size() - scanned_)
-                         : nullptr;
-    if (lf == nullptr) {
-      // The verdict for an over-long line is the same whether or not its LF
-      // has arrived, so the result does not depend on how input was split.
-      if (input.size() > limit) return Fail(too_long);
-      scanned_ = input.size();
-      return ParseStatus::kNeedMore;
+    // The request line ended (field lines are finished inside ScanLine()).
+    if (const ParseError line = FinishRequestLine(input); line != ParseError::kNone) {
+      return Fail(line);
     }
-    const size_t lf_index = static_cast<size_t>(static_cast<const char*>(lf) - input.data());
-    const size_t next = lf_index + 1;
-    if (next > limit) return Fail(too_long);
-    size_t end = lf_index;
-    if (end > line_begin_ && input[end - 1] == '\r') --end;
-    const size_t begin = line_begin_;
-    line_begin_ = scanned_ = next;
-    if (request_line) {
-      if (end == begin) continue;  // RFC 9112 §2.2: skip empty lines before the request.
-      const ParseError error = ParseRequestLine(input, begin, end);
-      if (error != ParseError::kNone) return Fail(error);
-      state_ = State::kHeaders;
-      continue;
-    }
-    if (end == begin) {
-      consumed_ = next;
-      const ParseError error = Finish(input);
-      if (error != ParseError::kNone) return Fail(error);
-      state_ = State::kComplete;
-      return ParseStatus::kComplete;
-    }
-    if (fields_.size() >= options_.max_headers) return Fail(ParseError::kTooManyHeaders);
-    const ParseError error = ParseHeaderLine(input, begin, end);
-    if (error != ParseError::kNone) return Fail(error);
+    state_ = State::kHeaders;
+    line_begin_ = scanned_;
+    step_ = Step::kFieldStart;
   }
 }
 
-int RequestParser::TryFieldLine(absl::string_view input) {
-  const char* p = input.data();
-  const size_t n = input.size();
-  const size_t begin = line_begin_;
-  size_t i = internal::SkipTchars(p, begin, n);
-  if (i == begin || i == n || p[i] != ':') return 0;
-  const size_t name_size = i - begin;
-  ++i;
-  while (i < n && IsOws(p[i])) ++i;
-  const size_t value_begin = i;
-  i = internal::SkipClass<kFieldVchar>(p, i, n);
-  // Every byte before `i` is a field-value byte, so no LF precedes it.
-  size_t lf_index;
-  if (i < n && p[i] == '\n') {
-    lf_index = i;
-  } else if (i + 1 < n && p[i] == '\r' && p[i + 1] == '\n') {
-    lf_index = i + 1;
-  } else {
-    return 0;  // Incomplete or malformed: the general path decides.
-  }
-  size_t value_end = i;
-  while (value_end > value_begin && IsOws(p[value_end - 1])) --value_end;
-  // The same checks, in the same order, as the general path.
-  const size_t next = lf_index + 1;
-  if (next > options_.max_head_bytes) return Fail(ParseError::kHeadTooLarge), -1;
-  line_begin_ = scanned_ = next;
-  if (fields_.size() >= options_.max_headers) return Fail(ParseError::kTooManyHeaders), -1;
-  fields_.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(name_size),
-                     static_cast<uint32_t>(value_begin),
-                     static_cast<uint32_t>(value_end - value_begin)});
-  const ParseError error = OnField(absl::string_view(p + begin, name_size),
-                                   absl::string_view(p + value_begin, value_end - value_begin));
-  if (error != ParseError::kNone) return Fail(error), -1;
-  return 1;
+ParseError RequestParser::FieldDone(const char* p) {
+  while (value_end_ > value_begin_ && IsOws(p[value_end_ - 1])) --value_end_;
+  fields_.push_back({static_cast<uint32_t>(line_begin_),
+                     name_end_ - static_cast<uint32_t>(line_begin_), value_begin_,
+                     value_end_ - value_begin_});
+  return OnField(absl::string_view(p + line_begin_, name_end_ - line_begin_),
+                 absl::string_view(p + value_begin_, value_end_ - value_begin_));
 }
 
-ParseError RequestParser::ParseRequestLine(absl::string_view input, size_t begin, size_t end) {
-  const absl::string_view line = input.substr(begin, end - begin);
-  // method SP request-target SP HTTP-version
-  size_t i = 0;
-  while (i < line.size() && Is(line[i], kTchar)) ++i;
-  if (i == 0 || i == line.size() || line[i] != ' ') return ParseError::kBadRequestLine;
-  const absl::string_view method = line.substr(0, i);
-  const size_t target_begin = ++i;
-  i = internal::SkipClass<kTargetChar>(line.data(), i, line.size());
-  if (i == target_begin || i == line.size() || line[i] != ' ') return ParseError::kBadRequestLine;
-  const size_t target_end = i++;
-  const absl::string_view version = line.substr(i);
-  if (version.size() != 8 || !absl::StartsWith(version, "HTTP/") || !IsDigit(version[5]) ||
-      version[6] != '.' || !IsDigit(version[7])) {
+RequestParser::Scan RequestParser::ScanLine(const char* p, size_t end, ParseError* error) {
+  size_t i = scanned_;
+  // `fail` records the error at the byte that decided it.
+  const auto fail = [&](ParseError e) {
+    scanned_ = i;
+    *error = e;
+    return Scan::kError;
+  };
+  // A bare LF ends a line only when allowed.
+  const auto bare_lf = [&]() { return options_.allow_bare_lf; };
+  while (true) {
+    if (i >= end) {
+      scanned_ = i;
+      return Scan::kMore;
+    }
+    const char c = p[i];
+    switch (step_) {
+      case Step::kLineStart:
+        if (c == '\r') {
+          step_ = Step::kEmptyLf;
+          ++i;
+        } else if (c == '\n') {
+          if (!bare_lf()) return fail(ParseError::kBadLineEnding);
+          ++i;  // RFC 9112 §2.2: an empty line before the request line is skipped.
+        } else if (Is(c, kTchar)) {
+          line_begin_ = i;
+          step_ = Step::kMethod;
+        } else {
+          return fail(ParseError::kBadRequestLine);
+        }
+        break;
+      case Step::kEmptyLf:
+        if (c != '\n') return fail(ParseError::kBadLineEnding);
+        step_ = Step::kLineStart;
+        ++i;
+        break;
+      case Step::kMethod:
+        i = internal::SkipTchars(p, i, end);
+        if (i == end) break;
+        if (p[i] != ' ') return fail(ParseError::kBadRequestLine);
+        {
+          const absl::string_view method(p + line_begin_, i - line_begin_);
+          connect_ = method == "CONNECT";
+          options_method_ = method == "OPTIONS";
+        }
+        method_end_ = static_cast<uint32_t>(i);
+        target_begin_ = static_cast<uint32_t>(++i);
+        step_ = Step::kTargetStart;
+        break;
+      case Step::kTargetStart:
+        if (connect_) {
+          authority_colon_ = 0;
+          authority_port_ = false;
+          step_ = Step::kAuthority;  // RFC 9112 §3.2.3: CONNECT takes host:port only.
+        } else if (c == '/') {
+          step_ = Step::kOrigin;
+          ++i;
+        } else if (c == '*' && options_method_) {
+          step_ = Step::kAsterisk;
+          ++i;
+        } else if (IsAlpha(c)) {
+          step_ = Step::kScheme;
+          ++i;
+        } else {
+          return fail(ParseError::kBadRequestLine);
+        }
+        break;
+      case Step::kHost:
+        // Short: decided byte by byte. '/' or '?' starts the path or query.
+        if (pct_left_ == 0 && (c == '/' || c == '?')) {
+          step_ = Step::kOrigin;
+        } else if (pct_left_ == 0 && c == '@') {
+          return fail(ParseError::kBadRequestLine);  // Userinfo (RFC 9110 §4.2.4).
+        } else if (pct_left_ > 0 || !Is(c, internal::kUriChar)) {
+          if (const ParseError e = TargetByte(c, i); e != ParseError::kNone) return fail(e);
+        }
+        ++i;
+        break;
+      case Step::kOrigin:
+        if (pct_left_ == 0) i = internal::SkipUriChars(p, i, end);
+        if (i == end) break;
+        if (const ParseError e = TargetByte(p[i], i); e != ParseError::kNone) return fail(e);
+        ++i;
+        break;
+      case Step::kAuthority:
+        if (const ParseError e = TargetByte(p[i], i); e != ParseError::kNone) return fail(e);
+        ++i;
+        break;
+      case Step::kAsterisk:
+        if (c != ' ') return fail(ParseError::kBadRequestLine);
+        target_size_ = static_cast<uint32_t>(i) - target_begin_;
+        version_begin_ = static_cast<uint32_t>(++i);
+        step_ = Step::kVersion;
+        break;
+      case Step::kScheme:
+        if (c == ':') {
+          step_ = Step::kSchemeSlash;
+          pct_left_ = 2;
+        } else if (!Is(c, internal::kSchemeChar)) {
+          return fail(ParseError::kBadRequestLine);
+        }
+        ++i;
+        break;
+      case Step::kSchemeSlash:
+        if (c != '/') return fail(ParseError::kBadRequestLine);
+        if (--pct_left_ == 0) step_ = Step::kHost;
+        ++i;
+        break;
+      case Step::kVersion: {
+        // "HTTP/" DIGIT "." DIGIT, then the line's end.
+        const size_t k = i - version_begin_;
+        if (k < 8) {
+          const bool ok = k < 5 ? c == "HTTP/"[k] : (k == 6 ? c == '.' : IsDigit(c));
+          if (!ok) return fail(ParseError::kBadRequestLine);
+          ++i;
+        } else if (c == '\r') {
+          step_ = Step::kLineLf;
+          ++i;
+        } else if (c == '\n') {
+          if (!bare_lf()) return fail(ParseError::kBadLineEnding);
+          scanned_ = i + 1;
+          return Scan::kLineDone;
+        } else {
+          return fail(ParseError::kBadRequestLine);
+        }
+        break;
+      }
+      case Step::kLineLf:
+        if (c != '\n') return fail(ParseError::kBadLineEnding);
+        ++i;
+        if (state_ == State::kRequestLine) {
+          scanned_ = i;
+          return Scan::kLineDone;
+        }
+        if (const ParseError e = FieldDone(p); e != ParseError::kNone) return fail(e);
+        step_ = Step::kFieldStart;
+        break;
+      case Step::kFieldStart:
+        line_begin_ = i;
+        if (c == '\r') {
+          step_ = Step::kBlankLf;
+          ++i;
+          break;
+        }
+        if (c == '\n') {
+          if (!bare_lf()) return fail(ParseError::kBadLineEnding);
+          scanned_ = i + 1;
+          return Scan::kHeadDone;
+        }
+        if (fields_.size() >= options_.max_headers) return fail(ParseError::kTooManyHeaders);
+        if (!Is(c, kTchar)) return fail(ParseError::kBadHeader);  // Incl. obs-fold (SP, HTAB).
+        line_begin_ = i;
+        {
+          // Fast path: a well-formed line that has fully arrived, in one
+          // pass. Anything else takes the steps below, which decide the same.
+          size_t j = internal::SkipTchars(p, i, end);
+          if (j < end && p[j] == ':') {
+            const size_t colon = j++;
+            while (j < end && IsOws(p[j])) ++j;
+            const size_t value = j;
+            j = internal::SkipClass<kFieldVchar>(p, j, end);
+            if (j + 1 < end && p[j] == '\r' && p[j + 1] == '\n') {
+              name_end_ = static_cast<uint32_t>(colon);
+              value_begin_ = static_cast<uint32_t>(value);
+              value_end_ = static_cast<uint32_t>(j);
+              i = j + 2;
+              if (const ParseError e = FieldDone(p); e != ParseError::kNone) return fail(e);
+              break;  // Still kFieldStart.
+            }
+          }
+        }
+        step_ = Step::kName;
+        break;
+      case Step::kName:
+        i = internal::SkipTchars(p, i, end);
+        if (i == end) break;
+        if (p[i] != ':') return fail(ParseError::kBadHeader);
+        name_end_ = static_cast<uint32_t>(i++);
+        step_ = Step::kValueStart;
+        break;
+      case Step::kValueStart:
+        while (i < end && IsOws(p[i])) ++i;
+        if (i == end) break;
+        value_begin_ = static_cast<uint32_t>(i);
+        step_ = Step::kValue;
+        break;
+      case Step::kValue:
+        i = internal::SkipClass<kFieldVchar>(p, i, end);
+        if (i == end) break;
+        value_end_ = static_cast<uint32_t>(i);
+        if (p[i] == '\r') {
+          step_ = Step::kLineLf;
+          ++i;
+        } else if (p[i] == '\n') {
+          if (!bare_lf()) return fail(ParseError::kBadLineEnding);
+          ++i;
+          if (const ParseError e = FieldDone(p); e != ParseError::kNone) return fail(e);
+          step_ = Step::kFieldStart;
+        } else {
+          return fail(ParseError::kBadHeader);  // A control byte in the value.
+        }
+        break;
+      case Step::kBlankLf:
+        if (c != '\n') return fail(ParseError::kBadLineEnding);
+        scanned_ = i + 1;
+        return Scan::kHeadDone;
+    }
+  }
+}
+
+ParseError RequestParser::TargetByte(char c, size_t i) {
+  if (pct_left_ > 0) {  // pct-encoded = "%" HEXDIG HEXDIG
+    if (!Is(c, internal::kHexDigit)) return ParseError::kBadRequestLine;
+    --pct_left_;
+    return ParseError::kNone;
+  }
+  if (step_ == Step::kAuthority) {
+    // authority-form = uri-host ":" port (RFC 9112 §3.2.3): reg-name or IP
+    // literal, then a ':' and digits.
+    if (c == ' ') {
+      if (authority_colon_ == 0 || !authority_port_) return ParseError::kBadRequestLine;
+    } else if (c == ':') {
+      authority_colon_ = static_cast<uint32_t>(i);
+      authority_port_ = true;
+      return ParseError::kNone;
+    } else if (c == '%' || c == '[' || c == ']' ||
+               (Is(c, internal::kUriChar) && c != '/' && c != '?' && c != '@')) {
+      if (c == '%') pct_left_ = 2;
+      if (c == ']') authority_colon_ = 0;  // A ':' inside the literal is not the port's.
+      if (!IsDigit(c)) authority_port_ = false;
+      return ParseError::kNone;
+    } else {
+      return ParseError::kBadRequestLine;
+    }
+  } else if (c == '%') {
+    pct_left_ = 2;
+    return ParseError::kNone;
+  } else if (c == '[' || c == ']') {
+    // IP literals: in an absolute-form authority, never in a path.
+    return step_ == Step::kHost ? ParseError::kNone : ParseError::kBadRequestLine;
+  } else if (c != ' ') {
     return ParseError::kBadRequestLine;
   }
-  if (!LookupMethod(method, &head_.method)) return ParseError::kMethodNotImplemented;
+  // SP ends the target.
+  target_size_ = static_cast<uint32_t>(i) - target_begin_;
+  version_begin_ = static_cast<uint32_t>(i + 1);
+  step_ = Step::kVersion;
+  return ParseError::kNone;
+}
+
+ParseError RequestParser::FinishRequestLine(absl::string_view input) {
+  if (!LookupMethod(input.substr(line_begin_, method_end_ - line_begin_), &head_.method)) {
+    return ParseError::kMethodNotImplemented;
+  }
+  const absl::string_view version = input.substr(version_begin_, 8);
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
     return ParseError::kVersionNotSupported;
   }
   head_.version = version[7] == '1' ? Version::kHttp11 : Version::kHttp10;
-  target_begin_ = static_cast<uint32_t>(begin + target_begin);
-  target_size_ = static_cast<uint32_t>(target_end - target_begin);
   return ParseError::kNone;
-}
-
-ParseError RequestParser::ParseHeaderLine(absl::string_view input, size_t begin, size_t end) {
-  const absl::string_view line = input.substr(begin, end - begin);
-  // field-name ":" OWS field-value OWS. A leading SP/HTAB is obs-fold (400).
-  size_t i = 0;
-  i = internal::SkipTchars(line.data(), i, line.size());
-  if (i == 0 || i == line.size() || line[i] != ':') return ParseError::kBadHeader;
-  const size_t name_size = i++;
-  while (i < line.size() && IsOws(line[i])) ++i;
-  const size_t value_begin = i;
-  i = internal::SkipClass<kFieldVchar>(line.data(), i, line.size());
-  if (i != line.size()) {
-    return line[i] == '\r' ? ParseError::kBadLineEnding : ParseError::kBadHeader;
-  }
-  size_t value_end = line.size();
-  while (value_end > value_begin && IsOws(line[value_end - 1])) --value_end;
-  const absl::string_view name = line.substr(0, name_size);
-  const absl::string_view value = line.substr(value_begin, value_end - value_begin);
-  fields_.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(name_size),
-                     static_cast<uint32_t>(begin + value_begin),
-                     static_cast<uint32_t>(value.size())});
-  return OnField(name, value);
 }
 
 ParseError RequestParser::OnField(absl::string_view name, absl::string_view value) {
@@ -276,6 +453,7 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
         for (const absl::string_view element : absl::StrSplit(value, ',')) {
           // transfer-coding = token *( OWS ";" OWS transfer-parameter )
           absl::string_view coding = TrimOws(element);
+          const bool has_parameter = coding.find(';') != absl::string_view::npos;
           coding = TrimOws(coding.substr(0, coding.find(';')));
           if (coding.empty()) {
             if (TrimOws(element).empty()) continue;  // Empty list elements are allowed.
@@ -285,6 +463,9 @@ ParseError RequestParser::OnField(absl::string_view name, absl::string_view valu
             if (!Is(c, kTchar)) return ParseError::kBadTransferEncoding;
           }
           if (absl::EqualsIgnoreCase(coding, "chunked")) {
+            // RFC 9112 §7: chunked has no parameters; a front end that skips
+            // a coding it does not know would forward this body as a request.
+            if (has_parameter) chunked_parameter_ = true;
             if (chunked_seen_) chunked_twice_ = true;
             chunked_seen_ = chunked_final_ = true;
           } else {
@@ -306,7 +487,9 @@ ParseError RequestParser::Finish(absl::string_view input) {
     // RFC 9112 §6.1, §6.3: CL with TE is a smuggling shape; chunked must be the
     // final coding, exactly once; HTTP/1.0 has no Transfer-Encoding.
     if (has_content_length_) return ParseError::kContentLengthAndTransferEncoding;
-    if (!http11 || chunked_twice_ || !chunked_final_) return ParseError::kBadTransferEncoding;
+    if (!http11 || chunked_twice_ || chunked_parameter_ || !chunked_final_) {
+      return ParseError::kBadTransferEncoding;
+    }
     if (other_coding_) return ParseError::kTransferCodingNotImplemented;
     head_.body_kind = BodyKind::kChunked;
   } else if (has_content_length_) {

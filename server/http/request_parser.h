@@ -4,17 +4,32 @@
 // The caller buffers the bytes of one request head as they arrive and calls
 // `Parse()` with everything buffered so far (from the first byte of this
 // request; the buffer may move between calls, but bytes already passed must
-// not change). The parser remembers how far it got, so each byte is examined a
-// bounded number of times however the input is split: a slowloris client costs
-// O(n), not O(n^2). The result never depends on how the bytes were split.
+// not change). The parser checks every byte once, in order, and remembers
+// where it stopped, so a slowloris client costs O(n), not O(n^2). It rejects
+// at the first byte that no valid head could continue with (a TLS
+// ClientHello's first byte, a NUL, a bare CR, a byte outside the URI grammar
+// in the target, a limit crossed), without waiting for a line end; errors that
+// depend on a whole line or head (an unknown method, a bad Content-Length) are
+// decided when it ends. So the verdict never depends on how the bytes were
+// split.
 //
-// Policy where the RFCs allow a choice (nginx's choices):
-// - Line endings: CRLF or a bare LF end a line in the head (RFC 9112 §2.2 MAY);
-//   a CR not followed by LF is 400.
-// - Empty lines before the request line are skipped; the request-line limit
-//   (414) counts from the first byte, skipped lines included.
+// Policy where the RFCs allow a choice (strict, for an origin server behind
+// proxies):
+// - Line endings: CRLF only. A bare LF is 400 unless `allow_bare_lf`
+//   (RFC 9112 §2.2 MAY), which lets a front end that reads lines differently
+//   smuggle a request through a field line; a CR not followed by LF is 400.
+// - Request targets (RFC 9112 §3.2): origin-form, absolute-form,
+//   authority-form for CONNECT only, asterisk-form for OPTIONS only, each
+//   over the URI grammar (RFC 3986: unreserved, sub-delims, ":", "@", "/",
+//   "?", "%" HEXDIG HEXDIG; "[" "]" in authorities); anything else is 400.
+//   An absolute-form target names an authority ("scheme://host..."), as the
+//   http and https schemes require, without userinfo ("user@"), which a
+//   recipient should treat as an error (RFC 9110 §4.2, §4.2.4).
+// - Empty lines (CRLF) before the request line are skipped; the request-line
+//   limit (414) counts from the first byte, skipped lines included.
 // - More than one Content-Length field, or a list, is 400; Content-Length with
-//   Transfer-Encoding is 400 (and the connection must close).
+//   Transfer-Encoding is 400 (and the connection must close); chunked with a
+//   parameter is 400 (chunked defines none, RFC 9112 §7).
 // - Host: exactly one in HTTP/1.1, at most one in HTTP/1.0.
 // - Expect: "100-continue" is reported; anything else is 417 (HTTP/1.0
 //   expectations are ignored, RFC 9110 §10.1.1).
@@ -70,12 +85,19 @@ struct RequestParserOptions {
   size_t max_request_line = 8 * 1024;  // 414 beyond; clamped to max_head_bytes.
   size_t max_head_bytes = 32 * 1024;   // 431 beyond (request line + fields).
   size_t max_headers = 100;            // 431 beyond.
+  // Accept a bare LF as a line end in the head (RFC 9112 §2.2 MAY). Off: a
+  // bare LF is 400. See the policy above for the risk.
+  bool allow_bare_lf = false;
 };
 
 enum class ParseStatus : uint8_t { kNeedMore, kComplete, kError };
 
 class RequestParser {
  public:
+  struct FieldOffsets {
+    uint32_t name_begin, name_size, value_begin, value_size;
+  };
+
   explicit RequestParser(RequestParserOptions options = {});
 
   // Parse() continues parsing the request head at the start of `input`, which
@@ -100,28 +122,63 @@ class RequestParser {
 
  private:
   enum class State : uint8_t { kRequestLine, kHeaders, kComplete, kError };
-  struct FieldOffsets {
-    uint32_t name_begin, name_size, value_begin, value_size;
+  // Where in the current line the next byte goes.
+  enum class Step : uint8_t {
+    kLineStart,    // The request line's first byte (or an empty line's CR).
+    kEmptyLf,      // An empty line before the request line: LF must follow.
+    kMethod,       // Method token, up to SP.
+    kTargetStart,  // The target's first byte decides its form.
+    kOrigin,       // origin-form: path and query.
+    kAsterisk,     // "*" (OPTIONS): SP must follow.
+    kScheme,       // absolute-form: scheme, up to ":".
+    kSchemeSlash,  // absolute-form: the "//" after "scheme:".
+    kHost,         // absolute-form: the authority after "scheme://" (no userinfo).
+    kAuthority,    // authority-form (CONNECT): host ":" port.
+    kVersion,      // "HTTP/" DIGIT "." DIGIT, then CR.
+    kLineLf,       // A CR ended the line: LF must follow.
+    kFieldStart,   // A field line's first byte, or the blank line's CR.
+    kName,         // Field name, up to ":".
+    kValueStart,   // OWS before the value.
+    kValue,        // Field value, up to CR.
+    kBlankLf,      // The blank line's CR: LF must follow.
   };
+  enum class Scan : uint8_t { kMore, kLineDone, kHeadDone, kError };
 
   ParseStatus Fail(ParseError error);
-  // TryFieldLine() parses the field line at line_begin_ in one pass if it is
-  // complete and well formed: returns 1 when done, -1 after Fail(), and 0 to
-  // leave the line to the general path (which gives the same verdict).
-  int TryFieldLine(absl::string_view input);
-  ParseError ParseRequestLine(absl::string_view input, size_t begin, size_t end);
-  ParseError ParseHeaderLine(absl::string_view input, size_t begin, size_t end);
+  // ScanLine() checks bytes from scanned_ up to `end` (exclusive) in the
+  // current step, finishing field lines as they end, and stops at the end of
+  // the request line (kLineDone) or of the head (kHeadDone), at the first bad
+  // byte (kError, with *error set) or at `end` (kMore). `p` is the input.
+  Scan ScanLine(const char* p, size_t end, ParseError* error);
+  // FieldDone() records the field line just ended and checks its meaning.
+  ParseError FieldDone(const char* p);
+  // TargetByte() decides one byte of a target outside SIMD-skippable runs.
+  ParseError TargetByte(char c, size_t i);
+  ParseError FinishRequestLine(absl::string_view input);
   ParseError OnField(absl::string_view name, absl::string_view value);
   ParseError Finish(absl::string_view input);
 
   RequestParserOptions options_;
   State state_ = State::kRequestLine;
+  Step step_ = Step::kLineStart;
   ParseError error_ = ParseError::kNone;
   size_t line_begin_ = 0;  // Start of the line being parsed.
-  size_t scanned_ = 0;     // Bytes before this index hold no unprocessed LF.
+  size_t scanned_ = 0;     // Every byte before this index has been checked.
   size_t consumed_ = 0;
+  // Offsets of the request line's parts and of the current field line.
+  uint32_t method_end_ = 0;
   uint32_t target_begin_ = 0;
   uint32_t target_size_ = 0;
+  uint32_t version_begin_ = 0;
+  uint32_t authority_colon_ = 0;  // Last ':' of an authority-form target (0: none).
+  bool authority_port_ = false;   // Only digits since that ':'.
+  uint32_t name_end_ = 0;
+  uint32_t value_begin_ = 0;
+  uint32_t value_end_ = 0;
+  uint8_t pct_left_ = 0;         // Hex digits still due after '%' in a target;
+                                 // in kSchemeSlash, the '/' still due.
+  bool connect_ = false;         // The method is CONNECT: authority-form.
+  bool options_method_ = false;  // The method is OPTIONS: "*" allowed.
   RequestHead head_;
   std::vector<FieldOffsets> fields_;
   std::vector<Header> headers_;
@@ -132,7 +189,8 @@ class RequestParser {
   bool chunked_final_ = false;  // The last coding seen is "chunked".
   bool chunked_seen_ = false;
   bool chunked_twice_ = false;
-  bool other_coding_ = false;  // A coding other than chunked.
+  bool chunked_parameter_ = false;  // "chunked" with a parameter.
+  bool other_coding_ = false;       // A coding other than chunked.
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;
   bool bad_expectation_ = false;

@@ -80,12 +80,53 @@ const std::vector<Case>& Cases() {
       {"DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
       {"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0},
       {"PATCH /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
-      {"GET http://a/b?c=d#e HTTP/1.1\r\nHost: a\r\n\r\n", 0},
-      {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 0},
       {"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
-      {"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0},
-      {"GET / HTTP/1.1\nHost: a\n\n", 0},
-      {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0},
+      // --- Request targets (RFC 9112 §3.2, RFC 3986).
+      {"GET http://a/b?c=d HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET http://[::1]:80/b HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET /a%20b?x=%7e&y=:@/? HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET /!$&'()*+,;=-._~ HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET http://a/b?c=d#e HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // No fragment.
+      {"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},      // Raw UTF-8.
+      {"GET ,/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET : HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // Asterisk-form: OPTIONS only.
+      {"OPTIONS *a HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"OPTIONS /x HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET a.b:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // No authority ("//").
+      {"GET http:/a HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET x-y.z+1://h:8/p HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET http://a?q HTTP/1.1\r\nHost: a\r\n\r\n", 0},
+      {"GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // Userinfo.
+      {"GET http://a/@x HTTP/1.1\r\nHost: a\r\n\r\n", 0},    // '@' in a path is fine.
+      {"GET http://a/[x] HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET 1a:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // A scheme starts with ALPHA.
+      {"GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a[b] HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a<b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a{b} HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a\\b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a^b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a`b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET /a|b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", 400},  // Authority-form: CONNECT only, and
+      {"CONNECT a HTTP/1.1\r\nHost: a\r\n\r\n", 400},   // host:port.
+      {"CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+      {"CONNECT [::1] HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"CONNECT a:4x HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      // --- Line endings: CRLF only (bare LF: see BareLfIsAcceptedOnlyWhenAllowed).
+      {"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      {"GET / HTTP/1.1\nHost: a\n\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\rX", 400},
+      {"\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+      // --- Bytes no request can start or continue with.
+      {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400},  // A TLS ClientHello.
+      {std::string("\0", 1), 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\x01", 400},
       {"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
       {"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501},
       {"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
@@ -138,6 +179,7 @@ const std::vector<Case>& Cases() {
       {"GET / HTTP/1.1\r\nHost: a\r\nX-A: \x7f\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: a\r\nX-\xc3\xa9: 1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\rX-A: 1\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: " + std::string(33000, 'a') + "\r\n\r\n", 431},
       {"GET / HTTP/1.1\r\nHost: " + std::string(33000, 'a'), 431},
       // --- Host.
@@ -206,6 +248,9 @@ const std::vector<Case>& Cases() {
        400},
       {kGet + "Transfer-Encoding : chunked\r\n\r\n", 400},
       {kGet + "Transfer-Encoding: x\r\n chunked\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: chunked;q=1\r\n\r\n", 400},  // chunked has no parameters.
+      {kGet + "Transfer-Encoding: chunked ; a=b\r\n\r\n", 400},
+      {kGet + "Transfer-Encoding: gzip;q=1, chunked\r\n\r\n", 501},
       {kGet + "Transfer-Encoding: gzip, chunked\r\n\r\n", 501},
       {kGet + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
       {"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
@@ -305,6 +350,56 @@ TEST(RequestParserTest, LimitsAreConstructorOptions) {
             "error 431 too many header fields");
   options.max_request_line = 10;
   EXPECT_EQ(ParseOneShot(kGet + "\r\n", options), "error 414 request line too long");
+}
+
+// Prompt rejection: each input ends with the byte that decides it is bad; the
+// parser must say so then, whether the bytes came at once or one by one,
+// without waiting for a line end.
+TEST(RequestParserTest, RejectsAtTheDecidingByte) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\x16", "error 400 bad request line"},                // TLS ClientHello.
+      {std::string("\0", 1), "error 400 bad request line"},  // NUL.
+      {"GET /\x80", "error 400 bad request line"},           // Raw byte in a target.
+      {"GET ,", "error 400 bad request line"},
+      {"GET :", "error 400 bad request line"},
+      {"GET /a#", "error 400 bad request line"},
+      {"GET /a%g", "error 400 bad request line"},
+      {"GET * ", "error 400 bad request line"},
+      {"GET / HTTP/1.1\n", "error 400 bad line ending (bare CR or LF)"},  // Bare LF (strict).
+      {"GET / HTTP/1.1\rX", "error 400 bad line ending (bare CR or LF)"},
+      {"GET / HTTP/1.1\r\nHost: a\r\n\rX", "error 400 bad line ending (bare CR or LF)"},
+      {"GET / HTTP/1.1\r\nHost: a\rX", "error 400 bad line ending (bare CR or LF)"},
+      {"GET / HTTP/1.1\r\nHo st", "error 400 bad header field"},
+      {"GET / HTTP/1.1\r\n Host", "error 400 bad header field"},
+      {std::string("GET / HTTP/1.1\r\nHost: a\0", 24), "error 400 bad header field"},
+      {"GET / HTTP/2", "need-more"},  // 505 needs the whole line: not yet decided.
+  };
+  for (const auto& [input, expected] : cases) {
+    EXPECT_EQ(ParseOneShot(input), expected) << input;
+    std::vector<size_t> every_byte;
+    for (size_t cut = 1; cut < input.size(); ++cut) every_byte.push_back(cut);
+    EXPECT_EQ(ParseInPieces(input, every_byte), expected) << "byte by byte: " << input;
+  }
+}
+
+TEST(RequestParserTest, BareLfIsAcceptedOnlyWhenAllowed) {
+  RequestParserOptions lenient;
+  lenient.allow_bare_lf = true;
+  for (const std::string input :
+       {"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\nHost: a\n\n",
+        "GET / HTTP/1.1\r\nHost: a\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\n"}) {
+    EXPECT_EQ(ParseOneShot(input), "error 400 bad line ending (bare CR or LF)") << input;
+    EXPECT_EQ(ParseOneShot(input, lenient).rfind("complete ", 0), 0u) << input;
+    for (size_t cut = 0; cut <= input.size(); ++cut) {
+      EXPECT_EQ(ParseInPieces(input, {cut}, lenient), ParseOneShot(input, lenient));
+    }
+  }
+  // Leniency is about LF only: everything else stays strict.
+  EXPECT_EQ(ParseOneShot("GET / HTTP/1.1\r\nHost: a\rX", lenient),
+            "error 400 bad line ending (bare CR or LF)");
+  EXPECT_EQ(ParseOneShot("GET /\x80 HTTP/1.1\n", lenient), "error 400 bad request line");
+  EXPECT_EQ(ParseOneShot("GET / HTTP/1.1\nTransfer-Encoding: chunked;q=1\nHost: a\n\n", lenient),
+            "error 400 bad Transfer-Encoding");
 }
 
 TEST(RequestParserTest, ErrorsAreSticky) {

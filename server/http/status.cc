@@ -86,7 +86,7 @@ absl::string_view ParseErrorName(ParseError error) {
     case ParseError::kVersionNotSupported: return "HTTP version not supported";
     case ParseError::kRequestLineTooLong: return "request line too long";
     case ParseError::kBadHeader: return "bad header field";
-    case ParseError::kBadLineEnding: return "bare CR";
+    case ParseError::kBadLineEnding: return "bad line ending (bare CR or LF)";
     case ParseError::kHeadTooLarge: return "header section too large";
     case ParseError::kTooManyHeaders: return "too many header fields";
     case ParseError::kMissingHost: return "missing Host";

@@ -24,7 +24,7 @@ enum class ParseError : uint8_t {
   kRequestLineTooLong,    // 414
   // Header section.
   kBadHeader,          // 400: bad name, space before ':', obs-fold, CTL in value.
-  kBadLineEnding,      // 400: CR not followed by LF.
+  kBadLineEnding,      // 400: CR not followed by LF, or a bare LF (strict).
   kHeadTooLarge,       // 431: head (or trailer section) over its byte limit.
   kTooManyHeaders,     // 431
   kMissingHost,        // 400: HTTP/1.1 without Host.
@@ -39,7 +39,7 @@ enum class ParseError : uint8_t {
   kBodyTooLarge,                      // 413
   // Chunked body.
   kBadChunkSize,       // 400: no hex digits, junk, or overflow.
-  kBadChunkExtension,  // 400: CTL in an extension, or extension too long.
+  kBadChunkExtension,  // 400: not chunk-ext grammar (RFC 9112 §7.1.1), or too long.
   kBadChunkData,       // 400: chunk data not followed by CRLF.
   kBadTrailer,         // 400
 
