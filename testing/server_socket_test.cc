@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "server/server.h"
 #include "testing/fd_util.h"
@@ -246,6 +247,17 @@ TEST_P(ServerTest, GracefulShutdownFinishesTheRequestInFlight) {
   EXPECT_EQ(ReadToEof(fd.get(), &reset), leftover);
   EXPECT_FALSE(reset);
   EXPECT_TRUE(leftover.empty());
+}
+
+TEST_P(ServerTest, TlsClientHelloIsRefusedAtItsFirstByte) {
+  // A client speaking TLS to the plain port: 0x16 can start no request line,
+  // so the answer comes without waiting for a line end that never comes.
+  Fd fd = ConnectLoopback(server_.port());
+  ASSERT_TRUE(SendAll(fd.get(), absl::string_view("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9)));
+  std::string leftover;
+  const Response r = ReadResponse(fd.get(), &leftover);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "bad request line\n");
 }
 
 TEST(SharedListenerTest, LoopsSharingOneSocketServeEveryConnection) {
