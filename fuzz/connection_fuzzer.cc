@@ -54,6 +54,7 @@ namespace {
 
 using ::epollhttp::Connection;
 using ::epollhttp::ConnectionContext;
+using ::epollhttp::ConnectionWorkPool;
 using ::epollhttp::TimeoutKind;
 using ::epollhttp::fuzz::SplitPlan;
 using ::epollhttp::test::FakeTransport;
@@ -259,9 +260,10 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   const size_t max_buffered =
       context.codec.parser.max_head_bytes + epollhttp::kHeadReadBytes + 2048;
 
-  auto owned = std::make_unique<FakeTransport>();
-  FakeTransport& fake = *owned;
-  Connection connection(&context, std::move(owned), [](Connection*) {});
+  ConnectionWorkPool pool;  // Per run: the codec options vary.
+  context.pool = &pool;
+  FakeTransport fake;
+  Connection connection(&context, &fake);
   ResponseChecker checker(script.data.size());
   h.pending.clear();
   transcript->clear();

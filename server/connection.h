@@ -14,7 +14,13 @@
 // Reads land in the loop's scratch buffer and are consumed in place (body
 // bytes are never copied; a Content-Length body a handler does not read is
 // dropped in the kernel). Only an incomplete request head or a backlog of
-// requests not yet answered is kept, in `input_`.
+// requests not yet answered is kept, in the input buffer.
+//
+// Memory: an idle connection holds only this object (a few hundred bytes
+// with its transport). Everything a request in progress needs (the codec and
+// its parser, the input buffer, queued output) is a ConnectionWork lent by
+// the loop's pool from the request's first byte until the connection is idle
+// again.
 //
 // Bounds (hostile clients), invariants checked by connection_test and the
 // connection fuzzer:
@@ -22,14 +28,14 @@
 //   at most kHeadReadBytes, so one read holds a bounded number of requests;
 // - requests are answered in batches of at most kOutputBatch bytes of
 //   responses, each sent before the next starts, and at most
-//   kResponsesPerEvent per event; requests beyond that wait in `input_` (the
+//   kResponsesPerEvent per event; requests beyond that wait in the input buffer (the
 //   backlog) and are answered in a later loop round;
 // - while any output is queued (the transport did not take it all) nothing
 //   more is read or answered: later requests stay in the kernel, where TCP
 //   flow control pushes back. Queued output is at most one batch plus one
 //   response;
 // - a write error ends the connection at once;
-// - `input_` holds a partial head plus at most one read; a buffered partial
+// - the input buffer holds a partial head plus at most one read; a buffered partial
 //   head takes a new read a piece at a time, so it never absorbs a whole read
 //   to finish a short head.
 //
@@ -54,8 +60,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "server/access_log.h"
@@ -86,29 +92,65 @@ inline constexpr size_t kHeadReadBytes = 16 * 1024;
 inline constexpr size_t kOutputBatch = 32 * 1024;
 inline constexpr int kResponsesPerEvent = 256;
 
+class Connection;
+class ConnectionWorkPool;
+
 // What one loop's connections share. Must outlive them.
 struct ConnectionContext {
   net::EventLoop* loop = nullptr;
   const http::Router* router = nullptr;  // The application.
   http::CodecOptions codec;
   ConnectionOptions options;
+  ConnectionWorkPool* pool = nullptr;      // Lends the state of requests in progress.
   ConnectionObserver* observer = nullptr;  // Optional: counters.
   AccessLog* access_log = nullptr;         // Optional: one line per response.
   absl::Span<char> scratch;                // Reads land here.
   std::string* shared_output = nullptr;    // Responses are written here, then sent.
+  // Called once, on the loop thread, when a connection has closed; the owner
+  // then frees it (not from inside this call: with EventLoop::DeleteSoon).
+  void (*on_close)(void* owner, Connection* connection) = nullptr;
+  void* owner = nullptr;
+};
+
+// ConnectionWork is what a connection needs while a request is in progress:
+// an idle keep-alive connection holds none.
+struct ConnectionWork {
+  explicit ConnectionWork(const ConnectionContext& context)
+      : codec(context.codec, context.router) {}
+  http::ServerCodec codec;
+  net::Buffer input;   // Unconsumed input: a partial head and/or the backlog.
+  std::string output;  // Response bytes the transport has not taken yet.
+  size_t output_offset = 0;
+};
+
+// ConnectionWorkPool lends ConnectionWork to the connections of contexts with
+// the same router and codec options (a work's codec is built for them), and
+// keeps up to `keep` returned ones for reuse (their parser tables keep their
+// size), freeing the rest. Thread safety: the loop's thread only.
+class ConnectionWorkPool {
+ public:
+  explicit ConnectionWorkPool(size_t keep = 64) : keep_(keep) {}
+  std::unique_ptr<ConnectionWork> Take(const ConnectionContext& context);
+  void Give(std::unique_ptr<ConnectionWork> work);
+  [[nodiscard]] size_t free() const { return free_.size(); }
+
+ private:
+  size_t keep_;
+  std::vector<std::unique_ptr<ConnectionWork>> free_;
 };
 
 class Connection {
  public:
   enum class State : uint8_t { kOpen, kInputEnded, kLingering, kClosed };
 
-  // `on_close` is called once, on the loop thread, when the connection has
-  // closed; the owner then frees it (not from inside that call: with
-  // EventLoop::DeleteSoon). `shared_output` is empty between uses.
-  Connection(const ConnectionContext* context, std::unique_ptr<net::Transport> transport,
-             absl::AnyInvocable<void(Connection*)> on_close);
+  // `transport` (not owned) must outlive the connection; `context` too.
+  // context->on_close is called once the connection has closed.
+  Connection(const ConnectionContext* context, net::Transport* transport);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  // Destroying an open connection closes nothing: the owner closes the
+  // transport. Held work goes back to the pool.
+  ~Connection();
 
   // Start() reads whatever has already arrived (with deferred accept, the
   // request usually has), answers it, and registers for readiness only if
@@ -124,27 +166,30 @@ class Connection {
 
   [[nodiscard]] State state() const { return state_; }
   // queued_output() is the response bytes the transport has not taken.
-  [[nodiscard]] size_t queued_output() const { return output_.size() - output_offset_; }
+  [[nodiscard]] size_t queued_output() const {
+    return work_ == nullptr ? 0 : work_->output.size() - work_->output_offset;
+  }
   // buffered_input() is the received bytes not yet consumed.
-  [[nodiscard]] size_t buffered_input() const { return input_.readable().size(); }
+  [[nodiscard]] size_t buffered_input() const {
+    return work_ == nullptr ? 0 : work_->input.readable().size();
+  }
   // buffer_bytes() is the heap bytes this connection's buffers hold now, and
   // peak_buffer_bytes() the most they have held (the owner returns memory to
   // the system after connections that held much of it close).
-  [[nodiscard]] size_t buffer_bytes() const {
-    // An empty std::string's inline capacity is not heap memory.
-    return input_.capacity() + (output_.capacity() > kInlineString ? output_.capacity() : 0);
-  }
+  [[nodiscard]] size_t buffer_bytes() const;
   [[nodiscard]] size_t peak_buffer_bytes() const { return peak_buffer_bytes_; }
+  // busy() is whether the connection holds a ConnectionWork.
+  [[nodiscard]] bool busy() const { return work_ != nullptr; }
   // responses() counts responses queued so far.
-  [[nodiscard]] int64_t responses() const { return codec_.responses(); }
+  [[nodiscard]] int64_t responses() const { return responses_; }
 
  private:
   using TimePoint = net::EventLoop::Clock::time_point;
-  static inline const size_t kInlineString = std::string().capacity();
 
   void OnEvents(uint32_t events);
-  // AfterIo() notes codec phase changes and makes sure the timer is due by
-  // the earliest deadline.
+  static void OnTimerThunk(void* self) { static_cast<Connection*>(self)->OnTimer(); }
+  // AfterIo() notes codec phase changes, makes sure the timer is due by the
+  // earliest deadline, and returns the ConnectionWork once idle.
   void AfterIo();
   void ArmTimer();
   // Deadline() is when the current timeout expires, and which one it is.
@@ -157,18 +202,36 @@ class Connection {
   // reading should stop for this event.
   bool ReadOnce();
   // Serve() answers what is buffered followed by `fresh` (just read into
-  // scratch), within this event's budget, and keeps in input_ what the codec
-  // did not consume. Returns false if it stopped early (budget, queued
-  // output, or closed).
+  // scratch), within this event's budget, and keeps in the input buffer what
+  // the codec did not consume. Returns false if it stopped early (budget,
+  // queued output, or closed).
   bool Serve(absl::string_view fresh);
   // RunCodec() gives `input` to the codec with the remaining budget and
   // sends what it answered; returns the bytes consumed.
   size_t RunCodec(absl::string_view input);
-  // Backlog() is whether input_ holds requests the codec has yet to look at.
-  [[nodiscard]] bool Backlog() const { return codec_.yielded() && !input_.empty(); }
+  // Acquire() makes sure work_ is held (a request is starting).
+  void Acquire();
+  // MaybeRelease() returns work_ to the pool if nothing is in progress. Only
+  // entry points (Start, Drain, OnEvents, OnTimer) call it, through AfterIo(),
+  // so work_ is stable within one call.
+  void MaybeRelease();
+  // CountResponses() accounts for the responses the codec queued since it
+  // counted `before`.
+  void CountResponses(int64_t before);
+  [[nodiscard]] bool Idle() const { return work_ == nullptr || work_->codec.idle(); }
+  [[nodiscard]] http::ServerCodec::Phase Phase() const {
+    return work_ == nullptr ? http::ServerCodec::Phase::kIdle : work_->codec.phase();
+  }
+  [[nodiscard]] bool OutputQueued() const { return work_ != nullptr && !work_->output.empty(); }
+  [[nodiscard]] bool InputBuffered() const { return work_ != nullptr && !work_->input.empty(); }
+  // Backlog() is whether the input buffer holds requests the codec has yet to
+  // look at.
+  [[nodiscard]] bool Backlog() const {
+    return work_ != nullptr && work_->codec.yielded() && !work_->input.empty();
+  }
   // MayAnswer() is whether the codec may be given more requests now.
   [[nodiscard]] bool MayAnswer() const {
-    return state_ != State::kClosed && output_.empty() && responses_left_ > 0;
+    return state_ != State::kClosed && !OutputQueued() && responses_left_ > 0;
   }
   // ScheduleResume() answers the backlog in a later loop round.
   void ScheduleResume();
@@ -184,7 +247,7 @@ class Connection {
   // NothingUnread() is true when no input is buffered and the last read
   // emptied the transport, so closing is not expected to turn into a reset
   // that destroys the response.
-  [[nodiscard]] bool NothingUnread() const { return input_.empty() && transport_empty_; }
+  [[nodiscard]] bool NothingUnread() const { return !InputBuffered() && transport_empty_; }
   void StartLingering();
   void Close();
   // WantedEvents() is the readiness the connection needs in its state.
@@ -193,30 +256,28 @@ class Connection {
   void NotePeak() { peak_buffer_bytes_ = std::max(peak_buffer_bytes_, buffer_bytes()); }
 
   const ConnectionContext* context_;
-  net::EventLoop* loop_;
-  std::unique_ptr<net::Transport> transport_;
+  net::Transport* transport_;
+  std::unique_ptr<ConnectionWork> work_;           // While a request is in progress.
   std::unique_ptr<AccessLogObserver> access_log_;  // Only with an access log.
-  http::ServerCodec codec_;
-  absl::AnyInvocable<void(Connection*)> on_close_;
   State state_ = State::kOpen;
+  http::ServerCodec::Phase phase_ = http::ServerCodec::Phase::kIdle;
   bool watching_ = false;         // Registered for readiness (after Start()).
   bool transport_empty_ = false;  // The last read found nothing more to read.
+  bool draining_ = false;         // The next response is the last.
+  bool resume_ = false;           // The timer answers the backlog when it fires.
   uint8_t writes_ = 0;            // 0, 1: writes so far; 2: TCP_NODELAY is set.
-  int responses_left_ = 0;        // This event's response budget.
-  net::Buffer input_;             // Unconsumed input: a partial head and/or the backlog.
-  std::string output_;            // Response bytes the transport has not taken yet.
-  size_t output_offset_ = 0;
+  int32_t responses_left_ = 0;    // This event's response budget.
+  int64_t phase_responses_ = 0;   // responses_ when phase_ began.
+  int64_t responses_ = 0;
   size_t peak_buffer_bytes_ = 0;
   // Timeouts. phase_since_ is when the codec's phase (for this request), or
   // the lingering close, began.
-  http::ServerCodec::Phase phase_ = http::ServerCodec::Phase::kIdle;
-  int64_t phase_responses_ = 0;
   TimePoint phase_since_;
   TimePoint last_read_;                    // Last read that returned bytes.
   TimePoint last_write_;                   // Last write progress, or when output became pending.
   TimePoint timer_at_ = TimePoint::max();  // When timer_ fires; max: not armed.
-  net::EventLoop::Timer timer_;
-  net::EventLoop::Timer resume_timer_;  // Answers the backlog in a later round.
+  // One timer: the earliest deadline, or a zero-delay resume of the backlog.
+  net::EventLoop::InlineTimer timer_;
 };
 
 }  // namespace epollhttp

@@ -58,6 +58,11 @@ class ConnectionTest : public ::testing::Test {
     context_.options.body_min_rate = 0;
     context_.scratch = absl::MakeSpan(scratch_, sizeof(scratch_));
     context_.shared_output = &shared_output_;
+    context_.pool = &pool_;
+    context_.on_close = [](void* self, Connection*) {
+      ++static_cast<ConnectionTest*>(self)->closes_;
+    };
+    context_.owner = this;
   }
 
   ~ConnectionTest() override {
@@ -70,11 +75,10 @@ class ConnectionTest : public ::testing::Test {
   // Open() starts a connection over a new fake whose peer has already sent
   // `first` (as with deferred accept).
   void Open(absl::string_view first = "") {
-    auto transport = std::make_unique<FakeTransport>();
-    fake_ = transport.get();
+    transports_.push_back(std::make_unique<FakeTransport>());
+    fake_ = transports_.back().get();
     fake_->PeerSend(first);
-    connection_ = std::make_unique<Connection>(&context_, std::move(transport),
-                                               [this](Connection*) { ++closes_; });
+    connection_ = std::make_unique<Connection>(&context_, fake_);
     ASSERT_TRUE(connection_->Start());
   }
 
@@ -109,7 +113,9 @@ class ConnectionTest : public ::testing::Test {
   char scratch_[64 * 1024];
   std::string shared_output_;
   ConnectionContext context_;
-  FakeTransport* fake_ = nullptr;  // Owned by connection_.
+  ConnectionWorkPool pool_;
+  std::vector<std::unique_ptr<FakeTransport>> transports_;  // Outlive connection_.
+  FakeTransport* fake_ = nullptr;                           // The newest.
   std::unique_ptr<Connection> connection_;
   int closes_ = 0;
 };
@@ -445,6 +451,58 @@ TEST_F(ConnectionTest, ResetDuringABodyCostsOnlyThisConnection) {
   Run();
   EXPECT_TRUE(closed());
   EXPECT_EQ(closes_, 1);
+}
+
+TEST_F(ConnectionTest, AnIdleConnectionHoldsNoWorkAndReusesThePools) {
+  Open(kGet);
+  EXPECT_EQ(fake_->TakeWritten().size(), kHelloResponse);
+  // Between requests the connection holds only itself: its work went back.
+  EXPECT_FALSE(connection_->busy());
+  EXPECT_EQ(connection_->buffer_bytes(), 0u);
+  EXPECT_EQ(pool_.free(), 1u);
+  // A partial head takes the work (and keeps the bytes) until it completes.
+  fake_->PeerSend("GET / HTTP/1.1\r\nHo");
+  Run();
+  EXPECT_TRUE(connection_->busy());
+  EXPECT_EQ(connection_->buffered_input(), 18u);
+  EXPECT_EQ(pool_.free(), 0u);
+  fake_->PeerSend("st: a\r\n\r\n");
+  Run();
+  EXPECT_EQ(fake_->TakeWritten().size(), kHelloResponse);
+  EXPECT_FALSE(connection_->busy());
+  EXPECT_EQ(pool_.free(), 1u);
+  EXPECT_EQ(connection_->responses(), 2);
+  // The idle timeout still runs from the last response.
+  Advance(milliseconds(4999));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+}
+
+TEST_F(ConnectionTest, AReusedWorkStartsAsNew) {
+  // A connection that ended mid-head gives back work whose codec saw bytes;
+  // the next connection must not see them.
+  Open("GET /a-long-path HTTP/1.1\r\nHost: a\r\nX-Half: ");
+  fake_->PeerReset();
+  Run();
+  EXPECT_TRUE(closed());
+  connection_.reset();
+  EXPECT_EQ(pool_.free(), 1u);
+  Open(kGet);
+  EXPECT_EQ(Count(fake_->TakeWritten(), "HTTP/1.1 200 OK"), 1);
+  EXPECT_EQ(pool_.free(), 1u);
+}
+
+TEST_F(ConnectionTest, DrainReachesTheWorkOfARequestThatStartsLater) {
+  Open(kGet);
+  fake_->TakeWritten();
+  EXPECT_FALSE(connection_->busy());
+  // A request already sent to an idle connection (which holds no codec) is
+  // answered as the last one.
+  fake_->PeerSend(kGet);
+  connection_->Drain();
+  EXPECT_NE(fake_->TakeWritten().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(closed());
 }
 
 }  // namespace

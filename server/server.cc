@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "server/access_log.h"
 #include "server/connection.h"
@@ -23,6 +22,22 @@ namespace {
 // least this much buffer memory in all have closed (see ReleaseMemorySoon).
 constexpr size_t kTrimAfterBytes = 1 << 20;
 
+// ServerConnection is one accepted connection: its socket and the
+// Connection over it, in one allocation, linked into its loop's list. The
+// transport is a base so that it is built before the Connection that uses it.
+struct TransportHolder {
+  TransportHolder(net::EventLoop* loop, Fd fd) : transport(loop, std::move(fd)) {}
+  net::SocketTransport transport;
+};
+
+struct ServerConnection final : TransportHolder, Connection {
+  ServerConnection(net::EventLoop* loop, Fd fd, const ConnectionContext* context, bool is_admin)
+      : TransportHolder(loop, std::move(fd)), Connection(context, &transport), admin(is_admin) {}
+  ServerConnection* prev = nullptr;
+  ServerConnection* next = nullptr;
+  const bool admin;
+};
+
 }  // namespace
 
 // One loop thread: its listener (and on the first loop the admin listener),
@@ -32,6 +47,7 @@ class Server::LoopThread {
   LoopThread(Server* server, std::unique_ptr<net::EventLoop> loop, net::Listener listener,
              const ServerOptions& options, LoopStats* stats)
       : server_(server),
+        admin_pool_(/*keep=*/4),
         loop_(std::move(loop)),
         public_(std::move(listener), /*is_admin=*/false),
         // A shared socket wakes one waiting loop per connection, not all.
@@ -46,8 +62,12 @@ class Server::LoopThread {
     context_.access_log = access_log_.get();
     context_.scratch = absl::MakeSpan(scratch_, sizeof(scratch_));
     context_.shared_output = &output_scratch_;
+    context_.pool = &pool_;
+    context_.on_close = &LoopThread::OnClosedThunk;
+    context_.owner = this;
     admin_context_ = context_;
     admin_context_.router = options.admin_router;
+    admin_context_.pool = &admin_pool_;
   }
 
   // SetAdminListener() makes this loop serve the admin listener too.
@@ -63,7 +83,7 @@ class Server::LoopThread {
 
   void Run() {
     loop_->Run();
-    connections_.clear();
+    while (connections_ != nullptr) delete Unlink(connections_);
     if (access_log_ != nullptr) access_log_->Flush();
     server_->running_loops_.fetch_sub(1);
   }
@@ -87,9 +107,10 @@ class Server::LoopThread {
     public_.watcher.reset();
     if (admin_ != nullptr) admin_->watcher.reset();
     accept_retry_.Cancel();
+    // Drain() may close (and unlink) a connection: walk a copy.
     std::vector<Connection*> all;
-    all.reserve(connections_.size());
-    for (auto& [raw, owned] : connections_) all.push_back(raw);
+    all.reserve(static_cast<size_t>(connection_count_));
+    for (ServerConnection* c = connections_; c != nullptr; c = c->next) all.push_back(c);
     for (Connection* c : all) c->Drain();
     MaybeStop();
   }
@@ -132,13 +153,10 @@ class Server::LoopThread {
         return;  // EAGAIN, or a per-connection error such as ECONNABORTED.
       }
       if (admin) ++admin_connections_;
-      auto connection = std::make_unique<Connection>(
-          admin ? &admin_context_ : &context_,
-          std::make_unique<net::SocketTransport>(loop_.get(), std::move(fd)),
-          [this, admin](Connection* c) { OnClosed(c, admin); });
-      Connection* raw = connection.get();
-      connections_.emplace(raw, std::move(connection));
-      raw->Start();
+      auto* connection = new ServerConnection(loop_.get(), std::move(fd),
+                                              admin ? &admin_context_ : &context_, admin);
+      Link(connection);  // Before Start(), which may close it.
+      connection->Start();
     }
   }
 
@@ -171,12 +189,30 @@ class Server::LoopThread {
     });
   }
 
-  void OnClosed(Connection* c, bool admin) {
-    auto it = connections_.find(c);
-    if (it == connections_.end()) return;
+  void Link(ServerConnection* c) {
+    c->next = connections_;
+    if (connections_ != nullptr) connections_->prev = c;
+    connections_ = c;
+    ++connection_count_;
+  }
+
+  ServerConnection* Unlink(ServerConnection* c) {
+    (c->prev != nullptr ? c->prev->next : connections_) = c->next;
+    if (c->next != nullptr) c->next->prev = c->prev;
+    c->prev = c->next = nullptr;
+    --connection_count_;
+    return c;
+  }
+
+  static void OnClosedThunk(void* self, Connection* c) {
+    static_cast<LoopThread*>(self)->OnClosed(static_cast<ServerConnection*>(c));
+  }
+
+  void OnClosed(ServerConnection* c) {
+    const bool admin = c->admin;
     if (c->peak_buffer_bytes() > 0) ReleaseMemorySoon(c->peak_buffer_bytes());
-    loop_->DeleteSoon(std::move(it->second));
-    connections_.erase(it);
+    // Not freed here: the call comes from inside the connection.
+    loop_->DeleteSoon(std::unique_ptr<ServerConnection>(Unlink(c)));
     if (admin) {
       if (--admin_connections_ < kMaxAdminConnections && !draining_ && admin_->watcher == nullptr &&
           !accept_retry_.armed()) {
@@ -189,10 +225,13 @@ class Server::LoopThread {
   }
 
   void MaybeStop() {
-    if (draining_ && connections_.empty()) loop_->Stop();
+    if (draining_ && connections_ == nullptr) loop_->Stop();
   }
 
   Server* server_;
+  // Before loop_: connections it frees late (DeleteSoon) give work back.
+  ConnectionWorkPool pool_;
+  ConnectionWorkPool admin_pool_;
   std::unique_ptr<net::EventLoop> loop_;
   Acceptor public_;
   const uint32_t accept_events_;
@@ -202,7 +241,8 @@ class Server::LoopThread {
   std::unique_ptr<Acceptor> admin_;  // Only on the loop that serves it.
   int admin_connections_ = 0;
   std::unique_ptr<AccessLog> access_log_;
-  absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
+  ServerConnection* connections_ = nullptr;  // Open connections (an intrusive list).
+  int64_t connection_count_ = 0;
   bool draining_ = false;
   size_t released_bytes_ = 0;
   net::EventLoop::Timer accept_retry_;

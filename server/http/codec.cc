@@ -20,6 +20,24 @@ ServerCodec::ServerCodec(const CodecOptions& options, const Router* router, Code
       parser_(options.parser),
       body_(options.body) {}
 
+void ServerCodec::Reset(CodecObserver* observer) {
+  observer_ = observer;
+  // Between requests the parser is already reset (it sees no byte before a
+  // request starts); keep-alive connections come here after every request.
+  if (!idle()) parser_.Reset();
+  handler_ = nullptr;
+  request_.body_bytes = 0;
+  request_.state.reset();
+  output_ = nullptr;
+  status_ = 0;
+  state_ = State::kHead;
+  body_mode_ = BodyMode::kDiscard;
+  head_started_ = head_parsed_ = false;
+  keep_alive_ = true;
+  draining_ = error_response_ = yielded_ = false;
+  responses_ = 0;
+}
+
 ServerCodec::Phase ServerCodec::phase() const {
   switch (state_) {
     case State::kHead: return head_started_ ? Phase::kHead : Phase::kIdle;

@@ -58,6 +58,10 @@ class ServerCodec {
 
   void set_observer(CodecObserver* observer) { observer_ = observer; }
 
+  // Reset() makes the codec as new (for another connection), keeping its
+  // buffers' capacity; `observer` as in the constructor.
+  void Reset(CodecObserver* observer);
+
   // OnInput() processes `input`: the bytes received and not yet consumed, in
   // order (unconsumed bytes must be offered again, followed by new ones).
   // Appends responses (and `100 Continue` when asked) to `*output`. Returns

@@ -29,7 +29,24 @@ EventLoop::~EventLoop() {
   for (Task& task : deferred_) task();
 }
 
-EventLoop::Watcher::~Watcher() { loop_->Forget(this); }
+EventLoop::Watcher::~Watcher() { Stop(); }
+
+void EventLoop::Watcher::Stop() {
+  if (!registered_) return;
+  loop_->Forget(this);
+  registered_ = false;
+}
+
+bool EventLoop::Watcher::Start(int fd, uint32_t events, FdCallback callback) {
+  if (registered_) return false;
+  fd_ = fd;
+  events_ = events;
+  callback_ = std::move(callback);
+  if (!loop_->epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(this)).ok()) return false;
+  registered_ = true;
+  ++loop_->watchers_;
+  return true;
+}
 
 bool EventLoop::Watcher::SetEvents(uint32_t events) {
   if (events == events_) return true;
@@ -38,17 +55,12 @@ bool EventLoop::Watcher::SetEvents(uint32_t events) {
 }
 
 std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events, FdCallback callback) {
-  std::unique_ptr<Watcher> watcher(new Watcher(this, fd, events, std::move(callback)));
-  if (!epoll_.Add(fd, events, reinterpret_cast<uintptr_t>(watcher.get())).ok()) {
-    return nullptr;  // Never registered: its destructor removes nothing.
-  }
-  watcher->registered_ = true;
-  ++watchers_;
+  auto watcher = std::make_unique<Watcher>(this);
+  if (!watcher->Start(fd, events, std::move(callback))) return nullptr;
   return watcher;
 }
 
 void EventLoop::Forget(Watcher* watcher) {
-  if (!watcher->registered_) return;
   --watchers_;
   if (!watcher->fd_closing_) (void)epoll_.Remove(watcher->fd_);
   // Events of this round not yet dispatched must not reach a dead watcher.
@@ -58,31 +70,76 @@ void EventLoop::Forget(Watcher* watcher) {
   }
 }
 
+void EventLoop::InlineTimer::ArmAt(Clock::time_point when) {
+  if (armed()) loop_->HeapRemove(index_);
+  when_ = std::max(when, loop_->now_);
+  sequence_ = loop_->next_sequence_++;
+  loop_->HeapPush(this);
+}
+
+void EventLoop::InlineTimer::Cancel() {
+  if (armed()) loop_->HeapRemove(index_);
+}
+
+void EventLoop::Timer::Record::Fire(void* self) {
+  // The task may re-assign or destroy its own handle (and so this record):
+  // it runs from the stack.
+  Task task = std::move(static_cast<Record*>(self)->task);
+  task();
+}
+
 EventLoop::Timer EventLoop::RunAfter(Clock::duration delay, Task task) {
-  const Clock::time_point when = now_ + std::max(delay, Clock::duration::zero());
-  const uint64_t sequence = next_sequence_++;
-  timers_.emplace(std::make_pair(when, sequence), std::move(task));
-  return Timer(this, when, sequence);
+  Timer timer;
+  timer.record_ = std::make_unique<Timer::Record>(this, std::move(task));
+  timer.record_->node.ArmAfter(std::max(delay, Clock::duration::zero()));
+  return timer;
 }
 
-EventLoop::Timer& EventLoop::Timer::operator=(Timer&& other) noexcept {
-  if (this != &other) {
-    Cancel();
-    loop_ = std::exchange(other.loop_, nullptr);
-    when_ = other.when_;
-    sequence_ = std::exchange(other.sequence_, 0);
+void EventLoop::HeapPush(InlineTimer* timer) {
+  timer->index_ = static_cast<uint32_t>(timers_.size());
+  timers_.push_back(timer);
+  SiftUp(timer->index_);
+}
+
+void EventLoop::HeapRemove(uint32_t index) {
+  InlineTimer* removed = timers_[index];
+  removed->index_ = InlineTimer::kNotArmed;
+  InlineTimer* last = timers_.back();
+  timers_.pop_back();
+  if (last == removed) return;
+  timers_[index] = last;
+  last->index_ = index;
+  SiftUp(index);
+  SiftDown(last->index_);
+}
+
+void EventLoop::SiftUp(uint32_t index) {
+  InlineTimer* timer = timers_[index];
+  while (index > 0) {
+    const uint32_t parent = (index - 1) / 2;
+    if (!Before(timer, timers_[parent])) break;
+    timers_[index] = timers_[parent];
+    timers_[index]->index_ = index;
+    index = parent;
   }
-  return *this;
+  timers_[index] = timer;
+  timer->index_ = index;
 }
 
-void EventLoop::Timer::Cancel() {
-  if (sequence_ == 0) return;
-  loop_->timers_.erase(std::make_pair(when_, sequence_));  // No-op once it ran.
-  sequence_ = 0;
-}
-
-bool EventLoop::Timer::armed() const {
-  return sequence_ != 0 && loop_->timers_.count(std::make_pair(when_, sequence_)) != 0;
+void EventLoop::SiftDown(uint32_t index) {
+  InlineTimer* timer = timers_[index];
+  const uint32_t size = static_cast<uint32_t>(timers_.size());
+  while (true) {
+    uint32_t child = 2 * index + 1;
+    if (child >= size) break;
+    if (child + 1 < size && Before(timers_[child + 1], timers_[child])) ++child;
+    if (!Before(timers_[child], timer)) break;
+    timers_[index] = timers_[child];
+    timers_[index]->index_ = index;
+    index = child;
+  }
+  timers_[index] = timer;
+  timer->index_ = index;
 }
 
 void EventLoop::Post(Task task) {
@@ -109,7 +166,7 @@ std::chrono::nanoseconds EventLoop::Timeout(Clock::duration max_wait) {
   }
   Clock::duration wait = max_wait;
   if (!timers_.empty()) {
-    wait = std::min(wait, timers_.begin()->first.first - ReadTime() - timer_spin_);
+    wait = std::min(wait, timers_[0]->when_ - ReadTime() - timer_spin_);
     if (wait <= Clock::duration::zero()) return std::chrono::nanoseconds::zero();
   }
   if (wait == Clock::duration::max()) return std::chrono::nanoseconds(-1);
@@ -117,23 +174,17 @@ std::chrono::nanoseconds EventLoop::Timeout(Clock::duration max_wait) {
 }
 
 int EventLoop::RunTimers() {
-  // Only timers armed before this pass: one armed by a task here waits for
-  // the next round even if it is already due.
+  // Only timers armed before this pass: one armed by a task here (never
+  // earlier than now_, so behind every older due timer) waits for the next
+  // round even if it is already due.
   const uint64_t armed_before = next_sequence_;
   int ran = 0;
-  auto it = timers_.begin();
-  while (it != timers_.end() && it->first.first <= now_) {
-    if (it->first.second >= armed_before) {
-      ++it;
-      continue;
-    }
-    const auto key = it->first;
-    Task task = std::move(it->second);
-    timers_.erase(it);
-    task();
+  while (!timers_.empty()) {
+    InlineTimer* timer = timers_[0];
+    if (timer->when_ > now_ || timer->sequence_ >= armed_before) break;
+    HeapRemove(0);
+    timer->callback_(timer->arg_);
     ++ran;
-    // The task may have armed or cancelled timers: continue after its key.
-    it = timers_.upper_bound(key);
   }
   return ran;
 }
@@ -199,7 +250,7 @@ int EventLoop::RunUntilIdle(int max_rounds) {
     ++rounds;
     const int work = RunOnce(Clock::duration::zero());
     if (work < 0) break;
-    const bool timer_due = !timers_.empty() && timers_.begin()->first.first <= ReadTime();
+    const bool timer_due = !timers_.empty() && timers_[0]->when_ <= ReadTime();
     if (work == 0 && !timer_due && deferred_.empty()) break;
   }
   return rounds;

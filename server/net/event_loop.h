@@ -30,8 +30,8 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -51,16 +51,27 @@ class EventLoop {
   using FdCallback = absl::AnyInvocable<void(uint32_t events)>;
   using Task = absl::AnyInvocable<void()>;
 
-  // A registered fd. Destroying it unregisters the fd (which it does not own).
+  // A registered fd. It may be held by value in its owner (Start()) or come
+  // from Watch(). Destroying it unregisters the fd (which it does not own),
+  // and no callback for it runs afterwards, even one already returned by the
+  // same epoll_wait.
   class Watcher {
    public:
+    explicit Watcher(EventLoop* loop) : loop_(loop) {}
     Watcher(const Watcher&) = delete;
     Watcher& operator=(const Watcher&) = delete;
     ~Watcher();
+    // Start() registers `fd` for `events`; `callback` runs on the loop
+    // thread with the ready events. False (nothing registered) if epoll_ctl
+    // fails or the watcher is already started.
+    bool Start(int fd, uint32_t events, FdCallback callback);
+    // Stop() unregisters now (as destroying does); no callback runs after it.
+    void Stop();
     // SetEvents() changes the epoll events watched (e.g. add EPOLLOUT).
     // Returns false (and logs nothing) if epoll_ctl fails.
     bool SetEvents(uint32_t events);
     [[nodiscard]] uint32_t events() const { return events_; }
+    [[nodiscard]] bool started() const { return registered_; }
     // FdClosing() tells the watcher that its fd is about to be closed (and has
     // no duplicates), which removes it from epoll by itself: destroying the
     // watcher then skips the epoll_ctl(DEL) system call.
@@ -68,39 +79,73 @@ class EventLoop {
 
    private:
     friend class EventLoop;
-    Watcher(EventLoop* loop, int fd, uint32_t events, FdCallback callback)
-        : loop_(loop), fd_(fd), events_(events), callback_(std::move(callback)) {}
     EventLoop* loop_;
-    int fd_;
-    uint32_t events_;
+    int fd_ = -1;
+    uint32_t events_ = 0;
     bool registered_ = false;  // Added to epoll (and counted in watchers_).
     bool fd_closing_ = false;
     FdCallback callback_;
   };
 
-  // A one-shot timer armed by RunAfter(). Destroying the handle, or
-  // Cancel(), cancels the task if it has not run; after the task has run the
-  // handle is inert. A default-constructed handle holds no timer. Move-only.
-  class Timer {
+  // A one-shot timer held by value in its owner, so arming it allocates
+  // nothing: the loop keeps armed timers in a binary heap ordered by time
+  // (O(log n) arm, re-arm and cancel). Each ArmAt() runs `callback(arg)` once
+  // unless cancelled first; destroying the timer cancels it. Not movable: the
+  // loop points at it while it is armed.
+  class InlineTimer {
    public:
-    Timer() = default;
-    Timer(Timer&& other) noexcept { *this = std::move(other); }
-    Timer& operator=(Timer&& other) noexcept;
-    Timer(const Timer&) = delete;
-    Timer& operator=(const Timer&) = delete;
-    ~Timer() { Cancel(); }
+    using Callback = void (*)(void* arg);
+    InlineTimer(EventLoop* loop, Callback callback, void* arg)
+        : loop_(loop), callback_(callback), arg_(arg) {}
+    InlineTimer(const InlineTimer&) = delete;
+    InlineTimer& operator=(const InlineTimer&) = delete;
+    ~InlineTimer() { Cancel(); }
 
+    // ArmAt() (re)schedules the timer for `when`, or for the loop's Now() if
+    // that is earlier.
+    void ArmAt(Clock::time_point when);
+    void ArmAfter(Clock::duration delay) { ArmAt(loop_->Now() + delay); }
     void Cancel();
-    // armed() is true while the task is still to run.
-    [[nodiscard]] bool armed() const;
+    [[nodiscard]] bool armed() const { return index_ != kNotArmed; }
+    [[nodiscard]] Clock::time_point when() const { return when_; }
 
    private:
     friend class EventLoop;
-    Timer(EventLoop* loop, Clock::time_point when, uint64_t sequence)
-        : loop_(loop), when_(when), sequence_(sequence) {}
-    EventLoop* loop_ = nullptr;
+    static constexpr uint32_t kNotArmed = UINT32_MAX;
+    EventLoop* loop_;
+    Callback callback_;
+    void* arg_;
     Clock::time_point when_;
     uint64_t sequence_ = 0;
+    uint32_t index_ = kNotArmed;  // Position in the loop's heap.
+  };
+
+  // A one-shot task armed by RunAfter(), owned by its handle. Destroying the
+  // handle, or Cancel(), cancels the task if it has not run; after the task
+  // has run the handle is inert (and may be re-assigned from inside the
+  // task). A default-constructed handle holds no timer. Move-only.
+  class Timer {
+   public:
+    Timer() = default;
+    Timer(Timer&&) noexcept = default;
+    Timer& operator=(Timer&&) noexcept = default;
+    ~Timer() = default;
+
+    void Cancel() {
+      if (record_ != nullptr) record_->node.Cancel();
+    }
+    // armed() is true while the task is still to run.
+    [[nodiscard]] bool armed() const { return record_ != nullptr && record_->node.armed(); }
+
+   private:
+    friend class EventLoop;
+    struct Record {
+      Record(EventLoop* loop, Task t) : node(loop, &Record::Fire, this), task(std::move(t)) {}
+      static void Fire(void* self);
+      InlineTimer node;
+      Task task;
+    };
+    std::unique_ptr<Record> record_;
   };
 
   // Create() makes a loop with its epoll instance and wake-up eventfd. It
@@ -109,8 +154,7 @@ class EventLoop {
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(TimeSource* time = nullptr);
   ~EventLoop();
 
-  // Watch() registers `fd` (level-triggered `events`); `callback` runs on this
-  // thread with the ready events. Returns nullptr if epoll_ctl fails.
+  // Watch() is a started Watcher for `fd`, or nullptr if epoll_ctl fails.
   std::unique_ptr<Watcher> Watch(int fd, uint32_t events, FdCallback callback);
 
   // RunAfter() runs `task` once, `delay` from Now(), unless the returned
@@ -159,6 +203,14 @@ class EventLoop {
       : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)), time_(time), now_(ReadTime()) {}
   Clock::time_point ReadTime() { return time_ != nullptr ? time_->Now() : Clock::now(); }
   void Forget(Watcher* watcher);
+  // The timer heap, ordered by (when, sequence).
+  static bool Before(const InlineTimer* a, const InlineTimer* b) {
+    return a->when_ < b->when_ || (a->when_ == b->when_ && a->sequence_ < b->sequence_);
+  }
+  void HeapPush(InlineTimer* timer);
+  void HeapRemove(uint32_t index);
+  void SiftUp(uint32_t index);
+  void SiftDown(uint32_t index);
   // Timeout() is how long the next wait may block: until the first timer
   // (less the spin), at most `max_wait`; negative: forever.
   std::chrono::nanoseconds Timeout(Clock::duration max_wait);
@@ -171,7 +223,7 @@ class EventLoop {
   Fd wake_fd_;
   TimeSource* time_;  // Null: the steady clock.
   Clock::time_point now_;
-  std::map<std::pair<Clock::time_point, uint64_t>, Task> timers_;
+  std::vector<InlineTimer*> timers_;  // A binary heap.
   uint64_t next_sequence_ = 1;
   int watchers_ = 0;  // Registered watchers (the wake-up eventfd aside).
   Clock::duration timer_spin_ = Clock::duration::zero();

@@ -2,12 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "gtest/gtest.h"
 #include "testing/fd_util.h"
 
@@ -119,6 +122,109 @@ TEST(EventLoopTest, ATimerArmedByATimerWaitsForTheNextRound) {
   });
   loop->Run();
   EXPECT_EQ(rounds_when_read, 1);
+}
+
+// A value-held timer that records its firing.
+struct Recorder {
+  static void Fire(void* self) {
+    auto* r = static_cast<Recorder*>(self);
+    r->log->push_back(r->id);
+  }
+  Recorder(EventLoop* loop, int i, std::vector<int>* l) : id(i), log(l), timer(loop, &Fire, this) {}
+  int id;
+  std::vector<int>* log;
+  EventLoop::InlineTimer timer;
+};
+
+TEST(EventLoopTest, InlineTimersFireInTimeThenArmOrderThroughReArmsAndCancels) {
+  ManualTime time;
+  auto created = EventLoop::Create(&time);
+  ASSERT_TRUE(created.ok());
+  EventLoop& loop = **created;
+  std::vector<int> fired;
+  std::vector<std::unique_ptr<Recorder>> timers;
+  constexpr int kTimers = 2000;
+  for (int i = 0; i < kTimers; ++i) {
+    timers.push_back(std::make_unique<Recorder>(&loop, i, &fired));
+  }
+  // Arm, re-arm and cancel at random; the model is the last ArmAt() of each
+  // timer still armed, ordered by (time, arm order).
+  std::mt19937 random(20261130);
+  struct Armed {
+    int64_t ms;
+    int sequence;
+  };
+  std::vector<Armed> model(kTimers, Armed{-1, 0});
+  int sequence = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const int i = static_cast<int>(random() % kTimers);
+    if (random() % 4 == 0) {
+      timers[i]->timer.Cancel();
+      model[i].ms = -1;
+    } else {
+      const int64_t ms = random() % 500;
+      timers[i]->timer.ArmAt(loop.Now() + std::chrono::milliseconds(ms));
+      model[i] = Armed{ms, sequence++};
+    }
+    EXPECT_EQ(timers[i]->timer.armed(), model[i].ms >= 0);
+  }
+  std::vector<int> expected;
+  for (int i = 0; i < kTimers; ++i) {
+    if (model[i].ms >= 0) expected.push_back(i);
+  }
+  std::sort(expected.begin(), expected.end(), [&](int a, int b) {
+    return model[a].ms != model[b].ms ? model[a].ms < model[b].ms
+                                      : model[a].sequence < model[b].sequence;
+  });
+  time.Advance(std::chrono::milliseconds(250));
+  loop.RunUntilIdle();
+  const size_t early = fired.size();
+  for (size_t k = 0; k < early; ++k) EXPECT_LE(model[fired[k]].ms, 250);
+  time.Advance(std::chrono::milliseconds(250));
+  loop.RunUntilIdle();
+  EXPECT_EQ(fired, expected);
+  for (auto& t : timers) EXPECT_FALSE(t->timer.armed());
+  // Destroying armed timers removes them from the heap.
+  for (int i = 0; i < 10; ++i) timers[i]->timer.ArmAt(loop.Now());
+  timers.clear();
+  fired.clear();
+  loop.RunUntilIdle();
+  EXPECT_TRUE(fired.empty());
+}
+
+TEST(EventLoopTest, InlineTimerArmedInThePastFiresNowButAfterOlderDueTimers) {
+  ManualTime time;
+  auto created = EventLoop::Create(&time);
+  ASSERT_TRUE(created.ok());
+  EventLoop& loop = **created;
+  std::vector<int> fired;
+  Recorder a(&loop, 1, &fired), b(&loop, 2, &fired);
+  a.timer.ArmAt(loop.Now());
+  b.timer.ArmAt(loop.Now() - std::chrono::hours(1));  // Clamped to Now().
+  EXPECT_EQ(b.timer.when(), loop.Now());
+  loop.RunUntilIdle();
+  EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+TEST(EventLoopTest, WatcherHeldByValueStartsAndStops) {
+  auto loop = NewLoop();
+  auto [r, w] = MakePipe();
+  int calls = 0;
+  EventLoop::Watcher watcher(loop.get());
+  EXPECT_FALSE(watcher.started());
+  ASSERT_TRUE(watcher.Start(r.get(), EPOLLIN, [&](uint32_t) { ++calls; }));
+  EXPECT_TRUE(watcher.started());
+  EXPECT_FALSE(watcher.Start(r.get(), EPOLLIN, [](uint32_t) {}));  // Already started.
+  ASSERT_EQ(::write(w.get(), "x", 1), 1);
+  loop->RunUntilIdle(1);
+  EXPECT_EQ(calls, 1);
+  watcher.Stop();
+  EXPECT_FALSE(watcher.started());
+  loop->RunUntilIdle(1);
+  EXPECT_EQ(calls, 1);  // Still readable, but no longer watched.
+  ASSERT_TRUE(watcher.Start(r.get(), EPOLLIN, [&](uint32_t) { calls += 10; }));
+  loop->RunUntilIdle(1);
+  EXPECT_EQ(calls, 11);
 }
 
 TEST(EventLoopTest, PostFromAnotherThreadRunsOnTheLoop) {

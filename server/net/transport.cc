@@ -49,18 +49,17 @@ void SocketTransport::SetNoDelay() {
 }
 
 bool SocketTransport::Watch(uint32_t events, ReadyCallback callback) {
-  watcher_ = loop_->Watch(fd_.get(), events, std::move(callback));
-  return watcher_ != nullptr;
+  return watcher_.Start(fd_.get(), events, std::move(callback));
 }
 
 bool SocketTransport::SetEvents(uint32_t events) {
-  return watcher_ != nullptr && watcher_->SetEvents(events);
+  return watcher_.started() && watcher_.SetEvents(events);
 }
 
 void SocketTransport::Close() {
   // close() removes the fd from epoll, so the watcher need not.
-  if (watcher_ != nullptr) watcher_->FdClosing();
-  watcher_.reset();
+  watcher_.FdClosing();
+  watcher_.Stop();
   fd_.reset();
 }
 

@@ -64,7 +64,7 @@ class Transport {
 class SocketTransport final : public Transport {
  public:
   // Takes ownership of the connected, non-blocking socket `fd`.
-  SocketTransport(EventLoop* loop, Fd fd) : loop_(loop), fd_(std::move(fd)) {}
+  SocketTransport(EventLoop* loop, Fd fd) : fd_(std::move(fd)), watcher_(loop) {}
 
   ssize_t Read(absl::Span<char> buffer, int* error) override;
   ssize_t Discard(size_t n, int* error) override;
@@ -77,9 +77,8 @@ class SocketTransport final : public Transport {
   [[nodiscard]] std::string PeerName() const override;
 
  private:
-  EventLoop* loop_;
   Fd fd_;
-  std::unique_ptr<EventLoop::Watcher> watcher_;
+  EventLoop::Watcher watcher_;  // Unregisters (unless the fd closed first) when destroyed.
 };
 
 }  // namespace epollhttp::net

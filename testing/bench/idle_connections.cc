@@ -3,9 +3,13 @@
 // them idle until stdin reaches EOF. Used by testing/bench/run.sh to measure a
 // server's memory per idle connection.
 //
-// Usage: idle_connections PORT N
-// Prints "ready N" on stdout once every connection has had its response;
-// exits 1 with one line on stderr if a connection or response fails.
+// Usage: idle_connections PORT N [SOURCES]
+// Connection i binds to source address 127.0.0.(1 + i % SOURCES) (default 1)
+// with IP_BIND_ADDRESS_NO_PORT, so the ephemeral ports of each source address
+// are reused and more connections than ports fit. Raises its own descriptor
+// limit to N + 64. Prints "ready N" on stdout once every connection has had
+// its response; exits 1 with one line on stderr if a connection or response
+// fails.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -35,18 +39,23 @@ bool Complete(const std::string& response) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: idle_connections PORT N\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: idle_connections PORT N [SOURCES]\n");
     return 2;
   }
   const int port = std::atoi(argv[1]);
   const int count = std::atoi(argv[2]);
-  if (port <= 0 || port > 65535 || count <= 0) {
-    std::fprintf(stderr, "idle_connections: bad PORT or N\n");
+  const int sources = argc == 4 ? std::atoi(argv[3]) : 1;
+  if (port <= 0 || port > 65535 || count <= 0 || sources < 1 || sources > 250) {
+    std::fprintf(stderr, "idle_connections: bad PORT, N or SOURCES\n");
     return 2;
   }
   rlimit limit{static_cast<rlim_t>(count + 64), static_cast<rlim_t>(count + 64)};
-  ::setrlimit(RLIMIT_NOFILE, &limit);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    std::fprintf(stderr, "idle_connections: cannot raise the descriptor limit to %d: %s\n",
+                 count + 64, std::strerror(errno));
+    return 1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -57,6 +66,17 @@ int main(int argc, char** argv) {
   char buf[4096];
   for (int i = 0; i < count; ++i) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && sources > 1) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+      sockaddr_in source{};
+      source.sin_family = AF_INET;
+      source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + static_cast<uint32_t>(i % sources));
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
+        std::fprintf(stderr, "idle_connections: bind %d: %s\n", i, std::strerror(errno));
+        return 1;
+      }
+    }
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       std::fprintf(stderr, "idle_connections: connection %d: %s\n", i, std::strerror(errno));
       return 1;

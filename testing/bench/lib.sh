@@ -60,7 +60,8 @@ start_epollhttp_in() {
 }
 
 # write_nginx_conf DIR PORT [EXTRA]: nginx serving the hello body on PORT,
-# 2 workers, with EXTRA directives in its http block.
+# 2 workers, with EXTRA directives in its http block. `nginx_connections`
+# (default 30000) sets worker_connections.
 write_nginx_conf() {
   local dir=$1 port=$2 extra=${3:-}
   mkdir -p "$dir"
@@ -68,8 +69,8 @@ write_nginx_conf() {
 worker_processes 2;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 30000; }
+worker_rlimit_nofile $(( ${nginx_connections:-30000} + 1000 ));
+events { worker_connections ${nginx_connections:-30000}; }
 http {
   access_log off;
   keepalive_requests 100000000;
