@@ -64,6 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ContentLengthError expected = ExpectedError(input);
   if (got.error != expected) Fail("wrong verdict", input, got);
   if (got.ok() != (expected == ContentLengthError::kNone)) Fail("ok() disagrees", input, got);
+  // Every verdict has its own name for logs.
+  if (ContentLengthErrorName(got.error) == "unknown") Fail("verdict without a name", input, got);
   if (got.ok()) {
     if (got.value != ReferenceValue(input)) Fail("wrong value", input, got);
   } else if (got.value != 0) {

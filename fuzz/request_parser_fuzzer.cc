@@ -1,8 +1,9 @@
 // request_parser_fuzzer.cc: arbitrary bytes into the request-head parser and
 // the body framing that follows it.
 //
-// Input layout: byte 0 picks the split plan (see split_plan.h) and, with bit 7,
-// small parser limits so the 414/431 paths are reachable; the rest is the
+// Input layout: byte 0 picks the split plan (see split_plan.h); with bit 7,
+// small parser limits so the 414/431 paths are reachable; with bit 6, bare LF
+// line endings are accepted (the server's --allow_bare_lf). The rest is the
 // request stream. Oracles (any failure aborts):
 // - consumed() <= input size, and every view in the head lies inside the
 //   consumed bytes;
@@ -101,6 +102,13 @@ RequestParserOptions SmallLimits() {
   options.max_request_line = 64;
   options.max_head_bytes = 256;
   options.max_headers = 6;
+  return options;
+}
+
+// Mode() is the parser options of a control byte's modes.
+RequestParserOptions Mode(int small_limits, int allow_bare_lf) {
+  RequestParserOptions options = small_limits ? SmallLimits() : RequestParserOptions();
+  options.allow_bare_lf = allow_bare_lf != 0;
   return options;
 }
 
@@ -222,13 +230,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Parsers and buffers live across inputs (Reset() between them), as a
   // connection's do, so the harness itself does not allocate per input.
   const int limits = (control & 0x80) ? 1 : 0;
-  static RequestParser* const parsers[2][2] = {
-      {new RequestParser(RequestParserOptions()), new RequestParser(RequestParserOptions())},
-      {new RequestParser(SmallLimits()), new RequestParser(SmallLimits())}};
+  const int lenient = (control & 0x40) ? 1 : 0;
+  static RequestParser* const parsers[2][2][2] = {
+      {{new RequestParser(Mode(0, 0)), new RequestParser(Mode(0, 0))},
+       {new RequestParser(Mode(0, 1)), new RequestParser(Mode(0, 1))}},
+      {{new RequestParser(Mode(1, 0)), new RequestParser(Mode(1, 0))},
+       {new RequestParser(Mode(1, 1)), new RequestParser(Mode(1, 1))}}};
   static ArrivingInput* const arriving = new ArrivingInput;
 
   // One shot.
-  RequestParser& parser = *parsers[limits][0];
+  RequestParser& parser = *parsers[limits][lenient][0];
   parser.Reset();
   const ParseStatus status = parser.Parse(input);
   const Result whole = Snapshot(parser, status);
@@ -247,7 +258,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Split: every call sees the bytes so far in a buffer that moved.
   SplitPlan plan(control);
-  RequestParser& split_parser = *parsers[limits][1];
+  RequestParser& split_parser = *parsers[limits][lenient][1];
   split_parser.Reset();
   arriving->Reset(input.data(), input.size());
   size_t fed = 0;

@@ -3,18 +3,31 @@
 # after another, under --config=fuzz (clang, ASan + UBSan), and prints one line
 # per harness:
 #   <harness>  runs=<executions>  exec/s=<N>  cov=<edges>  crashes=<N>
-# New corpus entries and crash artifacts go to $FUZZ_OUT/<harness>/ (default
-# .fuzz/ in the workspace). Exits 1 if any harness crashed, leaked, timed out
-# or failed an oracle; the harness log is then printed.
+# With --jobs N (default: every CPU) each harness runs in libFuzzer's fork
+# mode on N processes, and new coverage is merged back into its corpus
+# directory; --jobs 1 runs it in one process. New corpus entries and crash
+# artifacts go to $FUZZ_OUT/<harness>/ (default .fuzz/ in the workspace).
+# Exits 1 if any harness crashed, leaked, timed out or failed an oracle; the
+# harness log is then printed.
 #
-# Usage: fuzz/run_all.sh [SECONDS]
+# Usage: fuzz/run_all.sh [--jobs N] [SECONDS]
 set -euo pipefail
 
-seconds=${1:-60}
-if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: fuzz/run_all.sh [SECONDS]  (SECONDS must be a positive integer)" >&2
+usage() {
+  echo "usage: fuzz/run_all.sh [--jobs N] [SECONDS]  (N and SECONDS positive integers)" >&2
   exit 2
-fi
+}
+jobs=$(nproc)
+seconds=60
+while (($#)); do
+  case $1 in
+    --jobs) (($# >= 2)) || usage; jobs=$2; shift 2 ;;
+    --jobs=*) jobs=${1#--jobs=}; shift ;;
+    -*) usage ;;
+    *) seconds=$1; shift ;;
+  esac
+done
+[[ $seconds =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*$ ]] || usage
 cd "$(dirname "$0")/.."
 harnesses=(content_length_fuzzer request_parser_fuzzer chunked_fuzzer connection_fuzzer
   differential_fuzzer)
@@ -30,11 +43,20 @@ failed=0
 for harness in "${harnesses[@]}"; do
   log=$(mktemp)
   status=0
-  bazel run "${bazel_flags[@]}" "//fuzz:$harness" -- \
+  mode=()
+  ((jobs > 1)) && mode=(-fork="$jobs")
+  bazel run "${bazel_flags[@]}" "//fuzz:$harness" -- "${mode[@]}" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     >"$log" 2>&1 || status=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  if ((jobs > 1)); then
+    # Fork mode reports on status lines: "#RUNS: cov: N ft: N corp: N exec/s N ...".
+    last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1 || true)
+    runs=$(sed -n 's/^#\([0-9]*\):.*/\1/p' <<<"$last")
+    rate=$(sed -n 's/.* exec\/s \([0-9]*\).*/\1/p' <<<"$last")
+  else
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  fi
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   crashes=0
   if ((status != 0)); then

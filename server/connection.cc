@@ -59,18 +59,12 @@ Connection::Connection(const ConnectionContext* context, net::Transport* transpo
 }
 
 Connection::~Connection() {
-  if (work_ == nullptr) return;
-  if (context_->pool != nullptr) {
-    context_->pool->Give(std::move(work_));
-  } else {
-    work_.reset();
-  }
+  if (work_ != nullptr) context_->pool->Give(std::move(work_));
 }
 
 void Connection::Acquire() {
   if (work_ != nullptr) return;
-  work_ = context_->pool != nullptr ? context_->pool->Take(*context_)
-                                    : std::make_unique<ConnectionWork>(*context_);
+  work_ = context_->pool->Take(*context_);
   work_->codec.set_observer(access_log_ != nullptr
                                 ? static_cast<http::CodecObserver*>(access_log_.get())
                                 : context_->observer);
@@ -84,11 +78,7 @@ void Connection::MaybeRelease() {
                  !OutputQueued() && !InputBuffered())) {
     return;
   }
-  if (context_->pool != nullptr) {
-    context_->pool->Give(std::move(work_));
-  } else {
-    work_.reset();
-  }
+  context_->pool->Give(std::move(work_));
 }
 
 void Connection::CountResponses(int64_t before) {

@@ -101,7 +101,7 @@ struct ConnectionContext {
   const http::Router* router = nullptr;  // The application.
   http::CodecOptions codec;
   ConnectionOptions options;
-  ConnectionWorkPool* pool = nullptr;      // Lends the state of requests in progress.
+  ConnectionWorkPool* pool = nullptr;      // Required: lends the state of requests in progress.
   ConnectionObserver* observer = nullptr;  // Optional: counters.
   AccessLog* access_log = nullptr;         // Optional: one line per response.
   absl::Span<char> scratch;                // Reads land here.

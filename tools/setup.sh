@@ -14,6 +14,9 @@ packages=(
   g++                  # default toolchain
   clang                # --config=fuzz
   libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
+  llvm-14              # llvm-profdata-14, llvm-cov-14 (fuzz/coverage.sh)
+  zip                  # seed corpus zips (.clusterfuzzlite/build.sh)
+  unzip                # fuzz/oss_fuzz_check.sh
   libabsl-dev          # abseil-cpp 20220623
   libgtest-dev         # googletest 1.12
   libgmock-dev         # gmock 1.12
