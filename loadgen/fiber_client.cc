@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "loadgen/fiber.h"
+#include "loadgen/tls.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -96,13 +97,14 @@ class StatusLineGuard {
   bool interim_ = false;
 };
 
-// The stream of one request: non-blocking socket calls, waiting (in the
-// fiber scheduler or poll) only when a call would block. Reads are buffered,
-// because cpp-httplib reads a response's head one byte at a time.
+// The stream of one request: non-blocking socket (or TLS, when `tls` is
+// set) calls, waiting (in the fiber scheduler or poll) only when a call would
+// block. Reads are buffered, because cpp-httplib reads a response's head one
+// byte at a time.
 class FiberStream final : public httplib::Stream {
  public:
-  FiberStream(int fd, FiberScheduler* fibers, std::chrono::milliseconds timeout)
-      : fd_(fd), fibers_(fibers), timeout_(timeout) {}
+  FiberStream(int fd, TlsConnection* tls, FiberScheduler* fibers, std::chrono::milliseconds timeout)
+      : fd_(fd), tls_(tls), fibers_(fibers), timeout_(timeout) {}
 
   bool is_readable() const override {
     // Only used by callers that then read(); read() itself waits.
@@ -117,6 +119,7 @@ class FiberStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
+    if (tls_ != nullptr) return WriteTls(ptr, size);
     Clock::time_point deadline;  // Set when a wait is first needed.
     while (true) {
       const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -166,6 +169,7 @@ class FiberStream final : public httplib::Stream {
     // The timeout runs from the call: a response must start (or continue)
     // within it.
     const Clock::time_point deadline = Clock::now() + timeout_;
+    if (tls_ != nullptr) return ReceiveTls(into, size, deadline);
     // Wait before the first recv() unless epoll has reported input that may
     // still be unread: a response is rarely there the moment after its
     // request was written, and an unreported arrival keeps its edge pending.
@@ -188,7 +192,47 @@ class FiberStream final : public httplib::Stream {
     }
   }
 
+  // ReceiveTls() is Receive() through TLS: the record layer decides when
+  // the socket is read, so it reads first and waits on "would block".
+  ssize_t ReceiveTls(char* into, size_t size, Clock::time_point deadline) {
+    while (true) {
+      size_t n = 0;
+      switch (tls_->Read(into, size, &n)) {
+        case TlsIo::kDone: return static_cast<ssize_t>(n);
+        case TlsIo::kClosed: return 0;
+        case TlsIo::kWantRead:
+          if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
+          if (!WaitFor(fibers_, fd_, POLLIN, deadline)) return -1;
+          break;
+        case TlsIo::kWantWrite:  // A key update or renegotiation.
+          if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+          break;
+        case TlsIo::kError: return -1;
+      }
+    }
+  }
+
+  ssize_t WriteTls(const char* ptr, size_t size) {
+    const Clock::time_point deadline = Clock::now() + timeout_;
+    while (true) {
+      size_t n = 0;
+      switch (tls_->Write(ptr, size, &n)) {
+        case TlsIo::kDone: return static_cast<ssize_t>(n);
+        case TlsIo::kWantWrite:
+          if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+          break;
+        case TlsIo::kWantRead:
+          if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
+          if (!WaitFor(fibers_, fd_, POLLIN, deadline)) return -1;
+          break;
+        case TlsIo::kClosed:
+        case TlsIo::kError: return -1;
+      }
+    }
+  }
+
   const int fd_;
+  TlsConnection* const tls_;  // Null: plain TCP.
   FiberScheduler* const fibers_;
   const std::chrono::milliseconds timeout_;
   StatusLineGuard guard_;
@@ -199,8 +243,9 @@ class FiberStream final : public httplib::Stream {
 
 }  // namespace
 
-FiberClient::FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout)
-    : httplib::ClientImpl(host, port), connect_port_(port), timeout_(timeout) {
+FiberClient::FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout,
+                         const TlsContext* tls)
+    : httplib::ClientImpl(host, port), connect_port_(port), timeout_(timeout), tls_(tls) {
   resolve_host_ = host;
   if (resolve_host_.size() >= 2 && resolve_host_.front() == '[' && resolve_host_.back() == ']') {
     resolve_host_ = resolve_host_.substr(1, resolve_host_.size() - 2);
@@ -226,7 +271,10 @@ bool FiberClient::Resolve() {
   return true;
 }
 
+FiberClient::~FiberClient() = default;
+
 bool FiberClient::create_and_connect_socket(Socket& socket, httplib::Error& error) {
+  tls_connection_.reset();  // Its socket is closed already.
   if (!Resolve()) {
     error = httplib::Error::Connection;
     return false;
@@ -259,13 +307,51 @@ bool FiberClient::create_and_connect_socket(Socket& socket, httplib::Error& erro
       return false;
     }
   }
+  if (tls_ != nullptr && !Handshake(fd, fibers, error)) {
+    tls_connection_.reset();
+    ::close(fd);
+    return false;
+  }
   socket.sock = fd;
   return true;
 }
 
+bool FiberClient::Handshake(int fd, FiberScheduler* fibers, httplib::Error& error) {
+  tls_connection_ = std::make_unique<TlsConnection>(*tls_, fd, resolve_host_, &sessions_);
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  while (true) {
+    const TlsIo io = tls_connection_->Handshake();
+    if (io == TlsIo::kDone) {
+      ++tls_handshakes_;
+      if (tls_connection_->resumed()) ++tls_resumed_;
+      return true;
+    }
+    if (io == TlsIo::kWantRead || io == TlsIo::kWantWrite) {
+      if (io == TlsIo::kWantRead && fibers != nullptr) fibers->ClearReadable(fd);
+      if (!WaitFor(fibers, fd, io == TlsIo::kWantRead ? POLLIN : POLLOUT, deadline)) {
+        error = httplib::Error::SSLConnection;
+        tls_error_ = "the TLS handshake timed out";
+        return false;
+      }
+      continue;
+    }
+    error = tls_connection_->verify_failed() ? httplib::Error::SSLServerVerification
+                                             : httplib::Error::SSLConnection;
+    tls_error_ = tls_connection_->error();
+    return false;
+  }
+}
+
+void FiberClient::shutdown_ssl(Socket& socket, bool shutdown_gracefully) {
+  (void)socket;
+  if (tls_connection_ == nullptr) return;
+  if (shutdown_gracefully) tls_connection_->Shutdown();
+  tls_connection_.reset();
+}
+
 bool FiberClient::process_socket(const Socket& socket,
                                  std::function<bool(httplib::Stream& strm)> callback) {
-  FiberStream stream(socket.sock, FiberScheduler::Current(), timeout_);
+  FiberStream stream(socket.sock, tls_connection_.get(), FiberScheduler::Current(), timeout_);
   return callback(stream);
 }
 

@@ -14,6 +14,12 @@
 // request formatting, response parsing, keep-alive, content providers, is
 // cpp-httplib's.
 //
+// With a TlsContext it speaks TLS (loadgen/tls.h): the handshake follows the
+// connect, waits suspend the fiber as for TCP, and the client keeps its
+// server's last session to resume on its next connection. A failed handshake
+// is Error::SSLServerVerification (the certificate) or Error::SSLConnection
+// (anything else, a timeout included), with the reason in tls_error().
+//
 // Thread safety: as httplib::ClientImpl; used by one fiber (or thread) at a
 // time, on the thread of the scheduler it runs under.
 #ifndef EPOLLHTTP_LOADGEN_FIBER_CLIENT_H_
@@ -26,30 +32,47 @@
 #include <string>
 
 #include "httplib.h"
+#include "loadgen/fiber.h"
+#include "loadgen/tls.h"
 
 namespace epollhttp::loadgen {
 
 class FiberClient : public httplib::ClientImpl {
  public:
   // `host` is a name or address (IPv6 in brackets or bare); `timeout` bounds
-  // connecting and each wait for a read or write.
-  FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout);
+  // connecting, the TLS handshake and each wait for a read or write. `tls`
+  // (not owned; null: plain HTTP) must outlive the client.
+  FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout,
+              const TlsContext* tls = nullptr);
+  ~FiberClient() override;
 
   // ResolveOnce() looks `host` up now (rather than at the first connect, in
   // the middle of a run); false if it has no address, in which case each
   // connect tries again and fails with Error::Connection.
   bool ResolveOnce() { return Resolve(); }
 
+  // tls_error() is the reason the last TLS handshake failed, in words.
+  [[nodiscard]] const std::string& tls_error() const { return tls_error_; }
+  // tls_handshakes() counts completed handshakes, tls_resumed() those that
+  // resumed an earlier session.
+  [[nodiscard]] int64_t tls_handshakes() const { return tls_handshakes_; }
+  [[nodiscard]] int64_t tls_resumed() const { return tls_resumed_; }
+
  protected:
   // Connect failures are Error::Connection; an expired timeout is
   // Error::ConnectionTimeout.
   bool create_and_connect_socket(Socket& socket, httplib::Error& error) override;
+  // Sends close_notify (when graceful) and drops the TLS state.
+  void shutdown_ssl(Socket& socket, bool shutdown_gracefully) override;
 
  private:
   bool process_socket(const Socket& socket,
                       std::function<bool(httplib::Stream& strm)> callback) override;
   // Resolve() fills address_ on first use; false if the host has no address.
   bool Resolve();
+  // Handshake() runs the TLS handshake on connected `fd`; false (with
+  // `error` and tls_error_ set) if it fails.
+  bool Handshake(int fd, FiberScheduler* fibers, httplib::Error& error);
 
   std::string resolve_host_;  // Without IPv6 brackets.
   int connect_port_;
@@ -57,6 +80,12 @@ class FiberClient : public httplib::ClientImpl {
   bool resolved_ = false;
   sockaddr_storage address_{};
   socklen_t address_size_ = 0;
+  const TlsContext* tls_;
+  std::unique_ptr<TlsConnection> tls_connection_;  // The open socket's.
+  TlsSessionCache sessions_;
+  std::string tls_error_;
+  int64_t tls_handshakes_ = 0;
+  int64_t tls_resumed_ = 0;
 };
 
 }  // namespace epollhttp::loadgen

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,7 +35,13 @@
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
 
-ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/", "Target URL: http://host[:port][/path].");
+ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/",
+          "Target URL: http://host[:port][/path] or https://host[:port][/path].");
+ABSL_FLAG(std::string, cacert, "",
+          "https: also trust the CA certificates in this PEM file (the system's CA store is "
+          "always used).");
+ABSL_FLAG(bool, insecure, false,
+          "https: do not verify the server's certificate or name (encrypted, unauthenticated).");
 ABSL_FLAG(int32_t, threads, 4,
           "OS threads (the tutorial script's threads). Each runs its share of the clients as "
           "fibers that wait in one epoll_wait, as wrk's -t.");
@@ -79,11 +87,11 @@ using epollhttp::loadgen::Payload;
 using epollhttp::loadgen::RunInfo;
 using epollhttp::loadgen::RunOptions;
 
-// ParseUrl() splits http://host[:port][/path] into origin and path.
+// ParseUrl() splits http[s]://host[:port][/path] into origin and path.
 bool ParseUrl(absl::string_view url, std::string* origin, std::string* path) {
-  constexpr absl::string_view kScheme = "http://";
-  if (!absl::StartsWith(url, kScheme)) return false;
-  const absl::string_view rest = url.substr(kScheme.size());
+  const absl::string_view scheme = absl::StartsWith(url, "https://") ? "https://" : "http://";
+  if (!absl::StartsWith(url, scheme)) return false;
+  const absl::string_view rest = url.substr(scheme.size());
   const size_t slash = rest.find('/');
   const absl::string_view authority = rest.substr(0, slash);
   if (authority.empty() || authority.find_first_of(" @?#") != absl::string_view::npos) {
@@ -98,7 +106,7 @@ bool ParseUrl(absl::string_view url, std::string* origin, std::string* path) {
       return false;
     }
   }
-  *origin = absl::StrCat(kScheme, authority);
+  *origin = absl::StrCat(scheme, authority);
   *path = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
   return true;
 }
@@ -134,7 +142,7 @@ int main(int argc, char** argv) {
       "requests (default: 4 threads with one client each POST a 3.7 MB body, like the "
       "tutorial's upload script).\n"
       "Usage: loadgen [--url URL] [--threads N] [--clients N] [--requests N | --duration D] "
-      "[--rate R] "
+      "[--rate R] [--cacert PATH | --insecure] "
       "[--file PATH [--form]] [--json PATH]");
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view path) {
@@ -152,7 +160,16 @@ int main(int argc, char** argv) {
   RunOptions options;
   const std::string url = absl::GetFlag(FLAGS_url);
   if (!ParseUrl(url, &options.origin, &options.path)) {
-    return Usage(absl::StrCat("--url must be http://host[:port][/path], got \"", url, "\""));
+    return Usage(absl::StrCat("--url must be http[s]://host[:port][/path], got \"", url, "\""));
+  }
+  options.tls.verify = !absl::GetFlag(FLAGS_insecure);
+  options.tls.ca_file = absl::GetFlag(FLAGS_cacert);
+  if (!absl::StartsWith(url, "https://") &&
+      (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
+    return Usage("--cacert and --insecure apply only to an https:// --url");
+  }
+  if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0) {
+    return Usage(absl::StrCat("--cacert ", options.tls.ca_file, ": ", std::strerror(errno)));
   }
   options.threads = absl::GetFlag(FLAGS_threads);
   if (options.threads < 1 || options.threads > 1024) {
@@ -302,6 +319,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "loadgen: writing %s failed\n", json_path.c_str());
       return 1;
     }
+  }
+  if (stats.errors[static_cast<int>(epollhttp::loadgen::ErrorKind::kTls)] > 0) {
+    std::fprintf(
+        stderr, "loadgen: TLS with %s failed %lld times: %s\n", options.origin.c_str(),
+        static_cast<long long>(stats.errors[static_cast<int>(epollhttp::loadgen::ErrorKind::kTls)]),
+        stats.tls_error.c_str());
   }
   return stats.failed == 0 ? 0 : 1;
 }

@@ -8,8 +8,8 @@
 namespace epollhttp::loadgen {
 namespace {
 
-constexpr const char* kErrorNames[kErrorKinds] = {"connect", "write", "read",
-                                                  "status",  "body",  "lost_body_bytes"};
+constexpr const char* kErrorNames[kErrorKinds] = {"connect", "write",           "read", "status",
+                                                  "body",    "lost_body_bytes", "tls"};
 
 // Us() renders microseconds with a unit that keeps 3-4 significant digits.
 std::string Us(double us) {
@@ -69,7 +69,10 @@ void RunStats::Merge(const RunStats& other) {
   bytes_sent += other.bytes_sent;
   bytes_received += other.bytes_received;
   late += other.late;
+  tls_handshakes += other.tls_handshakes;
+  tls_resumed += other.tls_resumed;
   for (const auto& [code, n] : other.status_codes) status_codes[code] += n;
+  if (tls_error.empty()) tls_error = other.tls_error;
 }
 
 std::string FormatSummary(const RunInfo& info, const RunStats& stats, double seconds) {
@@ -106,7 +109,12 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
   absl::StrAppend(&out, "\n  errors: connect ", stats.errors[0], ", write ", stats.errors[1],
                   ", read/timeout ", stats.errors[2], ", unexpected status ", stats.errors[3],
                   ", unexpected body ", stats.errors[4], ", lost body bytes ", stats.errors[5],
-                  " (", stats.lost_body_bytes, " bytes)\n");
+                  " (", stats.lost_body_bytes, " bytes), tls ", stats.errors[6], "\n");
+  if (stats.tls_handshakes > 0) {
+    absl::StrAppend(&out, "  tls: ", stats.tls_handshakes, " handshakes, ", stats.tls_resumed,
+                    " resumed\n");
+  }
+  if (!stats.tls_error.empty()) absl::StrAppend(&out, "  tls failure: ", stats.tls_error, "\n");
   return out;
 }
 
@@ -138,6 +146,7 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
   }
   absl::StrAppend(
       &out, "}, \"lost_body_bytes\": ", stats.lost_body_bytes, ", \"late_requests\": ", stats.late,
+      ", \"tls_handshakes\": ", stats.tls_handshakes, ", \"tls_resumed\": ", stats.tls_resumed,
       ",\n \"latency_us\": ", LatencyJson(stats.latency),
       ",\n \"latency_uncorrected_us\": ", LatencyJson(stats.latency_uncorrected), "}\n");
   return out;

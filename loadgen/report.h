@@ -39,8 +39,9 @@ enum class ErrorKind : uint8_t {
   kStatus,     // A response with a status other than --expect_status.
   kBody,       // A response body other than --expect_body.
   kLostBytes,  // X-Received-Body-Bytes differs from the bytes sent.
+  kTls,        // The TLS handshake failed (certificate verification included).
 };
-inline constexpr int kErrorKinds = 6;
+inline constexpr int kErrorKinds = 7;
 
 struct RunStats {
   Histogram latency;              // From the intended send time.
@@ -53,6 +54,9 @@ struct RunStats {
   int64_t bytes_received = 0;   // Response body bytes received.
   int64_t late = 0;             // --rate: started > 1 ms after the intended time.
   std::map<int, int64_t> status_codes;
+  int64_t tls_handshakes = 0;  // Completed TLS handshakes,
+  int64_t tls_resumed = 0;     // of which resumed an earlier session.
+  std::string tls_error;       // Why the first failed TLS handshake failed.
 
   void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
   void Merge(const RunStats& other);

@@ -51,9 +51,10 @@ TEST(ReportTest, JsonHasTheDocumentedSchema) {
         "\"bytes_received\": 2800,",
         "\"status_codes\": {\"200\": 99, \"503\": 1}",
         "\"errors\": {\"connect\": 1, \"write\": 0, \"read\": 0, \"status\": 0, \"body\": 0, "
-        "\"lost_body_bytes\": 1}",
+        "\"lost_body_bytes\": 1, \"tls\": 0}",
         "\"lost_body_bytes\": 7",
         "\"late_requests\": 0",
+        "\"tls_handshakes\": 0, \"tls_resumed\": 0",
         "\"latency_us\": {\"min\": 100, \"mean\": 5050, \"stdev\": ",
         "\"max\": 10000",
         "\"p50\": 5003",

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "httplib.h"
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
@@ -30,6 +31,8 @@ ErrorKind KindOf(httplib::Error error) {
     // Our content provider returns false only when the socket write failed,
     // which cpp-httplib reports as Canceled.
     case httplib::Error::Canceled: return ErrorKind::kWrite;
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLServerVerification: return ErrorKind::kTls;
     default: return ErrorKind::kRead;
   }
 }
@@ -56,14 +59,15 @@ std::mutex& PrintMutex() {
 class Client {
  public:
   // `start` is read when the client runs: it is set after all set-up.
-  Client(const RunOptions& options, const std::string& host, int port, int index,
-         const Clock::time_point* start, std::atomic<int64_t>* completed, RunStats* stats)
+  Client(const RunOptions& options, const std::string& host, int port, const TlsContext* tls,
+         int index, const Clock::time_point* start, std::atomic<int64_t>* completed,
+         RunStats* stats)
       : options_(options),
         index_(index),
         start_(*start),
         completed_(completed),
         stats_(*stats),
-        client_(host, port, options.timeout),
+        client_(host, port, options.timeout, tls),
         sends_body_(SendsBody(options.method)) {
     client_.set_keep_alive(options.keepalive);
     // No Accept-Encoding: bodies are counted and compared as sent.
@@ -78,6 +82,11 @@ class Client {
     client_.set_read_timeout(sec, usec);
     client_.set_write_timeout(sec, usec);
     for (const auto& [name, value] : options.headers) headers_.emplace(name, value);
+    // cpp-httplib names the port unless it is 80 (it leaves TLS to its own
+    // SSLClient, which this is not): an https URL's default port is left out.
+    if (tls != nullptr && port == 443 && headers_.find("Host") == headers_.end()) {
+      headers_.emplace("Host", host);
+    }
     client_.ResolveOnce();  // Before the clock starts; failures show as connect errors.
   }
 
@@ -115,6 +124,8 @@ class Client {
       Check(error, response);
       if (completed_ != nullptr) completed_->fetch_add(1, std::memory_order_relaxed);
     }
+    stats_.tls_handshakes += client_.tls_handshakes();
+    stats_.tls_resumed += client_.tls_resumed();
   }
 
  private:
@@ -156,6 +167,8 @@ class Client {
   void Check(httplib::Error error, const httplib::Response& response) {
     if (error != httplib::Error::Success) {
       const ErrorKind kind = KindOf(error);
+      if (kind == ErrorKind::kTls && stats_.tls_error.empty())
+        stats_.tls_error = client_.tls_error();
       // A request that was written but not answered still sent its body.
       if (kind == ErrorKind::kRead && sends_body_) {
         stats_.bytes_sent += static_cast<int64_t>(options_.payload->size());
@@ -224,16 +237,17 @@ bool SendsBody(const std::string& method) {
 
 namespace {
 
-// SplitOrigin() splits "http://host[:port]" (as checked by the command line).
-bool SplitOrigin(const std::string& origin, std::string* host, int* port) {
-  constexpr absl::string_view kScheme = "http://";
-  if (!absl::StartsWith(origin, kScheme)) return false;
-  const absl::string_view authority = absl::string_view(origin).substr(kScheme.size());
+// SplitOrigin() splits "http[s]://host[:port]" (as checked by the command
+// line); `*tls` is whether the scheme is https.
+bool SplitOrigin(const std::string& origin, std::string* host, int* port, bool* tls) {
+  absl::string_view authority = origin;
+  *tls = absl::ConsumePrefix(&authority, "https://");
+  if (!*tls && !absl::ConsumePrefix(&authority, "http://")) return false;
   const size_t colon = authority.rfind(':');
   const size_t bracket = authority.rfind(']');
   if (colon == absl::string_view::npos || (bracket != absl::string_view::npos && colon < bracket)) {
     *host = std::string(authority);
-    *port = 80;
+    *port = *tls ? 443 : 80;
     return !host->empty();
   }
   *host = std::string(authority.substr(0, colon));
@@ -249,8 +263,16 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   // thread share one epoll_wait.
   std::string host;
   int port = 0;
-  if (!SplitOrigin(options.origin, &host, &port)) {
-    return absl::InvalidArgumentError("origin must be http://host[:port], got " + options.origin);
+  bool https = false;
+  if (!SplitOrigin(options.origin, &host, &port, &https)) {
+    return absl::InvalidArgumentError("origin must be http[s]://host[:port], got " +
+                                      options.origin);
+  }
+  std::unique_ptr<TlsContext> tls;
+  if (https) {
+    absl::StatusOr<std::unique_ptr<TlsContext>> context = TlsContext::Create(options.tls);
+    if (!context.ok()) return context.status();
+    tls = std::move(*context);
   }
   const int threads = options.threads;
   if (threads < 1 || options.clients < threads) {
@@ -266,8 +288,8 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   Clock::time_point start;
   std::vector<std::unique_ptr<Client>> clients;
   for (int c = 0; c < options.clients; ++c) {
-    clients.push_back(
-        std::make_unique<Client>(options, host, port, c, &start, completed, &stats[c % threads]));
+    clients.push_back(std::make_unique<Client>(options, host, port, tls.get(), c, &start, completed,
+                                               &stats[c % threads]));
     Client* client = clients.back().get();
     if (absl::Status spawned = schedulers[c % threads]->Spawn([client] { client->Run(); });
         !spawned.ok()) {

@@ -28,11 +28,12 @@
 #include "absl/status/statusor.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
+#include "loadgen/tls.h"
 
 namespace epollhttp::loadgen {
 
 struct RunOptions {
-  std::string origin;           // "http://host:port"
+  std::string origin;           // "http://host:port" or "https://host:port"
   std::string path;             // "/..."
   std::string method = "POST";  // POST, PUT, PATCH send the payload.
   std::vector<std::pair<std::string, std::string>> headers;
@@ -48,6 +49,7 @@ struct RunOptions {
   int expect_status = 200;
   std::string expect_body;       // Empty: not checked.
   bool print_responses = false;  // Print "STATUS BODY" per reply.
+  TlsOptions tls;                // For an https origin.
 };
 
 // SendsBody() is whether `method` carries the payload.

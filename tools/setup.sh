@@ -22,6 +22,8 @@ packages=(
   libgmock-dev         # gmock 1.12
   libbenchmark-dev     # Google Benchmark 1.7
   libcpp-httplib-dev   # cpp-httplib 0.11.4 (loadgen's client)
+  libssl-dev           # OpenSSL 3: loadgen's TLS
+  openssl              # certificates made by the TLS tests and the bench
   pkg-config           # abseil link lines in third_party/
   curl                 # end-to-end tests with a real client
   node-llhttp          # llhttp 8.1 C sources: a reference parser (differential test)

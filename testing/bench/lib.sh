@@ -61,7 +61,8 @@ start_epollhttp_in() {
 
 # write_nginx_conf DIR PORT [EXTRA]: nginx serving the hello body on PORT,
 # 2 workers, with EXTRA directives in its http block. `nginx_connections`
-# (default 30000) sets worker_connections.
+# (default 30000) sets worker_connections; `nginx_tls` (a path prefix P with
+# P.pem and P.key) makes it speak TLS, with a session cache.
 write_nginx_conf() {
   local dir=$1 port=$2 extra=${3:-}
   mkdir -p "$dir"
@@ -83,7 +84,9 @@ http {
   scgi_temp_path $dir/scgi;
   $extra
   server {
-    listen 127.0.0.1:$port reuseport;
+    listen 127.0.0.1:$port reuseport${nginx_tls:+ ssl};
+    ${nginx_tls:+ssl_certificate $nginx_tls.pem; ssl_certificate_key $nginx_tls.key;}
+    ${nginx_tls:+ssl_session_cache shared:TLS:10m;}
     location / {
       default_type text/html;
       return 200 "Hello! I am an epoll server.";

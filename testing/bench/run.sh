@@ -25,7 +25,8 @@
 # it needs an open-file limit of 110,000, which the script raises if it may,
 # and otherwise prints why the row is skipped). While the connections are
 # held it also records the server's CPU use and the p99 latency of a probe
-# client making new requests.
+# client making new requests. The TLS rows compare loadgen with h2load on an
+# nginx that speaks TLS, with certificates the script makes with openssl.
 set -euo pipefail
 
 rounds=${1:-3}
@@ -139,6 +140,28 @@ upload_cpu() {
     'BEGIN {printf "%.1f", t / hz / (400 * b / 1e6) * 1e6}')"
 }
 
+h2load_rps() {  # h2load_rps ARGS...: h2load's requests/s, or nothing if a request failed
+  local out
+  out=$(h2load "$@" 2>&1)
+  grep -qE ' 0 failed, 0 errored' <<<"$out" || { echo "bench: h2load failed: $(tail -3 <<<"$out")" >&2; return; }
+  sed -n 's/^finished in [0-9.]*m\?s, \([0-9.]*\) req\/s.*/\1/p' <<<"$out"
+}
+
+# make_tls_certs DIR: a test CA (DIR/ca.pem) and a server certificate it
+# signs for localhost and 127.0.0.1 (DIR/server.pem, DIR/server.key).
+make_tls_certs() {
+  local dir=$1 key="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 $key -keyout ca.key -out ca.pem -days 2 -subj '/CN=bench CA'
+    openssl req $key -keyout server.key -out server.csr -subj '/CN=localhost'
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+      -days 2 -extfile san.cnf
+  ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; echo "bench: openssl failed" >&2; exit 1; }
+}
+
 h2load_seconds() {  # h2load_seconds PORT: wall time of 400 x 3.7 MB POSTs
   h2load --h1 -c4 -n400 -d "$upload" "http://127.0.0.1:$1/" |
     sed -n 's/^finished in \([0-9.]*\)\(m\?s\),.*/\1 \2/p' | awk '{print ($2 == "ms") ? $1 / 1000 : $1}'
@@ -213,6 +236,9 @@ start_epollhttp
 start_nginx
 start_floor_in "$work/floor"; floor_pid=$server_pid floor_port=$server_port
 start_floor_in "$work/floor_close" --close; floorclose_pid=$server_pid floorclose_port=$server_port
+make_tls_certs "$work/tls"
+nginx_tls=$work/tls/server start_nginx_in "$work/nginx_tls"; tls_port=$server_port
+tls_url=https://localhost:$tls_port/
 echo "epollhttp on :$epollhttp_port, nginx on :$nginx_port, floor on :$floor_port" \
   "(:$floorclose_port closing); $rounds rounds" >&2
 
@@ -242,6 +268,14 @@ for round in $(seq "$rounds"); do
     add "loadgen_get" "$(loadgen_json --url "http://127.0.0.1:$epollhttp_port/" --method GET \
       --threads 2 --clients 4 --duration 3s | json_field requests_per_second)"
   done
+  # TLS, against nginx (epollhttp speaks plain HTTP): loadgen verifies the
+  # certificate (--cacert); h2load does not verify.
+  add "tls_get_loadgen" "$(loadgen_json --url "$tls_url" --cacert "$work/tls/ca.pem" --method GET \
+    --threads 2 --clients 4 --duration 3s | json_field requests_per_second)"
+  add "tls_get_h2load" "$(h2load_rps --h1 -t2 -c4 -D 3 "$tls_url")"
+  add "tls_upload_loadgen" "$(loadgen_json --url "$tls_url" --cacert "$work/tls/ca.pem" \
+    --threads 2 --clients 4 --requests 100 | json_field requests_per_second)"
+  add "tls_upload_h2load" "$(h2load_rps --h1 -t2 -c4 -n400 -d "$upload" "$tls_url")"
   # Memory, A/B as well.
   for target in epollhttp nginx; do
     fresh_idle "$target" 10000 1
@@ -313,5 +347,9 @@ line "400 x 3.7 MB POSTs, 4 conns (h2load)" "s" "$(cell loadgen_seconds %.3f)" \
   "$(cell h2load_seconds %.3f)" "" "$(ratio loadgen_seconds h2load_seconds)" "" "<= 1.0"
 line "small GETs, 4 conns (wrk -t2)" "req/s" "$(cell loadgen_get %.0f)" "$(cell wrk_get %.0f)" "" \
   "$(ratio loadgen_get wrk_get)" "" ">= 0.8"
+line "TLS GETs, 4 conns (h2load), nginx" "req/s" "$(cell tls_get_loadgen %.0f)" \
+  "$(cell tls_get_h2load %.0f)" "" "$(ratio tls_get_loadgen tls_get_h2load)" "" ">= 0.8"
+line "TLS 400 x 3.7 MB POSTs (h2load), nginx" "req/s" "$(cell tls_upload_loadgen %.0f)" \
+  "$(cell tls_upload_h2load %.0f)" "" "$(ratio tls_upload_loadgen tls_upload_h2load)" "" ">= 0.8"
 echo
 echo "$(date -u +%Y-%m-%d) $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); testing/bench/run.sh $rounds"
