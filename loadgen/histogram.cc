@@ -28,6 +28,13 @@ int64_t Histogram::HighestEquivalent(int index) {
   return ((sub + 1) << shift) - 1;
 }
 
+int64_t Histogram::LowestEquivalent(int index) {
+  if (index < kSubBuckets) return index;
+  const int shift = index / kHalf - 1;
+  const int64_t sub = index % kHalf + kHalf;
+  return sub << shift;
+}
+
 Histogram::Histogram() : counts_(static_cast<size_t>(Index(kMaxValue)) + 1, 0) {}
 
 void Histogram::Record(int64_t value) {
@@ -51,12 +58,71 @@ void Histogram::Merge(const Histogram& other) {
   sum_squares_ += other.sum_squares_;
 }
 
+HdrCounts Histogram::ToHdr() const {
+  HdrCounts h;
+  h.significant_digits = 3;
+  h.lowest_discernible = 1;
+  h.highest_trackable = kMaxValue;
+  size_t end = counts_.size();
+  while (end > 0 && counts_[end - 1] == 0) --end;
+  h.counts.assign(counts_.begin(), counts_.begin() + static_cast<std::ptrdiff_t>(end));
+  return h;
+}
+
+absl::Status Histogram::AddHdr(const HdrCounts& h) {
+  if (h.significant_digits != 3 || h.lowest_discernible != 1 || h.highest_trackable != kMaxValue) {
+    return absl::InvalidArgumentError(
+        "the histogram's range or precision differs from loadgen's (1 us to 1 h, 3 digits)");
+  }
+  if (h.counts.size() > counts_.size()) {
+    return absl::InvalidArgumentError("the histogram has more counts than its range holds");
+  }
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    const int64_t n = h.counts[i];
+    if (n == 0) continue;
+    if (n < 0) return absl::InvalidArgumentError("the histogram has a negative count");
+    counts_[i] += n;
+    const int index = static_cast<int>(i);
+    const int64_t low = LowestEquivalent(index);
+    const int64_t high = HighestEquivalent(index);
+    min_ = count_ == 0 ? low : std::min(min_, low);
+    max_ = std::max(max_, std::min(high, kMaxValue));
+    count_ += n;
+    const double middle = (static_cast<double>(low) + static_cast<double>(high)) / 2;
+    sum_ += middle * static_cast<double>(n);
+    sum_squares_ += middle * middle * static_cast<double>(n);
+  }
+  return absl::OkStatus();
+}
+
+void Histogram::RestoreStats(int64_t min, int64_t max, double sum, double sum_squares) {
+  min_ = min;
+  max_ = max;
+  sum_ = sum;
+  sum_squares_ = sum_squares;
+}
+
+void Histogram::Reset() {
+  if (count_ > 0) std::fill(counts_.begin(), counts_.end(), 0);
+  count_ = 0;
+  min_ = max_ = 0;
+  sum_ = sum_squares_ = 0;
+}
+
 double Histogram::mean() const { return count_ == 0 ? 0 : sum_ / static_cast<double>(count_); }
 
 double Histogram::stdev() const {
   if (count_ == 0) return 0;
   const double m = mean();
   return std::sqrt(std::max(0.0, sum_squares_ / static_cast<double>(count_) - m * m));
+}
+
+int64_t Histogram::CountAtOrBelow(int64_t value) const {
+  if (value < 0) return 0;
+  const int last = Index(std::min(value, kMaxValue));
+  int64_t n = 0;
+  for (int i = 0; i <= last; ++i) n += counts_[static_cast<size_t>(i)];
+  return n;
 }
 
 int64_t Histogram::ValueAtPercentile(double percentile) const {

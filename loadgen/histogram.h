@@ -17,6 +17,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "loadgen/hdr_codec.h"
+
 namespace epollhttp::loadgen {
 
 class Histogram {
@@ -32,6 +35,22 @@ class Histogram {
   // Merge() adds every sample of `other`.
   void Merge(const Histogram& other);
 
+  // ToHdr() is the counts with their HdrHistogram parameters (1, kMaxValue,
+  // 3 digits), for EncodeHdr().
+  [[nodiscard]] HdrCounts ToHdr() const;
+  // AddHdr() adds decoded counts. Fails (InvalidArgument) unless they have
+  // this histogram's parameters. min, max, mean and stdev then come from the
+  // buckets (each sample taken at its bucket's middle) until RestoreStats().
+  absl::Status AddHdr(const HdrCounts& counts);
+  // RestoreStats() sets the exactly tracked statistics (as reported with
+  // the counts), for a histogram rebuilt with AddHdr().
+  void RestoreStats(int64_t min, int64_t max, double sum, double sum_squares);
+  [[nodiscard]] double sum() const { return sum_; }
+  [[nodiscard]] double sum_squares() const { return sum_squares_; }
+
+  // Reset() empties the histogram.
+  void Reset();
+
   [[nodiscard]] int64_t count() const { return count_; }
   [[nodiscard]] int64_t min() const { return count_ == 0 ? 0 : min_; }
   [[nodiscard]] int64_t max() const { return max_; }
@@ -43,10 +62,14 @@ class Histogram {
   // bucket holding the sample of rank max(1, ceil(percentile / 100 * count)),
   // capped at max(). 0 when empty.
   [[nodiscard]] int64_t ValueAtPercentile(double percentile) const;
+  // CountAtOrBelow() is how many samples lie in buckets whose values are all
+  // at or below `value` (the bucket holding `value` counts in full).
+  [[nodiscard]] int64_t CountAtOrBelow(int64_t value) const;
 
  private:
   static int Index(int64_t value);
   static int64_t HighestEquivalent(int index);
+  static int64_t LowestEquivalent(int index);
 
   std::vector<int64_t> counts_;
   int64_t count_ = 0;

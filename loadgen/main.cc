@@ -10,13 +10,16 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +34,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/cli_flags.h"
+#include "loadgen/html_report.h"
+#include "loadgen/merge.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
@@ -76,6 +81,12 @@ ABSL_FLAG(int32_t, expect_status, 200, "Status every response must have.");
 ABSL_FLAG(std::string, expect_body, "",
           "Body every response must have (not checked for HEAD); empty: not checked.");
 ABSL_FLAG(std::string, json, "", "Also write the JSON report to this path ('-': stdout).");
+ABSL_FLAG(std::string, html, "",
+          "Also write a self-contained HTML report (charts, tables) to this path.");
+ABSL_FLAG(std::string, start_at, "",
+          "Start at this wall time: Unix seconds or RFC 3339 (e.g. 2026-11-30T20:00:00Z). Runs "
+          "given the same time, on any machines, start together; merge their --json reports "
+          "with `loadgen merge`.");
 ABSL_FLAG(std::string, progress, "auto",
           "Live progress line on stderr: auto (when stderr is a terminal), always or never.");
 ABSL_FLAG(bool, print_responses, false,
@@ -136,13 +147,112 @@ int Usage(const std::string& message) {
 
 }  // namespace
 
+// ParseStartAt() reads Unix seconds or an RFC 3339 time.
+bool ParseStartAt(const std::string& text, absl::Time* out) {
+  double unix_seconds = 0;
+  if (absl::SimpleAtod(text, &unix_seconds) && std::isfinite(unix_seconds) && unix_seconds > 0) {
+    *out = absl::FromUnixNanos(static_cast<int64_t>(unix_seconds * 1e9));
+    return true;
+  }
+  std::string error;
+  return absl::ParseTime(absl::RFC3339_full, text, out, &error);
+}
+
+// WriteFile() writes `text` to `path` ("-": stdout); false if that fails.
+bool WriteFile(const std::string& path, const std::string& text) {
+  if (path == "-") return std::fputs(text.c_str(), stdout) >= 0;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  return std::fclose(f) == 0 && ok;
+}
+
+// MergeMain() is `loadgen merge FILE... [--json PATH|-] [--html PATH]`.
+int MergeMain(int argc, char** argv) {
+  std::vector<std::string> files;
+  std::string json_path, html_path;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    std::string* target = nullptr;
+    std::string value;
+    for (const auto& [flag, into] : {std::pair<const char*, std::string*>("--json", &json_path),
+                                     std::pair<const char*, std::string*>("--html", &html_path)}) {
+      if (arg == flag) {
+        if (i + 1 >= argc) return Usage(absl::StrCat("merge: ", flag, " needs a path"));
+        target = into;
+        value = argv[++i];
+      } else if (absl::StartsWith(arg, absl::StrCat(flag, "="))) {
+        target = into;
+        value = arg.substr(std::strlen(flag) + 1);
+      }
+    }
+    if (target != nullptr) {
+      if (value.empty()) return Usage(absl::StrCat("merge: ", arg, " needs a path"));
+      *target = value;
+    } else if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "Usage: loadgen merge FILE... [--json PATH|-] [--html PATH]\n"
+          "Combines the --json reports of runs made at the same time into one.\n");
+      return 0;
+    } else if (absl::StartsWith(arg, "-") && arg != "-") {
+      return Usage(absl::StrCat("merge: unknown flag ", arg,
+                                " (usage: loadgen merge FILE... [--json PATH|-] [--html PATH])"));
+    } else {
+      files.push_back(arg);
+    }
+  }
+  if (files.empty()) {
+    return Usage(
+        "merge: no reports given (usage: loadgen merge FILE... [--json PATH|-] "
+        "[--html PATH])");
+  }
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  auto resolve = [cwd](std::string path) {
+    if (!path.empty() && path[0] != '/' && path != "-" && cwd != nullptr) {
+      path = absl::StrCat(cwd, "/", path);
+    }
+    return path;
+  };
+  std::vector<epollhttp::loadgen::Report> reports;
+  for (const std::string& file : files) {
+    std::ifstream in(resolve(file), std::ios::binary);
+    if (!in) return Usage(absl::StrCat("merge: cannot read ", file));
+    std::stringstream text;
+    text << in.rdbuf();
+    absl::StatusOr<epollhttp::loadgen::Report> report = epollhttp::loadgen::ReadReport(text.str());
+    if (!report.ok()) return Usage(absl::StrCat("merge: ", file, ": ", report.status().message()));
+    reports.push_back(std::move(*report));
+  }
+  absl::StatusOr<epollhttp::loadgen::Report> merged = epollhttp::loadgen::MergeReports(reports);
+  if (!merged.ok()) return Usage(absl::StrCat("merge: ", merged.status().message()));
+  if (json_path != "-") {
+    std::fputs(
+        epollhttp::loadgen::FormatSummary(merged->info, merged->stats, merged->seconds).c_str(),
+        stdout);
+  }
+  if (!json_path.empty() &&
+      !WriteFile(resolve(json_path),
+                 epollhttp::loadgen::FormatJson(merged->info, merged->stats, merged->seconds))) {
+    std::fprintf(stderr, "loadgen: merge: writing %s failed\n", json_path.c_str());
+    return 1;
+  }
+  if (!html_path.empty() &&
+      !WriteFile(resolve(html_path),
+                 epollhttp::loadgen::FormatHtml(merged->info, merged->stats, merged->seconds))) {
+    std::fprintf(stderr, "loadgen: merge: writing %s failed\n", html_path.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "merge") == 0) return MergeMain(argc, argv);
   absl::SetProgramUsageMessage(
       "HTTP load generator: --clients clients on --threads threads each send --requests "
       "requests (default: 4 threads with one client each POST a 3.7 MB body, like the "
       "tutorial's upload script).\n"
       "Usage: loadgen [--url URL] [--threads N] [--clients N] [--requests N | --duration D] "
-      "[--rate R] [--cacert PATH | --insecure] "
+      "[--rate R] [--cacert PATH | --insecure] [--start_at TIME] [--html PATH] "
       "[--file PATH [--form]] [--json PATH]");
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view path) {
@@ -187,6 +297,17 @@ int main(int argc, char** argv) {
   options.duration = absl::ToChronoNanoseconds(duration);
   if (duration == absl::ZeroDuration() && options.requests_per_client < 1) {
     return Usage(absl::StrCat("--requests must be >= 1, got ", options.requests_per_client));
+  }
+  if (const std::string start_at = absl::GetFlag(FLAGS_start_at); !start_at.empty()) {
+    absl::Time when;
+    if (!ParseStartAt(start_at, &when)) {
+      return Usage(
+          absl::StrCat("--start_at must be Unix seconds or RFC 3339, got \"", start_at, "\""));
+    }
+    if (when < absl::Now() - absl::Seconds(1)) {
+      return Usage(absl::StrCat("--start_at ", start_at, " is in the past"));
+    }
+    options.start_at = absl::ToChronoTime(when);
   }
   options.rate = absl::GetFlag(FLAGS_rate);
   if (!(options.rate >= 0) || options.rate > 1e7) return Usage("--rate must be 0..1e7");
@@ -256,6 +377,14 @@ int main(int argc, char** argv) {
     json_out = std::fopen(json_path.c_str(), "w");
     if (json_out == nullptr) return Usage(absl::StrCat("cannot write --json ", json_path));
   }
+  std::string html_path = absl::GetFlag(FLAGS_html);
+  if (!html_path.empty()) {
+    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+    if (html_path[0] != '/' && cwd != nullptr) html_path = absl::StrCat(cwd, "/", html_path);
+    FILE* probe = std::fopen(html_path.c_str(), "w");  // A bad path fails now, not after the run.
+    if (probe == nullptr) return Usage(absl::StrCat("cannot write --html ", html_path));
+    std::fclose(probe);
+  }
 
   RunInfo info;
   info.url = url;
@@ -295,7 +424,7 @@ int main(int argc, char** argv) {
 
   double seconds = 0;
   absl::StatusOr<epollhttp::loadgen::RunStats> run =
-      epollhttp::loadgen::Run(options, &completed, &seconds);
+      epollhttp::loadgen::Run(options, &completed, &seconds, &info.start_unix_seconds);
   if (show_progress) {
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -319,6 +448,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "loadgen: writing %s failed\n", json_path.c_str());
       return 1;
     }
+  }
+  if (!html_path.empty() &&
+      !WriteFile(html_path, epollhttp::loadgen::FormatHtml(info, stats, seconds))) {
+    std::fprintf(stderr, "loadgen: writing %s failed\n", html_path.c_str());
+    return 1;
   }
   if (stats.errors[static_cast<int>(epollhttp::loadgen::ErrorKind::kTls)] > 0) {
     std::fprintf(

@@ -1,9 +1,12 @@
 #include "loadgen/report.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "loadgen/hdr_codec.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -39,9 +42,16 @@ std::string Number(double v) {
   return absl::StrFormat("%.6g", v);
 }
 
+// Precise() keeps enough digits for `loadgen merge` to recombine means and
+// deviations.
+std::string Precise(double v) {
+  if (!std::isfinite(v)) return "0";
+  return absl::StrFormat("%.12g", v);
+}
+
 std::string LatencyJson(const Histogram& h) {
   return absl::StrCat(
-      "{\"min\": ", h.min(), ", \"mean\": ", Number(h.mean()), ", \"stdev\": ", Number(h.stdev()),
+      "{\"min\": ", h.min(), ", \"mean\": ", Precise(h.mean()), ", \"stdev\": ", Precise(h.stdev()),
       ", \"max\": ", h.max(), ", \"p50\": ", h.ValueAtPercentile(50),
       ", \"p90\": ", h.ValueAtPercentile(90), ", \"p99\": ", h.ValueAtPercentile(99),
       ", \"p999\": ", h.ValueAtPercentile(99.9), ", \"p9999\": ", h.ValueAtPercentile(99.99), "}");
@@ -73,13 +83,47 @@ void RunStats::Merge(const RunStats& other) {
   tls_resumed += other.tls_resumed;
   for (const auto& [code, n] : other.status_codes) status_codes[code] += n;
   if (tls_error.empty()) tls_error = other.tls_error;
+  (void)series.Merge(other.series);  // Both from this process: same parameters.
+}
+
+std::string LatencyBars(const Histogram& h, int rows) {
+  if (h.count() == 0 || rows < 1) return "";
+  const double low = std::max<double>(1, static_cast<double>(h.min()));
+  const double high = std::max<double>(low + 1, static_cast<double>(h.max()));
+  std::vector<int64_t> counts(static_cast<size_t>(rows));
+  std::vector<int64_t> tops(static_cast<size_t>(rows));
+  int64_t below = h.min() > 0 ? h.CountAtOrBelow(h.min() - 1) : 0;
+  int64_t largest = 1;
+  for (int i = 0; i < rows; ++i) {
+    const double edge = low * std::pow(high / low, static_cast<double>(i + 1) / rows);
+    const int64_t top = i == rows - 1 ? h.max() : static_cast<int64_t>(edge);
+    const int64_t upto = h.CountAtOrBelow(top);
+    counts[static_cast<size_t>(i)] = upto - below;
+    tops[static_cast<size_t>(i)] = top;
+    below = upto;
+    largest = std::max(largest, counts[static_cast<size_t>(i)]);
+  }
+  std::string out = "  latency histogram (up to):\n";
+  for (int i = 0; i < rows; ++i) {
+    const int64_t n = counts[static_cast<size_t>(i)];
+    const int width = static_cast<int>(40 * n / largest);
+    std::string bar;
+    for (int j = 0; j < width; ++j) bar += "\xE2\x96\xA0";  // U+25A0 BLACK SQUARE.
+    absl::StrAppend(&out, absl::StrFormat("    %-9s [%lld]\t%s\n",
+                                          Us(static_cast<double>(tops[static_cast<size_t>(i)])),
+                                          static_cast<long long>(n), bar));
+  }
+  return out;
 }
 
 std::string FormatSummary(const RunInfo& info, const RunStats& stats, double seconds) {
   const int64_t total = stats.succeeded + stats.failed;
   const double per_second = seconds > 0 ? static_cast<double>(total) / seconds : 0;
   std::string out;
-  if (info.requests_per_client > 0) {
+  if (info.merged) {
+    absl::StrAppend(&out, total, " requests (", info.runs, " runs merged: ", info.clients,
+                    " clients, ", info.threads, " threads)");
+  } else if (info.requests_per_client > 0) {
     absl::StrAppend(&out, total, " requests (", info.clients, " clients \xC3\x97 ",
                     info.requests_per_client, ", ", info.threads, " threads)");
   } else {
@@ -115,18 +159,22 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
                     " resumed\n");
   }
   if (!stats.tls_error.empty()) absl::StrAppend(&out, "  tls failure: ", stats.tls_error, "\n");
+  absl::StrAppend(&out, LatencyBars(stats.latency));
   return out;
 }
 
 std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds) {
   const int64_t total = stats.succeeded + stats.failed;
   std::string out = absl::StrCat(
-      "{\"schema\": \"epollhttp.loadgen/2\", \"url\": ", JsonString(info.url),
+      "{\"schema\": \"epollhttp.loadgen/3\", \"url\": ", JsonString(info.url),
       ", \"method\": ", JsonString(info.method), ", \"threads\": ", info.threads,
       ", \"clients\": ", info.clients, ", \"mode\": \"",
-      info.requests_per_client > 0 ? "requests" : "duration", "\"",
-      ", \"rate_per_second\": ", Number(info.rate), ", \"body_bytes\": ", info.body_bytes,
-      ", \"keepalive\": ", info.keepalive ? "true" : "false",
+      info.merged                    ? "merged"
+      : info.requests_per_client > 0 ? "requests"
+                                     : "duration",
+      "\"", ", \"start_unix_seconds\": ", absl::StrFormat("%.3f", info.start_unix_seconds),
+      ", \"runs\": ", info.runs, ", \"rate_per_second\": ", Number(info.rate),
+      ", \"body_bytes\": ", info.body_bytes, ", \"keepalive\": ", info.keepalive ? "true" : "false",
       ",\n \"requests\": {\"total\": ", total, ", \"succeeded\": ", stats.succeeded,
       ", \"failed\": ", stats.failed, "}",
       ",\n \"requests_per_second\": ", Number(seconds > 0 ? total / seconds : 0),
@@ -148,7 +196,27 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
       &out, "}, \"lost_body_bytes\": ", stats.lost_body_bytes, ", \"late_requests\": ", stats.late,
       ", \"tls_handshakes\": ", stats.tls_handshakes, ", \"tls_resumed\": ", stats.tls_resumed,
       ",\n \"latency_us\": ", LatencyJson(stats.latency),
-      ",\n \"latency_uncorrected_us\": ", LatencyJson(stats.latency_uncorrected), "}\n");
+      ",\n \"latency_uncorrected_us\": ", LatencyJson(stats.latency_uncorrected),
+      ",\n \"latency_histogram\": \"", EncodeHdr(stats.latency.ToHdr()), "\"");
+  if (info.rate > 0) {
+    absl::StrAppend(&out, ",\n \"latency_uncorrected_histogram\": \"",
+                    EncodeHdr(stats.latency_uncorrected.ToHdr()), "\"");
+  }
+  absl::StrAppend(&out, ",\n \"time_series\": [");
+  first = true;
+  Histogram second_histogram;
+  for (const auto& [t, second] : stats.series.seconds()) {
+    (void)SecondHistogram(second, &second_histogram);
+    absl::StrAppend(&out, first ? "\n  " : ",\n  ", "{\"t\": ", t,
+                    ", \"requests\": ", second.requests, ", \"errors\": ", second.errors,
+                    ", \"bytes_sent\": ", second.bytes_sent,
+                    ", \"bytes_received\": ", second.bytes_received,
+                    ", \"p50_us\": ", second_histogram.ValueAtPercentile(50),
+                    ", \"p99_us\": ", second_histogram.ValueAtPercentile(99), ", \"histogram\": \"",
+                    second.histogram, "\"}");
+    first = false;
+  }
+  absl::StrAppend(&out, "]}\n");
   return out;
 }
 

@@ -1,16 +1,27 @@
 // report.h: what a load-generator run measured, and its two renderings: the
 // human summary (stdout) and the JSON report (--json).
 //
-// JSON schema "epollhttp.loadgen/2" (stable; this is its documentation):
-//   schema, url, method, threads, clients, mode ("requests" | "duration"),
-//   rate_per_second (0: closed model), body_bytes, keepalive,
-//   requests {total, succeeded, failed}, requests_per_second,
-//   duration_seconds, bytes_sent, bytes_received, upload_mb_per_second,
-//   download_mb_per_second, status_codes {"200": n, ...},
-//   errors {connect, write, read, status, body, lost_body_bytes},
-//   lost_body_bytes, late_requests,
+// JSON schema "epollhttp.loadgen/3" (stable; this is its documentation):
+//   schema, url, method, threads, clients, mode ("requests" | "duration" |
+//   "merged"), rate_per_second (0: closed model), body_bytes, keepalive,
+//   start_unix_seconds (when the clock started), runs (1, or how many
+//   reports were merged), requests {total, succeeded, failed},
+//   requests_per_second, duration_seconds, bytes_sent, bytes_received,
+//   upload_mb_per_second, download_mb_per_second,
+//   status_codes {"200": n, ...},
+//   errors {connect, write, read, status, body, lost_body_bytes, tls},
+//   lost_body_bytes, late_requests, tls_handshakes, tls_resumed,
 //   latency_us {min, mean, stdev, max, p50, p90, p99, p999, p9999},
-//   latency_uncorrected_us {same keys}.
+//   latency_uncorrected_us {same keys},
+//   latency_histogram: every latency sample in HdrHistogram's compressed V2
+//   encoding ("HISTFAA...", loadgen/hdr_codec.h; 1 us to 1 h, 3 digits),
+//   latency_uncorrected_histogram: the same, from actual send times (only
+//   with --rate),
+//   time_series: [{t (Unix second), requests, errors, bytes_sent,
+//   bytes_received, p50_us, p99_us, histogram}, ...], one entry per second
+//   in which requests completed.
+// Reports of this schema combine exactly (`loadgen merge`): counts add, and
+// percentiles come from the summed histograms.
 // Latency is measured from each request's intended send time (with --rate)
 // or its actual send time (otherwise, where both figures agree), in
 // microseconds; percentiles are the top of their histogram bucket (within
@@ -29,6 +40,7 @@
 #include <string>
 
 #include "loadgen/histogram.h"
+#include "loadgen/time_series.h"
 
 namespace epollhttp::loadgen {
 
@@ -57,6 +69,7 @@ struct RunStats {
   int64_t tls_handshakes = 0;  // Completed TLS handshakes,
   int64_t tls_resumed = 0;     // of which resumed an earlier session.
   std::string tls_error;       // Why the first failed TLS handshake failed.
+  TimeSeries series;           // Per second (finished before reporting).
 
   void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
   void Merge(const RunStats& other);
@@ -72,6 +85,9 @@ struct RunInfo {
   double rate = 0;                    // Requests/s in total; 0: as fast as possible.
   int64_t body_bytes = 0;
   bool keepalive = true;
+  double start_unix_seconds = 0;  // When the run's clock started.
+  int runs = 1;                   // Reports merged into this one.
+  bool merged = false;
 };
 
 // FormatSummary() is the human-readable report for stdout.
@@ -79,6 +95,10 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
 
 // FormatJson() is the JSON report (one object, trailing newline).
 std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds);
+
+// LatencyBars() is a text histogram of `h`: `rows` log-spaced ranges from
+// min to max, each with its count and a bar scaled to the largest.
+std::string LatencyBars(const Histogram& h, int rows = 10);
 
 }  // namespace epollhttp::loadgen
 

@@ -41,7 +41,11 @@ RunInfo SampleInfo() {
 TEST(ReportTest, JsonHasTheDocumentedSchema) {
   const std::string json = FormatJson(SampleInfo(), SampleStats(), 2.0);
   for (const char* key :
-       {"\"schema\": \"epollhttp.loadgen/2\"",
+       {"\"schema\": \"epollhttp.loadgen/3\"",
+        "\"runs\": 1",
+        "\"start_unix_seconds\": ",
+        "\"latency_histogram\": \"HISTFAA",
+        "\"time_series\": [",
         "\"url\": \"http://127.0.0.1:8000/\\\"q\\\"\"",
         "\"mode\": \"requests\"",
         "\"requests\": {\"total\": 100, \"succeeded\": 98, \"failed\": 2}",

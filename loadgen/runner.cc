@@ -1,6 +1,7 @@
 #include "loadgen/runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -58,13 +59,15 @@ std::mutex& PrintMutex() {
 // on its thread's scheduler. Its results go to the thread's RunStats.
 class Client {
  public:
-  // `start` is read when the client runs: it is set after all set-up.
+  // `start` and `unix_start` (the same instant on the wall clock) are read
+  // when the client runs: they are set after all set-up.
   Client(const RunOptions& options, const std::string& host, int port, const TlsContext* tls,
-         int index, const Clock::time_point* start, std::atomic<int64_t>* completed,
-         RunStats* stats)
+         int index, const Clock::time_point* start, const double* unix_start,
+         std::atomic<int64_t>* completed, RunStats* stats)
       : options_(options),
         index_(index),
         start_(*start),
+        unix_start_(*unix_start),
         completed_(completed),
         stats_(*stats),
         client_(host, port, options.timeout, tls),
@@ -119,9 +122,18 @@ class Client {
       httplib::Response response;
       const httplib::Error error = Send(&response);
       const Clock::time_point done = Clock::now();
-      stats_.latency.Record(Micros(done - intended));
+      const int64_t latency = Micros(done - intended);
+      stats_.latency.Record(latency);
       stats_.latency_uncorrected.Record(Micros(done - sent));
+      const int64_t failed_before = stats_.failed;
+      const int64_t sent_before = stats_.bytes_sent;
+      const int64_t received_before = stats_.bytes_received;
       Check(error, response);
+      const auto unix_second = static_cast<int64_t>(
+          std::floor(unix_start_ + std::chrono::duration<double>(done - start_).count()));
+      stats_.series.Record(unix_second, latency, stats_.failed != failed_before,
+                           stats_.bytes_sent - sent_before,
+                           stats_.bytes_received - received_before);
       if (completed_ != nullptr) completed_->fetch_add(1, std::memory_order_relaxed);
     }
     stats_.tls_handshakes += client_.tls_handshakes();
@@ -216,6 +228,7 @@ class Client {
   const RunOptions& options_;
   const int index_;
   const Clock::time_point& start_;
+  const double& unix_start_;
   std::atomic<int64_t>* completed_;
   RunStats& stats_;
   FiberClient client_;
@@ -258,7 +271,7 @@ bool SplitOrigin(const std::string& origin, std::string* host, int* port, bool* 
 }  // namespace
 
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
-                             double* seconds) {
+                             double* seconds, double* start_unix_seconds) {
   // Client c runs as a fiber on thread c % threads, so the clients of a
   // thread share one epoll_wait.
   std::string host;
@@ -286,10 +299,11 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
     schedulers.push_back(std::move(*scheduler));
   }
   Clock::time_point start;
+  double unix_start = 0;
   std::vector<std::unique_ptr<Client>> clients;
   for (int c = 0; c < options.clients; ++c) {
-    clients.push_back(std::make_unique<Client>(options, host, port, tls.get(), c, &start, completed,
-                                               &stats[c % threads]));
+    clients.push_back(std::make_unique<Client>(options, host, port, tls.get(), c, &start,
+                                               &unix_start, completed, &stats[c % threads]));
     Client* client = clients.back().get();
     if (absl::Status spawned = schedulers[c % threads]->Spawn([client] { client->Run(); });
         !spawned.ok()) {
@@ -299,7 +313,11 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   // The clock starts once everything is set up, so the first requests of an
   // open-model schedule are not late by the set-up time. (Starting a thread
   // orders this write before everything the thread does.)
+  if (options.start_at.has_value()) std::this_thread::sleep_until(*options.start_at);
   start = Clock::now();
+  unix_start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  *start_unix_seconds = unix_start;
   std::vector<std::thread> os_threads;
   std::vector<absl::Status> results(schedulers.size());
   for (size_t t = 0; t < schedulers.size(); ++t) {
@@ -312,7 +330,10 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
     if (!result.ok()) return result;
   }
   RunStats total;
-  for (const RunStats& s : stats) total.Merge(s);
+  for (RunStats& s : stats) {
+    s.series.Finish();
+    total.Merge(s);
+  }
   return total;
 }
 

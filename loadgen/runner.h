@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,18 +51,21 @@ struct RunOptions {
   std::string expect_body;       // Empty: not checked.
   bool print_responses = false;  // Print "STATUS BODY" per reply.
   TlsOptions tls;                // For an https origin.
+  // If set, the clock starts (and the first requests go out) at this wall
+  // time, after all set-up, so runs on several machines start together.
+  std::optional<std::chrono::system_clock::time_point> start_at;
 };
 
 // SendsBody() is whether `method` carries the payload.
 bool SendsBody(const std::string& method);
 
 // Run() performs the load and returns the merged statistics; `*seconds` gets
-// the wall time. `completed`, if not null, is incremented after every request
-// (for a progress display). Fails if it cannot set up (a bad origin, fewer
-// clients than threads, or no descriptor or memory for a scheduler or a
+// the wall time and `*start_unix_seconds` when the clock started. `completed`,
+// if not null, is incremented after every request (for a progress display). Fails if it cannot set
+// up (a bad origin, fewer clients than threads, or no descriptor or memory for a scheduler or a
 // fiber stack) or if waiting for events fails.
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
-                             double* seconds);
+                             double* seconds, double* start_unix_seconds);
 
 }  // namespace epollhttp::loadgen
 

@@ -25,6 +25,10 @@
 namespace epollhttp::loadgen {
 namespace {
 
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 constexpr char kHello[] = "Hello! I am an epoll server.";
 
 // A blocking HTTP/1.1 server, one thread per connection. The path picks the
@@ -151,11 +155,28 @@ class RunnerTest : public ::testing::Test {
 
   RunStats RunIt(const RunOptions& options) {
     double seconds = 0;
+    double start = 0;
     std::atomic<int64_t> completed{0};
-    absl::StatusOr<RunStats> stats = loadgen::Run(options, &completed, &seconds);
+    const double before = WallSeconds();
+    absl::StatusOr<RunStats> stats = loadgen::Run(options, &completed, &seconds, &start);
     EXPECT_TRUE(stats.ok()) << stats.status();
     EXPECT_EQ(completed.load(), options.clients * options.requests_per_client);
-    return stats.ok() ? *stats : RunStats();
+    if (!stats.ok()) return RunStats();
+    // The time series accounts for every request, in the seconds of the run.
+    EXPECT_GE(start, before);
+    EXPECT_LE(start, WallSeconds());
+    int64_t requests = 0, errors = 0, received = 0;
+    for (const auto& [t, second] : stats->series.seconds()) {
+      EXPECT_GE(t, static_cast<int64_t>(start));
+      EXPECT_LE(t, static_cast<int64_t>(start + seconds) + 1);
+      requests += second.requests;
+      errors += second.errors;
+      received += second.bytes_received;
+    }
+    EXPECT_EQ(requests, stats->succeeded + stats->failed);
+    EXPECT_EQ(errors, stats->failed);
+    EXPECT_EQ(received, stats->bytes_received);
+    return *stats;
   }
 
   MisbehavingServer server_;
@@ -283,7 +304,8 @@ TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
   RunOptions options = Options("/ok");
   options.rate = 100;  // 6 requests at 100/s: the last is due at 50 ms.
   double seconds = 0;
-  const RunStats s = loadgen::Run(options, nullptr, &seconds).value();
+  double start = 0;
+  const RunStats s = loadgen::Run(options, nullptr, &seconds, &start).value();
   EXPECT_EQ(s.succeeded, 6);
   EXPECT_GE(seconds, 0.05);
   EXPECT_EQ(s.latency_uncorrected.count(), 6);

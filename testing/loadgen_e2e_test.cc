@@ -2,6 +2,7 @@
 // (the tutorial workload, scaled down), and loadgen's command-line contract.
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -9,7 +10,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "loadgen/merge.h"
 #include "testing/server_process.h"
 #include "testing/socket_util.h"
 
@@ -106,6 +109,89 @@ TEST(LoadgenE2eTest, ServerDownGivesConnectErrorsAndExitCode1) {
                                       &status);
   EXPECT_EQ(status, 1);
   EXPECT_EQ(JsonNumber(json, "connect", "\"errors\""), 10) << json;
+}
+
+}  // namespace
+}  // namespace epollhttp::test
+
+namespace epollhttp::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(LoadgenE2eTest, ConcurrentRunsStartTogetherAndMergeExactly) {
+  auto server = ServerProcess::Start({{"--threads=2"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const double start_at =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      1.5;
+  // Three processes at once, as on three machines.
+  std::string command;
+  for (int i = 0; i < 3; ++i) {
+    absl::StrAppend(&command, Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+                    "/ --method GET --threads 1 --clients ", i + 1, " --requests ", 200 * (i + 1),
+                    " --progress=never --start_at ", absl::StrFormat("%.3f", start_at), " --json ",
+                    dir, "/run", i, ".json >/dev/null & ");
+  }
+  int status = 0;
+  RunCommand(command + "wait", &status);
+  ASSERT_EQ(status, 0);
+  std::vector<loadgen::Report> runs;
+  loadgen::Histogram all;
+  int64_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<loadgen::Report> run =
+        loadgen::ReadReport(ReadFile(absl::StrCat(dir, "/run", i, ".json")));
+    ASSERT_TRUE(run.ok()) << run.status();
+    // Each started at the agreed time.
+    EXPECT_GE(run->info.start_unix_seconds, start_at - 0.01);
+    EXPECT_LT(run->info.start_unix_seconds, start_at + 0.5);
+    ASSERT_TRUE(all.AddHdr(run->stats.latency.ToHdr()).ok());
+    total += run->stats.succeeded;
+    runs.push_back(*std::move(run));
+  }
+  EXPECT_EQ(total, 200 * 1 + 400 * 2 + 600 * 3);
+  const std::string out = RunCommand(
+      absl::StrCat(Loadgen(), " merge ", dir, "/run0.json ", dir, "/run1.json ", dir,
+                   "/run2.json --json ", dir, "/merged.json --html ", dir, "/merged.html"),
+      &status);
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("2800 requests (3 runs merged: 6 clients, 3 threads)"), std::string::npos)
+      << out;
+  // The merged histogram, decoded, holds exactly every run's samples.
+  absl::StatusOr<loadgen::Report> merged = loadgen::ReadReport(ReadFile(dir + "/merged.json"));
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->stats.latency.ToHdr().counts, all.ToHdr().counts);
+  EXPECT_EQ(merged->stats.succeeded, total);
+  for (double p : {50.0, 90.0, 99.0, 99.9}) {  // (The max is exact in the report.)
+    EXPECT_EQ(merged->stats.latency.ValueAtPercentile(p), all.ValueAtPercentile(p)) << p;
+  }
+  int64_t per_second = 0;
+  for (const auto& [t, second] : merged->stats.series.seconds()) per_second += second.requests;
+  EXPECT_EQ(per_second, total);
+  const std::string html = ReadFile(dir + "/merged.html");
+  EXPECT_NE(html.find("id=\"latency-percentiles\""), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>merged runs</th><td>3</td></tr>"), std::string::npos);
+  // Reports that cannot be combined: one line, exit 2.
+  const std::string bad = RunCommand(
+      absl::StrCat(Loadgen(), " merge ", dir, "/run0.json /nonexistent.json 2>&1"), &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(bad, "loadgen: merge: cannot read /nonexistent.json\n");
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, StartAtInThePastIsAUsageError) {
+  int status = 0;
+  const std::string out =
+      RunCommand(absl::StrCat(Loadgen(), " --start_at 2001-01-01T00:00:00Z 2>&1"), &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_EQ(out, "loadgen: --start_at 2001-01-01T00:00:00Z is in the past\n");
 }
 
 }  // namespace

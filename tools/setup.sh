@@ -23,6 +23,7 @@ packages=(
   libbenchmark-dev     # Google Benchmark 1.7
   libcpp-httplib-dev   # cpp-httplib 0.11.4 (loadgen's client)
   libssl-dev           # OpenSSL 3: loadgen's TLS
+  zlib1g-dev           # zlib: HdrHistogram encodings in loadgen reports
   openssl              # certificates made by the TLS tests and the bench
   pkg-config           # abseil link lines in third_party/
   curl                 # end-to-end tests with a real client
