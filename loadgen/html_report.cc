@@ -13,7 +13,7 @@ namespace epollhttp::loadgen {
 namespace {
 
 constexpr double kWidth = 760, kHeight = 300;
-constexpr double kLeft = 70, kRight = 20, kTop = 20, kBottom = 44;
+constexpr double kLeft = 70, kRight = 40, kTop = 20, kBottom = 44;
 constexpr const char* kErrorNames[kErrorKinds] = {
     "connect",         "write",           "read/timeout", "unexpected status",
     "unexpected body", "lost body bytes", "tls"};

@@ -109,7 +109,7 @@ std::string LatencyBars(const Histogram& h, int rows) {
     const int width = static_cast<int>(40 * n / largest);
     std::string bar;
     for (int j = 0; j < width; ++j) bar += "\xE2\x96\xA0";  // U+25A0 BLACK SQUARE.
-    absl::StrAppend(&out, absl::StrFormat("    %-9s [%lld]\t%s\n",
+    absl::StrAppend(&out, absl::StrFormat("    %-9s [%8lld] %s\n",
                                           Us(static_cast<double>(tops[static_cast<size_t>(i)])),
                                           static_cast<long long>(n), bar));
   }
