@@ -11,6 +11,10 @@
 #   WORK                     scratch space for objects and dependencies
 #   SRC                      where the Dockerfile put the sources
 #
+# The flag variables are split into words on purpose (SC2086), as the services
+# expect; compile_one runs in a child bash (SC2016).
+# shellcheck disable=SC2086,SC2016
+#
 # For each harness fuzz/NAME.cc it writes to $OUT: the binary NAME,
 # NAME_seed_corpus.zip (fuzz/corpus/NAME/), NAME.dict (fuzz/http.dict), and
 # NAME.options when the harness has defaults in fuzz/BUILD.bazel (max_len).

@@ -15,7 +15,6 @@
 # every flag of theirs but that one, and uses the system's abseil and llhttp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 sanitizers=("$@")
 ((${#sanitizers[@]})) || sanitizers=(address undefined)

@@ -31,6 +31,7 @@ done
 cd "$(dirname "$0")/.."
 harnesses=(content_length_fuzzer request_parser_fuzzer chunked_fuzzer connection_fuzzer
   differential_fuzzer)
+# shellcheck disable=SC2054  # the commas belong to one flag
 bazel_flags=(--config=fuzz --noshow_progress --ui_event_filters=-info,-stdout,-stderr)
 
 if ! log=$(bazel build "${bazel_flags[@]}" //fuzz:all_fuzzers 2>&1); then

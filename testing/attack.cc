@@ -1,8 +1,6 @@
 #include "testing/attack.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -19,25 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kGet[] = "GET / HTTP/1.1\r\nHost: probe\r\n\r\n";
-
-// Connect() is a blocking loopback connection with the given buffer sizes
-// (0: the kernel's default), or an invalid Fd.
-Fd Connect(uint16_t port, int receive_buffer, int send_buffer) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fd;
-  if (receive_buffer > 0) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
-  }
-  if (send_buffer > 0) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(send_buffer));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return Fd();
-  return fd;
-}
 
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -88,7 +67,7 @@ void Flood::Run(int index, int threads, int per_second) {
   while (!stop_.load() && (limit_ == 0 || attempts_.fetch_add(1) < limit_)) {
     std::this_thread::sleep_until(next);
     next += period;
-    Fd fd = Connect(port_, 0, 0);
+    Fd fd = ConnectLoopback(port_);
     if (!fd) continue;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -156,7 +135,7 @@ std::vector<Fd> OpenNonReaders(uint16_t port, int n, absl::string_view path,
   for (int i = 0; i < n; ++i) {
     // Small buffers: the server's responses back up after a few KB, and the
     // client holds little of its own requests.
-    Fd fd = Connect(port, 4096, 32 * 1024);
+    Fd fd = ConnectLoopback(port, 4096, 32 * 1024);
     if (!fd) continue;
     SetNonBlocking(fd.get());
     fds.push_back(std::move(fd));

@@ -8,39 +8,23 @@
 #include <sstream>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "loadgen/merge.h"
+#include "testing/report_json.h"
 #include "testing/server_process.h"
 #include "testing/socket_util.h"
 
 namespace epollhttp::test {
 namespace {
 
-std::string Loadgen() { return RunfilePath("loadgen/loadgen"); }
-
-// JsonNumber() finds `"key": <number>` after `after` in `json`.
-int64_t JsonNumber(const std::string& json, const std::string& key, const std::string& after = "") {
-  const size_t start = after.empty() ? 0 : json.find(after);
-  if (start == std::string::npos) return -1;
-  const std::string needle = "\"" + key + "\": ";
-  const size_t at = json.find(needle, start);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + needle.size();
-  const size_t end = json.find_first_of(",}", begin);
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(json.substr(begin, end - begin), &value)) return -1;
-  return value;
-}
-
 TEST(LoadgenE2eTest, TutorialWorkloadScaledDown) {
   auto server = ServerProcess::Start({{"--threads=2"}});
   ASSERT_TRUE(server.ok()) << server.status();
   int status = 0;
   const std::string json =
-      RunCommand(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+      RunCommand(absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
                               "/upload --threads 4 --requests 10 --progress never --json -"),
                  &status);
   EXPECT_EQ(status, 0) << json;
@@ -68,13 +52,13 @@ TEST(LoadgenE2eTest, FileAndFormUploadsArriveWhole) {
   }
   int status = 0;
   std::string json = RunCommand(
-      absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
                    "/ --threads 2 --requests 3 --file ", file, " --progress=never --json=-"),
       &status);
   EXPECT_EQ(status, 0) << json;
   EXPECT_EQ(JsonNumber(json, "bytes_sent"), 6 * 100000);
   json = RunCommand(
-      absl::StrCat(Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
                    "/ --threads 1 --requests 2 --form --file ", file, " --progress=never --json=-"),
       &status);
   EXPECT_EQ(status, 0) << json;  // X-Received-Body-Bytes matched the multipart size.
@@ -88,7 +72,7 @@ TEST(LoadgenE2eTest, UsageErrorsAreOneLineAndExitCode2) {
         "--url http://127.0.0.1:99999/", "--file /nonexistent/image.jpeg", "--duration=soon",
         "--method BREW", "--header NoColon", "--progress=sometimes", "--workers -1", "stray"}) {
     int status = 0;
-    const std::string out = RunCommand(absl::StrCat(Loadgen(), " ", args, " 2>&1"), &status);
+    const std::string out = RunCommand(absl::StrCat(LoadgenPath(), " ", args, " 2>&1"), &status);
     EXPECT_EQ(status, 2) << args << ": " << out;
     EXPECT_EQ(out.rfind("loadgen: ", 0), 0u) << args << ": " << out;
     EXPECT_EQ(out.find('\n'), out.size() - 1) << args << ": " << out;  // One line.
@@ -104,7 +88,7 @@ TEST(LoadgenE2eTest, ServerDownGivesConnectErrorsAndExitCode1) {
     EXPECT_EQ((*server)->Stop(), 0);
   }
   int status = 0;
-  const std::string json = RunCommand(absl::StrCat(Loadgen(), " --url http://127.0.0.1:", port,
+  const std::string json = RunCommand(absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", port,
                                                    "/ --threads 2 --requests 5 --json -"),
                                       &status);
   EXPECT_EQ(status, 1);
@@ -134,7 +118,7 @@ TEST(LoadgenE2eTest, ConcurrentRunsStartTogetherAndMergeExactly) {
   // Three processes at once, as on three machines.
   std::string command;
   for (int i = 0; i < 3; ++i) {
-    absl::StrAppend(&command, Loadgen(), " --url http://127.0.0.1:", (*server)->port(),
+    absl::StrAppend(&command, LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
                     "/ --method GET --threads 1 --clients ", i + 1, " --requests ", 200 * (i + 1),
                     " --progress=never --start_at ", absl::StrFormat("%.3f", start_at), " --json ",
                     dir, "/run", i, ".json >/dev/null & ");
@@ -158,7 +142,7 @@ TEST(LoadgenE2eTest, ConcurrentRunsStartTogetherAndMergeExactly) {
   }
   EXPECT_EQ(total, 200 * 1 + 400 * 2 + 600 * 3);
   const std::string out = RunCommand(
-      absl::StrCat(Loadgen(), " merge ", dir, "/run0.json ", dir, "/run1.json ", dir,
+      absl::StrCat(LoadgenPath(), " merge ", dir, "/run0.json ", dir, "/run1.json ", dir,
                    "/run2.json --json ", dir, "/merged.json --html ", dir, "/merged.html"),
       &status);
   ASSERT_EQ(status, 0) << out;
@@ -180,7 +164,7 @@ TEST(LoadgenE2eTest, ConcurrentRunsStartTogetherAndMergeExactly) {
   EXPECT_NE(html.find("<tr><th>merged runs</th><td>3</td></tr>"), std::string::npos);
   // Reports that cannot be combined: one line, exit 2.
   const std::string bad = RunCommand(
-      absl::StrCat(Loadgen(), " merge ", dir, "/run0.json /nonexistent.json 2>&1"), &status);
+      absl::StrCat(LoadgenPath(), " merge ", dir, "/run0.json /nonexistent.json 2>&1"), &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(bad, "loadgen: merge: cannot read /nonexistent.json\n");
   EXPECT_EQ((*server)->Stop(), 0);
@@ -189,7 +173,7 @@ TEST(LoadgenE2eTest, ConcurrentRunsStartTogetherAndMergeExactly) {
 TEST(LoadgenE2eTest, StartAtInThePastIsAUsageError) {
   int status = 0;
   const std::string out =
-      RunCommand(absl::StrCat(Loadgen(), " --start_at 2001-01-01T00:00:00Z 2>&1"), &status);
+      RunCommand(absl::StrCat(LoadgenPath(), " --start_at 2001-01-01T00:00:00Z 2>&1"), &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(out, "loadgen: --start_at 2001-01-01T00:00:00Z is in the past\n");
 }

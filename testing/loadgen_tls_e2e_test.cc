@@ -7,30 +7,14 @@
 #include <string>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "testing/report_json.h"
 #include "testing/server_process.h"
 
 namespace epollhttp::test {
 namespace {
-
-std::string Loadgen() { return RunfilePath("loadgen/loadgen"); }
-
-// JsonNumber() finds `"key": <number>` after `after` in `json`.
-int64_t JsonNumber(const std::string& json, const std::string& key, const std::string& after = "") {
-  const size_t start = after.empty() ? 0 : json.find(after);
-  if (start == std::string::npos) return -1;
-  const std::string needle = "\"" + key + "\": ";
-  const size_t at = json.find(needle, start);
-  if (at == std::string::npos) return -1;
-  const size_t begin = at + needle.size();
-  const size_t end = json.find_first_of(",}", begin);
-  int64_t value = -1;
-  if (!absl::SimpleAtoi(json.substr(begin, end - begin), &value)) return -1;
-  return value;
-}
 
 // Certificates, made once for the whole test binary.
 class Certificates {
@@ -106,7 +90,7 @@ class LoadgenTlsTest : public ::testing::Test {
   std::string Run(const std::string& host, const std::string& args, int* status,
                   bool stderr_too = false) {
     return RunCommand(
-        absl::StrCat(Loadgen(), " --url https://", host, ":", server_->port(),
+        absl::StrCat(LoadgenPath(), " --url https://", host, ":", server_->port(),
                      "/ --progress=never --json=- ", args, stderr_too ? " 2>&1" : " 2>/dev/null"),
         status);
   }
@@ -155,7 +139,7 @@ TEST_F(LoadgenTlsTest, ACertificateForAnotherNameFails) {
   ASSERT_TRUE(wrong.ok());
   int status = 0;
   const std::string out =
-      RunCommand(absl::StrCat(Loadgen(), " --url https://localhost:", wrong.port(),
+      RunCommand(absl::StrCat(LoadgenPath(), " --url https://localhost:", wrong.port(),
                               "/ --method GET --threads 1 --requests 1 --progress=never --cacert ",
                               certs_.dir, "/ca.pem 2>&1"),
                  &status);
@@ -196,12 +180,12 @@ TEST_F(LoadgenTlsTest, AConnectionPerRequestResumesItsSession) {
 
 TEST_F(LoadgenTlsTest, TlsFlagsAreCheckedUpFront) {
   int status = 0;
-  std::string out =
-      RunCommand(absl::StrCat(Loadgen(), " --url http://localhost:1/ --insecure 2>&1"), &status);
+  std::string out = RunCommand(
+      absl::StrCat(LoadgenPath(), " --url http://localhost:1/ --insecure 2>&1"), &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_EQ(out, "loadgen: --cacert and --insecure apply only to an https:// --url\n");
   out = RunCommand(
-      absl::StrCat(Loadgen(), " --url https://localhost:1/ --cacert /nonexistent.pem 2>&1"),
+      absl::StrCat(LoadgenPath(), " --url https://localhost:1/ --cacert /nonexistent.pem 2>&1"),
       &status);
   EXPECT_EQ(status, 2) << out;
   EXPECT_EQ(out, "loadgen: --cacert /nonexistent.pem: No such file or directory\n");

@@ -17,12 +17,14 @@
 
 namespace epollhttp::test {
 
-Fd ConnectLoopback(uint16_t port, int receive_buffer) {
+Fd ConnectLoopback(uint16_t port, int receive_buffer, int send_buffer) {
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return fd;
   if (receive_buffer > 0) {
-    // Before connect(), so the advertised window is small from the start.
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
+  if (send_buffer > 0) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(send_buffer));
   }
   timeval timeout{10, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));

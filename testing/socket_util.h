@@ -17,8 +17,10 @@ namespace epollhttp::test {
 // ConnectLoopback() returns a blocking socket connected to 127.0.0.1:`port`
 // with a 10 s receive timeout (so a broken server fails a test instead of
 // hanging it), or an invalid Fd. A positive `receive_buffer` sets SO_RCVBUF
-// (the kernel doubles it and applies its minimum) before connecting.
-Fd ConnectLoopback(uint16_t port, int receive_buffer = 0);
+// and a positive `send_buffer` SO_SNDBUF (the kernel doubles each and applies
+// its minimum), before connecting so the advertised window is small from the
+// start.
+Fd ConnectLoopback(uint16_t port, int receive_buffer = 0, int send_buffer = 0);
 
 // SendAll() writes all of `bytes`; false on error.
 bool SendAll(int fd, absl::string_view bytes);

@@ -50,12 +50,17 @@ bool BodyReader::Extension(char c) {
       state_ = State::kExtName;
       return true;
     case State::kExtName:
+    case State::kExtToken:
       if (Is(c, kTchar)) return true;
       [[fallthrough]];
     case State::kExtAfterName:
+    case State::kExtAfterValue: {
+      // After a name, '=' may start its value; after a value, only ';' or
+      // the line end may follow.
+      const bool after_name = state_ == State::kExtName || state_ == State::kExtAfterName;
       if (bws) {
-        state_ = State::kExtAfterName;
-      } else if (c == '=') {
+        state_ = after_name ? State::kExtAfterName : State::kExtAfterValue;
+      } else if (c == '=' && after_name) {
         state_ = State::kExtValueStart;
       } else if (c == ';') {
         state_ = State::kExtNameStart;
@@ -65,26 +70,13 @@ bool BodyReader::Extension(char c) {
         return false;
       }
       return true;
+    }
     case State::kExtValueStart:  // An empty value is an error.
       if (bws) return true;
       if (c == '"') {
         state_ = State::kExtQuoted;
       } else if (Is(c, kTchar)) {
         state_ = State::kExtToken;
-      } else {
-        return false;
-      }
-      return true;
-    case State::kExtToken:
-      if (Is(c, kTchar)) return true;
-      [[fallthrough]];
-    case State::kExtAfterValue:
-      if (bws) {
-        state_ = State::kExtAfterValue;
-      } else if (c == ';') {
-        state_ = State::kExtNameStart;
-      } else if (c == '\r') {
-        state_ = State::kSizeLf;
       } else {
         return false;
       }

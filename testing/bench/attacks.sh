@@ -24,25 +24,12 @@
 # - SIGTERM during a /metrics flood (epollhttp --shutdown_timeout 5; nginx
 #   SIGQUIT, its graceful stop): seconds until the process exited, and how.
 set -euo pipefail
+# shellcheck source=testing/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 attackers=${1:-1000}
-if ! [[ $attackers =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: testing/bench/attacks.sh [CONNECTIONS]" >&2
-  exit 2
-fi
-cd "$(dirname "$0")/../.."
-root=$PWD
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=testing/bench/lib.sh
-source "$root/testing/bench/lib.sh"
+require_count "$attackers" "usage: testing/bench/attacks.sh [CONNECTIONS]"
+bench_start KILL
 install_peers nginx-light
 build_binaries //server //testing/bench:attack
 attack=$bin/testing/bench/attack

@@ -12,41 +12,19 @@
 # A, then on B (the order alternates between rounds), so drift in the machine
 # affects both alike.
 set -euo pipefail
+# shellcheck source=testing/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 if [[ $# -lt 2 || $# -gt 3 || ! -x $1 || ! -x $2 ]]; then
   echo "usage: testing/bench/compare.sh SERVER_A SERVER_B [ROUNDS]" >&2
   exit 2
 fi
 a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-5}
-if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
-  echo "compare.sh: ROUNDS must be a positive integer" >&2
-  exit 2
-fi
-cd "$(dirname "$0")/../.."
-root=$PWD
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=testing/bench/lib.sh
-source "$root/testing/bench/lib.sh"
+require_count "$rounds" "compare.sh: ROUNDS must be a positive integer"
+bench_start TERM
 install_peers wrk
 build_binaries //testing/bench:idle_connections
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-cat >"$work/pipeline.lua" <<'LUA'
-init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format("GET", "/") end
-  req = table.concat(r)
-end
-request = function() return req end
-LUA
 
 # start_server NAME BIN: sets NAME_pid and NAME_port.
 start_server() {
@@ -96,7 +74,7 @@ for round in $(seq "$rounds"); do
     pid_var=${s}_pid port_var=${s}_port
     add "keepalive_$s" "$(cpu_per_request "${!pid_var}" "${!port_var}" -t1 -c64 -d5s)"
     add "close_$s" "$(cpu_per_request "${!pid_var}" "${!port_var}" -t1 -c32 -d5s -H 'Connection: close')"
-    add "pipeline_$s" "$(cpu_per_request "${!pid_var}" "${!port_var}" -t1 -c64 -d5s -s "$work/pipeline.lua")"
+    add "pipeline_$s" "$(cpu_per_request "${!pid_var}" "${!port_var}" -t1 -c64 -d5s -s "$root/testing/bench/pipeline16.lua")"
   done
   add "idle_A" "$(idle_bytes "$a")"
   add "idle_B" "$(idle_bytes "$b")"

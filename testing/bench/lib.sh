@@ -1,9 +1,41 @@
+# shellcheck shell=bash
 # lib.sh: helpers shared by the bench scripts (sourced, not run).
 #
-# Expects: `work` (a scratch directory) and `pids` (an array the caller kills
-# on exit). Provides peers' installation, building the optimised binaries,
+# A script sources it, checks its arguments, then calls bench_start, which
+# provides `root`, `work` (a scratch directory) and `pids` (processes killed
+# on exit). The rest: peers' installation, building the optimised binaries,
 # starting epollhttp and nginx on free loopback ports, and reading a process
 # tree's memory and CPU from /proc.
+
+# bench_start SIGNAL: changes to the repository root (`root`), makes the
+# scratch directory `work` and the empty array `pids`. On exit every pid in
+# `pids` gets SIGNAL (TERM, or KILL for servers that may not stop), the
+# script waits for its children, and `work` is removed.
+bench_start() {
+  cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+  # shellcheck disable=SC2034  # read by the scripts that call this
+  root=$PWD
+  work=$(mktemp -d)
+  pids=()
+  bench_signal=$1
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -"$bench_signal" "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+# require_count VALUE MESSAGE: exits 2 with MESSAGE on stderr unless VALUE
+# is a positive integer.
+require_count() {
+  if ! [[ $1 =~ ^[1-9][0-9]*$ ]]; then
+    echo "$2" >&2
+    exit 2
+  fi
+}
 
 # install_peers PKG...: installs the Debian packages that are missing.
 install_peers() {

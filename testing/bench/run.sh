@@ -28,25 +28,12 @@
 # client making new requests. The TLS rows compare loadgen with h2load on an
 # nginx that speaks TLS, with certificates the script makes with openssl.
 set -euo pipefail
+# shellcheck source=testing/bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 rounds=${1:-3}
-if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: testing/bench/run.sh [ROUNDS]" >&2
-  exit 2
-fi
-cd "$(dirname "$0")/../.."
-root=$PWD
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# shellcheck source=testing/bench/lib.sh
-source "$root/testing/bench/lib.sh"
+require_count "$rounds" "usage: testing/bench/run.sh [ROUNDS]"
+bench_start TERM
 
 # --- Peers and binaries ----------------------------------------------------
 install_peers nginx-light wrk nghttp2-client apache2-utils
@@ -91,14 +78,6 @@ start_floor_in() {  # start_floor_in DIR FLAGS...: sets server_pid and server_po
 }
 
 # --- Load tools ------------------------------------------------------------
-cat >"$work/pipeline.lua" <<'LUA'
-init = function(args)
-  local r = {}
-  for i = 1, 16 do r[i] = wrk.format("GET", "/") end
-  req = table.concat(r)
-end
-request = function() return req end
-LUA
 upload="$work/upload.bin"
 upload_bytes=3748935
 head -c "$upload_bytes" /dev/urandom >"$upload"
@@ -150,12 +129,12 @@ h2load_rps() {  # h2load_rps ARGS...: h2load's requests/s, or nothing if a reque
 # make_tls_certs DIR: a test CA (DIR/ca.pem) and a server certificate it
 # signs for localhost and 127.0.0.1 (DIR/server.pem, DIR/server.key).
 make_tls_certs() {
-  local dir=$1 key="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+  local dir=$1 key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
   mkdir -p "$dir"
   (
     cd "$dir"
-    openssl req -x509 $key -keyout ca.key -out ca.pem -days 2 -subj '/CN=bench CA'
-    openssl req $key -keyout server.key -out server.csr -subj '/CN=localhost'
+    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.pem -days 2 -subj '/CN=bench CA'
+    openssl req "${key[@]}" -keyout server.key -out server.csr -subj '/CN=localhost'
     printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.cnf
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
       -days 2 -extfile san.cnf
@@ -234,7 +213,7 @@ upload_peak_rss_mb() {  # upload_peak_rss_mb PORT PID: peak server RSS during 64
 # --- Run -------------------------------------------------------------------
 start_epollhttp
 start_nginx
-start_floor_in "$work/floor"; floor_pid=$server_pid floor_port=$server_port
+start_floor_in "$work/floor"; floor_port=$server_port
 start_floor_in "$work/floor_close" --close; floorclose_pid=$server_pid floorclose_port=$server_port
 make_tls_certs "$work/tls"
 nginx_tls=$work/tls/server start_nginx_in "$work/nginx_tls"; tls_port=$server_port
@@ -251,7 +230,7 @@ for round in $(seq "$rounds"); do
     [[ $target == floor ]] && close_port=$floorclose_port close_pid=$floorclose_pid
     wrk_cpu "keepalive_$target" "$pid" "$port" -t1 -c64 -d5s
     wrk_cpu "close_$target" "$close_pid" "$close_port" -t1 -c32 -d5s -H 'Connection: close'
-    wrk_cpu "pipeline_$target" "$pid" "$port" -t1 -c64 -d5s -s "$work/pipeline.lua"
+    wrk_cpu "pipeline_$target" "$pid" "$port" -t1 -c64 -d5s -s "$root/testing/bench/pipeline16.lua"
     [[ $target == floor ]] || upload_cpu "upload_$target" "$pid" "$port"
   done
   # Load generators, against epollhttp.
