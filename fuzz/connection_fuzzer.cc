@@ -2,7 +2,8 @@
 // over a FakeTransport, with a simulated clock.
 //
 // Input layout: byte 0 is the configuration (bits 0-2: read sizes, see
-// split_plan.h; bit 6: a minimum body rate; bit 7: small parser limits). The
+// split_plan.h; bit 3: the admin listener's router, where anything but
+// /healthz is 404; bit 6: a minimum body rate; bit 7: small parser limits). The
 // rest is what the client sends, optionally followed by the marker "\0ACT"
 // and a script of two-byte actions: (pieces of client data to deliver first,
 // action). Actions close or open the peer's window, cap each write, advance
@@ -12,7 +13,8 @@
 //
 // Oracles (any failure aborts):
 // - the output is a well-formed sequence of HTTP/1.1 responses; nothing after
-//   one that carries Connection: close; no 2xx after an error;
+//   one that carries Connection: close; no 2xx after an error; no content in
+//   the answer to a HEAD request (error answers included);
 //   X-Received-Body-Bytes never exceeds the bytes sent; never more responses
 //   than requests could have been sent;
 // - nothing is written or read after close, and nothing written after the
@@ -37,6 +39,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -69,14 +72,15 @@ void Check(bool ok, const char* what) { ::epollhttp::fuzz::Check(ok, "connection
 // Checks a stream of responses, fed incrementally as the connection writes.
 class ResponseChecker {
  public:
-  explicit ResponseChecker(size_t input_size) : input_size_(input_size) {}
+  // `to_head` (not owned) holds, in order, whether each response the codec
+  // queued answers a HEAD request; the checker takes one per response.
+  ResponseChecker(size_t input_size, std::deque<bool>* to_head)
+      : input_size_(input_size), to_head_(to_head) {}
 
   // Consume() parses every complete response at the front of `*pending`
   // (keeping a partial one, as writes may split it) and appends it to
-  // `*transcript` unless it is `100 Continue`. A hello head with nothing
-  // after it yet may be a HEAD answer or a body still to come: it is decided
-  // once more bytes arrive, or when `final` (the connection has ended).
-  void Consume(std::string* pending, std::string* transcript, bool final = false) {
+  // `*transcript` unless it is `100 Continue`.
+  void Consume(std::string* pending, std::string* transcript) {
     absl::string_view rest = *pending;
     while (!rest.empty()) {
       Check(!closed_, "bytes written after Connection: close");
@@ -110,18 +114,11 @@ class ResponseChecker {
         }
       }
       Check(length >= 0, "response without Content-Length");
-      // A HEAD answer has no body: it is the hello head with nothing after
-      // it that starts with the hello text. Other answers carry their body.
+      Check(!to_head_->empty(), "a response the codec did not report");
+      const size_t body = to_head_->front() ? 0 : static_cast<size_t>(length);
       const absl::string_view after = rest.substr(head_end + 4);
-      constexpr absl::string_view kHello = "Hello!";
-      if (status == 200 && length == 28 && !final && after.size() < kHello.size() &&
-          absl::StartsWith(kHello, after)) {
-        break;  // HEAD answer or body: undecided until more arrives.
-      }
-      const bool head_answer = status == 200 && length == 28 && !absl::StartsWith(after, kHello) &&
-                               (after.empty() || absl::StartsWith(after, "HTTP/1.1 "));
-      const size_t body = head_answer ? 0 : static_cast<size_t>(length);
       if (after.size() < body) break;  // The rest is still to be written.
+      to_head_->pop_front();
       if (status >= 200 && status < 300) {
         Check(!error_seen_, "2xx after an error");
         Check(received < 0 || static_cast<size_t>(received) <= input_size_,
@@ -150,6 +147,7 @@ class ResponseChecker {
 
  private:
   size_t input_size_;
+  std::deque<bool>* to_head_;
   int64_t responses_ = 0;
   int64_t successes_ = 0;
   int64_t timeouts_408_ = 0;
@@ -158,10 +156,13 @@ class ResponseChecker {
 };
 
 // Observes the connection: body bytes per request against its
-// Content-Length, and timeouts.
+// Content-Length, timeouts, and which responses answer a HEAD request (the
+// codec knows a request's method once its head has parsed).
 class Observer final : public epollhttp::ConnectionObserver {
  public:
+  void OnRequestStart() override { head_method_ = false; }
   void OnRequestHead(const epollhttp::http::RequestHead& head) override {
+    head_method_ = head.method == epollhttp::http::Method::kHead;
     length_ =
         head.body_kind == epollhttp::http::BodyKind::kContentLength ? head.content_length : -1;
     body_ = 0;
@@ -170,6 +171,9 @@ class Observer final : public epollhttp::ConnectionObserver {
   void OnBodyBytes(int64_t n) override {
     body_ += n;
     Check(length_ < 0 || body_ <= length_, "body bytes beyond Content-Length");
+  }
+  void OnResponse(int /*status*/, bool /*parse_error*/, int64_t /*body_bytes*/) override {
+    to_head_.push_back(head_method_);
   }
   void OnTimeout(TimeoutKind kind) override {
     ++timeouts_;
@@ -180,8 +184,10 @@ class Observer final : public epollhttp::ConnectionObserver {
   int64_t announced_ = 0;
   int64_t timeouts_ = 0;
   TimeoutKind last_timeout_ = TimeoutKind::kIdle;
+  std::deque<bool> to_head_;
 
  private:
+  bool head_method_ = false;
   int64_t length_ = -1;
   int64_t body_ = 0;
 };
@@ -203,6 +209,7 @@ struct Harness {
   std::unique_ptr<epollhttp::net::EventLoop> loop;
   Clock::time_point started;
   epollhttp::HelloApp app{nullptr, /*admin_listener=*/false};
+  epollhttp::HelloApp admin_app{nullptr, /*admin_listener=*/true};
   char scratch[64 * 1024];
   std::string shared_output;
   std::string pending;
@@ -238,7 +245,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   h.loop->RunUntilIdle();  // The loop's round time catches up with the clock.
   ConnectionContext context;
   context.loop = h.loop.get();
-  context.router = &h.app.router();
+  context.router = (control & 0x08) ? &h.admin_app.admin_router() : &h.app.router();
   Observer observer;
   context.observer = &observer;
   if (control & 0x80) {
@@ -264,7 +271,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   context.pool = &pool;
   FakeTransport fake;
   Connection connection(&context, &fake);
-  ResponseChecker checker(script.data.size());
+  ResponseChecker checker(script.data.size(), &observer.to_head_);
   h.pending.clear();
   transcript->clear();
   const Clock::time_point opened = h.time->Now();
@@ -411,7 +418,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
     drive();
   }
   Check(connection.state() == Connection::State::kClosed, "the connection never ended");
-  checker.Consume(&h.pending, transcript, /*final=*/true);
+  checker.Consume(&h.pending, transcript);
   // Only a write timeout or a reset may cut a response short.
   Check(h.pending.empty() || observer.write_timeouts_ > 0 || reset,
         "a partial response at the end");

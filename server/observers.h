@@ -28,8 +28,8 @@ class ConnectionObserver : public http::CodecObserver {
  public:
   virtual void OnAccepted() {}
   virtual void OnClosed() {}
-  virtual void OnTimeout(TimeoutKind kind) { (void)kind; }
-  virtual void OnBytesWritten(int64_t n) { (void)n; }
+  virtual void OnTimeout(TimeoutKind /*kind*/) {}
+  virtual void OnBytesWritten(int64_t /*n*/) {}
 };
 
 class StatsObserver final : public ConnectionObserver {

@@ -207,7 +207,10 @@ void ServerCodec::RespondError(ParseError error, std::string* output) {
   const absl::string_view name = ParseErrorName(error);
   absl::StrAppend(output, "HTTP/1.1 ", status.code, " ", status.reason,
                   "\r\nContent-Type: text/plain\r\nContent-Length: ", name.size() + 1,
-                  "\r\nConnection: close\r\n\r\n", name, "\n");
+                  "\r\nConnection: close\r\n\r\n");
+  // A HEAD answer carries no content (RFC 9110 §9.3.2), errors included. A
+  // request whose head did not parse has no method to go by: it gets the body.
+  if (!(head_parsed_ && request_.method == Method::kHead)) absl::StrAppend(output, name, "\n");
   ++responses_;
   if (observer_ != nullptr) {
     // A request whose head never parsed has no request line to report.

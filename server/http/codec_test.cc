@@ -209,6 +209,23 @@ TEST_F(CodecTest, OversizedBodyIs413BeforeReadingIt) {
   EXPECT_EQ(out.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u);
 }
 
+TEST_F(CodecTest, AnErrorAnswerToHeadHasNoBody) {
+  CodecOptions options;
+  options.body.max_body_bytes = 10;
+  ServerCodec codec(options, &router_);
+  std::string out;
+  codec.OnInput("HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 15\r\nConnection: close\r\n\r\n");
+  // After a HEAD that completed, an error in the next head still has its
+  // body: that request's method is unknown.
+  ServerCodec next({}, &router_);
+  out.clear();
+  next.OnInput("HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n", &out);
+  EXPECT_NE(out.find("\r\nConnection: close\r\n\r\nmissing Host\n"), std::string::npos) << out;
+}
+
 TEST_F(CodecTest, HeaderTimeoutAnswers408OnlyMidHead) {
   ServerCodec idle({}, &router_);
   std::string out;

@@ -75,17 +75,12 @@ class Handler {
   virtual ~Handler() = default;
   // OnHead() sees the parsed head (its views are valid during the call only)
   // and says whether the body's bytes are needed.
-  virtual BodyMode OnHead(const RequestHead& head, Request& request) const {
-    (void)head;
-    (void)request;
+  virtual BodyMode OnHead(const RequestHead& /*head*/, Request& /*request*/) const {
     return BodyMode::kDiscard;
   }
   // OnBody() gets body bytes as they arrive (kRead only; chunk framing
   // removed).
-  virtual void OnBody(absl::string_view data, Request& request) const {
-    (void)data;
-    (void)request;
-  }
+  virtual void OnBody(absl::string_view /*data*/, Request& /*request*/) const {}
   // OnComplete() runs once the whole body has arrived; it must Write()
   // exactly one response (the codec answers 500 if it writes none).
   virtual void OnComplete(Request& request, ResponseWriter& writer) const = 0;
@@ -99,17 +94,13 @@ class CodecObserver {
   // OnRequestStart(): the first byte of a request head arrived.
   virtual void OnRequestStart() {}
   // OnRequestHead(): a head parsed; its views are valid during the call only.
-  virtual void OnRequestHead(const RequestHead& head) { (void)head; }
+  virtual void OnRequestHead(const RequestHead& /*head*/) {}
   // OnBodyBytes(): `n` more body bytes arrived (read or dropped unread).
-  virtual void OnBodyBytes(int64_t n) { (void)n; }
+  virtual void OnBodyBytes(int64_t /*n*/) {}
   // OnResponse(): a response was queued. `parse_error` is true when it
   // refuses a request that did not parse (or timed out mid-head: 408, with
   // `parse_error` false); `body_bytes` is that request's body so far.
-  virtual void OnResponse(int status, bool parse_error, int64_t body_bytes) {
-    (void)status;
-    (void)parse_error;
-    (void)body_bytes;
-  }
+  virtual void OnResponse(int /*status*/, bool /*parse_error*/, int64_t /*body_bytes*/) {}
 };
 
 }  // namespace epollhttp::http
