@@ -2,7 +2,7 @@
 // connection flood with pipelined requests, non-reading pipeliners, partial
 // heads, slow bodies, shutdown during a flood, a second signal, and the admin
 // listener. Counts and times are bounded; memory bounds are checked only
-// without AddressSanitizer (its quarantine keeps freed memory resident).
+// without a sanitizer allocator (it keeps freed memory resident).
 #include <signal.h>
 
 #include <chrono>
@@ -88,13 +88,13 @@ TEST(HostileLoadTest, NonReadingPipelinersHoldBoundedMemoryThatReturnsAfterThem)
     EXPECT_EQ(ScrapeUntil(server->port(), "epollhttp_connections_active", kAttackers + 1),
               kAttackers + 1);
     const int64_t held = ResidentBytes(server->pid()) - idle;
-    if (!kAddressSanitizer) {
+    if (!kSanitizerAllocator) {
       // Answering every request read makes this about 2.6 MB.
       EXPECT_LE(held / kAttackers, 64 * 1024) << held;
     }
   }
   ASSERT_EQ(ScrapeUntil(server->port(), "epollhttp_connections_active", 1), 1);
-  if (!kAddressSanitizer) {
+  if (!kSanitizerAllocator) {
     // Freed buffers go back to the system a second after the attackers
     // leave (the allocator alone keeps them resident).
     const int64_t after = ResidentBytesBelow(server->pid(), idle + (4 << 20));
@@ -113,7 +113,7 @@ TEST(HostileLoadTest, PartialHeadsAfterLargeBatchesHoldLittleMemory) {
   std::vector<Fd> attackers = OpenPartialHeads(server->port(), kAttackers, 60 * 1024);
   ASSERT_EQ(attackers.size(), static_cast<size_t>(kAttackers));
   const int64_t held = ResidentBytes(server->pid()) - idle;
-  if (!kAddressSanitizer) {
+  if (!kSanitizerAllocator) {
     // Appending a whole read to a partial head makes this about 114 KB.
     EXPECT_LE(held / kAttackers, 16 * 1024) << held;
   }

@@ -13,12 +13,20 @@
 
 namespace epollhttp::test {
 
-// kAddressSanitizer is whether this build runs under AddressSanitizer, whose
-// quarantine keeps freed memory resident: resident-memory bounds do not hold.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kAddressSanitizer = true;
+// kSanitizerAllocator is whether this build runs under AddressSanitizer or
+// ThreadSanitizer. Their allocators keep freed memory resident (ASan's
+// quarantine) or return it on their own schedule, and add shadow memory, so
+// resident-memory bounds do not hold.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerAllocator = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizerAllocator = true;
 #else
-inline constexpr bool kAddressSanitizer = false;
+inline constexpr bool kSanitizerAllocator = false;
+#endif
+#else
+inline constexpr bool kSanitizerAllocator = false;
 #endif
 
 // ResidentBytes() is the resident set size (VmRSS) of process `pid` (0: this
