@@ -18,7 +18,8 @@
 //   X-Received-Body-Bytes never exceeds the bytes sent; never more responses
 //   than requests could have been sent;
 // - nothing is written or read after close, and nothing written after the
-//   write side was shut;
+//   write side was shut; never a wait for input while the last bytes, written
+//   to leave with the FIN, wait for it;
 // - bounds: per readiness report at most kReadsPerEvent reads and
 //   kResponsesPerEvent responses; queued output at most one batch plus one
 //   response; buffered input at most a head plus one read; no spinning on a
@@ -292,6 +293,7 @@ void Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   auto invariants = [&] {
     Check(fake.after_close() == 0, "transport used after close");
     Check(fake.writes_after_shutdown() == 0, "write after the write side was shut");
+    Check(fake.held_waits() == 0, "waits to read while bytes wait for the FIN");
     Check(connection.queued_output() <= epollhttp::kOutputBatch + kLargestResponse,
           "queued output beyond its bound");
     Check(connection.buffered_input() <= max_buffered, "buffered input beyond its bound");

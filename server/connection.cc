@@ -409,7 +409,10 @@ ssize_t Connection::Send(absl::string_view data) {
     writes_ = 2;
   }
   int error = 0;
-  const ssize_t n = transport_->Write(data, &error);
+  // The last bytes the connection will write may wait for its FIN (Flush()
+  // ends the stream as soon as they are all written).
+  const ssize_t n =
+      transport_->Write(data, OutputEnds() ? net::Push::kWithFin : net::Push::kNow, &error);
   if (n < 0) {
     if (error != EAGAIN && error != EINTR) Close();  // The client is gone: stop at once.
     return -1;
@@ -433,7 +436,7 @@ void Connection::Flush() {
     ReleaseOutput(&work.output);
     work.output_offset = 0;
     if (state_ == State::kLingering) return;
-    if (work.codec.closing() || (state_ == State::kInputEnded && !Backlog())) {
+    if (OutputEnds()) {
       if (state_ == State::kInputEnded || (!work.codec.error_response() && NothingUnread())) {
         Close();  // A complete request and nothing more sent: no need to linger.
       } else {

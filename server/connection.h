@@ -244,6 +244,14 @@ class Connection {
   // error after which the connection is closed).
   ssize_t Send(absl::string_view data);
   void Flush();
+  // OutputEnds() is whether the output produced so far is all this
+  // connection will write: the codec has answered its last request, or the
+  // client has ended its stream with no requests left to answer. Flush()
+  // ends the stream once such output is written.
+  [[nodiscard]] bool OutputEnds() const {
+    return work_ != nullptr &&
+           (work_->codec.closing() || (state_ == State::kInputEnded && !Backlog()));
+  }
   // NothingUnread() is true when no input is buffered and the last read
   // emptied the transport, so closing is not expected to turn into a reset
   // that destroys the response.

@@ -66,9 +66,11 @@ class ConnectionTest : public ::testing::Test {
   }
 
   ~ConnectionTest() override {
-    // Whatever happened, nothing touched the transport after Close().
+    // Whatever happened, nothing touched the transport after Close(), and
+    // no byte held for a FIN was left waiting while the connection read.
     if (fake_ != nullptr) {
       EXPECT_EQ(fake_->after_close(), 0);
+      EXPECT_EQ(fake_->held_waits(), 0);
     }
   }
 
@@ -131,6 +133,7 @@ TEST_F(ConnectionTest, AnswersKeepAliveRequestsAndSetsNoDelayOnlyForTheSecondWri
   EXPECT_TRUE(fake_->nodelay());
   EXPECT_EQ(connection_->state(), Connection::State::kOpen);
   EXPECT_EQ(connection_->buffer_bytes(), 0u);  // An idle connection holds no buffers.
+  EXPECT_EQ(fake_->fin_writes(), 0);           // Kept-alive answers leave at once.
 }
 
 TEST_F(ConnectionTest, ConnectionCloseIsAnsweredAndClosedWithoutRegistering) {
@@ -139,6 +142,21 @@ TEST_F(ConnectionTest, ConnectionCloseIsAnsweredAndClosedWithoutRegistering) {
   EXPECT_TRUE(closed());
   EXPECT_FALSE(fake_->write_shut());  // Nothing unread: no lingering close.
   EXPECT_EQ(closes_, 1);
+  EXPECT_EQ(fake_->fin_writes(), 1);  // The last answer may wait for the FIN.
+}
+
+TEST_F(ConnectionTest, AClosingAnswerTheWindowSplitsWaitsOnlyForWritability) {
+  Open();
+  fake_->set_window(100);
+  fake_->PeerSend("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  Run();
+  EXPECT_FALSE(closed());
+  EXPECT_EQ(fake_->events(), uint32_t{EPOLLOUT});  // Not EPOLLIN: the tail is held.
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  EXPECT_NE(fake_->TakeWritten().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(fake_->fin_writes(), fake_->writes());  // Every try at it, the blocked ones too.
 }
 
 TEST_F(ConnectionTest, HeaderTimeoutAnswers408ThenLingers) {
@@ -365,6 +383,7 @@ TEST_F(ConnectionTest, ErrorResponseLingersReadingAndDroppingInput) {
   EXPECT_EQ(fake_->TakeWritten().rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
   EXPECT_EQ(connection_->state(), Connection::State::kLingering);
   EXPECT_TRUE(fake_->write_shut());
+  EXPECT_EQ(fake_->fin_writes(), 1);           // Its FIN is the lingering close's shutdown.
   fake_->PeerSend(std::string(100'000, 'z'));  // The client was still sending.
   Run();
   EXPECT_EQ(fake_->unread(), 0u);

@@ -68,8 +68,9 @@ ssize_t FakeTransport::Discard(size_t n, int* error) {
   return got;
 }
 
-ssize_t FakeTransport::Write(absl::string_view data, int* error) {
+ssize_t FakeTransport::Write(absl::string_view data, net::Push push, int* error) {
   ++writes_;
+  if (push == net::Push::kWithFin) ++fin_writes_;
   if (closed_) ++after_close_;
   if (write_shut_) ++writes_after_shutdown_;
   if (reset_) {
@@ -83,18 +84,25 @@ ssize_t FakeTransport::Write(absl::string_view data, int* error) {
   }
   written_.append(data.data(), take);
   if (window_ != kUnlimited) window_ -= take;
+  if (take > 0) held_ = push == net::Push::kWithFin;  // A kNow write pushes everything.
   return static_cast<ssize_t>(take);
 }
 
 void FakeTransport::ShutdownWrite() {
   if (closed_) ++after_close_;
   write_shut_ = true;
+  held_ = false;  // The FIN takes the held bytes with it.
+}
+
+void FakeTransport::NoteEvents(uint32_t events) {
+  if (held_ && (events & EPOLLIN) != 0) ++held_waits_;
 }
 
 bool FakeTransport::Watch(uint32_t events, ReadyCallback callback) {
   if (closed_) ++after_close_;
   watching_ = true;
   events_ = events;
+  NoteEvents(events);
   callback_ = std::move(callback);
   return true;
 }
@@ -102,12 +110,14 @@ bool FakeTransport::Watch(uint32_t events, ReadyCallback callback) {
 bool FakeTransport::SetEvents(uint32_t events) {
   if (closed_) ++after_close_;
   events_ = events;
+  NoteEvents(events);
   return true;
 }
 
 void FakeTransport::Close() {
   if (closed_) ++after_close_;
   closed_ = true;
+  held_ = false;
   watching_ = false;  // The callback may be running: it is kept, never called again.
 }
 

@@ -61,6 +61,12 @@ class FakeTransport final : public net::Transport {
   [[nodiscard]] int64_t after_close() const { return after_close_; }
   // writes_after_shutdown() counts writes after ShutdownWrite().
   [[nodiscard]] int64_t writes_after_shutdown() const { return writes_after_shutdown_; }
+  // fin_writes() counts writes made with Push::kWithFin. held_waits()
+  // counts the times the connection asked to read (EPOLLIN) while bytes
+  // written with kWithFin still waited for a FIN that had not been sent: a
+  // real socket would hold them back, and the peer would wait for them.
+  [[nodiscard]] int64_t fin_writes() const { return fin_writes_; }
+  [[nodiscard]] int64_t held_waits() const { return held_waits_; }
 
   // ReadyEvents() is what a level-triggered epoll would report now.
   [[nodiscard]] uint32_t ReadyEvents() const;
@@ -68,7 +74,7 @@ class FakeTransport final : public net::Transport {
   // --- net::Transport.
   ssize_t Read(absl::Span<char> buffer, int* error) override;
   ssize_t Discard(size_t n, int* error) override;
-  ssize_t Write(absl::string_view data, int* error) override;
+  ssize_t Write(absl::string_view data, net::Push push, int* error) override;
   void ShutdownWrite() override;
   void SetNoDelay() override { nodelay_ = true; }
   bool Watch(uint32_t events, ReadyCallback callback) override;
@@ -79,6 +85,8 @@ class FakeTransport final : public net::Transport {
  private:
   // Take() serves a read or discard of up to `n` bytes.
   ssize_t Take(size_t n, char* out, int* error);
+  // NoteEvents() counts a wait for input while written bytes are held.
+  void NoteEvents(uint32_t events);
 
   std::string inbox_;
   std::string written_;
@@ -89,6 +97,7 @@ class FakeTransport final : public net::Transport {
   bool reset_ = false;
   bool closed_ = false;
   bool write_shut_ = false;
+  bool held_ = false;  // Bytes written with Push::kWithFin wait for the FIN.
   bool nodelay_ = false;
   bool watching_ = false;
   uint32_t events_ = 0;
@@ -99,6 +108,8 @@ class FakeTransport final : public net::Transport {
   int64_t writes_ = 0;
   int64_t after_close_ = 0;
   int64_t writes_after_shutdown_ = 0;
+  int64_t fin_writes_ = 0;
+  int64_t held_waits_ = 0;
 };
 
 }  // namespace epollhttp::test

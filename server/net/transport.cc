@@ -32,10 +32,13 @@ ssize_t SocketTransport::Discard(size_t n, int* error) {
   return got;
 }
 
-ssize_t SocketTransport::Write(absl::string_view data, int* error) {
+ssize_t SocketTransport::Write(absl::string_view data, Push push, int* error) {
+  // MSG_MORE holds a part-filled last segment until the FIN that the caller
+  // promised joins it (ShutdownWrite() and close() push it out).
+  const int flags = MSG_NOSIGNAL | (push == Push::kWithFin ? MSG_MORE : 0);
   ssize_t n;
   do {
-    n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+    n = ::send(fd_.get(), data.data(), data.size(), flags);
   } while (n < 0 && errno == EINTR);
   if (n < 0) *error = errno;
   return n;

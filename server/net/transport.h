@@ -31,6 +31,13 @@
 
 namespace epollhttp::net {
 
+// Push says when written bytes leave. kWithFin is a promise: the caller ends
+// the stream (ShutdownWrite() or Close()) once these bytes are all written,
+// and waits for nothing but writability before then. The transport may then
+// hold a final part-filled segment back (MSG_MORE) so that it leaves with the
+// FIN: one packet fewer per connection-per-request exchange.
+enum class Push : uint8_t { kNow, kWithFin };
+
 class Transport {
  public:
   using ReadyCallback = absl::AnyInvocable<void(uint32_t events)>;
@@ -45,8 +52,8 @@ class Transport {
   virtual ssize_t Discard(size_t n, int* error) = 0;
   // Write() writes a prefix of `data`: bytes written, or -1 with `*error`
   // set (EAGAIN: the peer is not taking more now; anything else: the peer is
-  // gone).
-  virtual ssize_t Write(absl::string_view data, int* error) = 0;
+  // gone). `push` is when the bytes must leave (see Push).
+  virtual ssize_t Write(absl::string_view data, Push push, int* error) = 0;
   // ShutdownWrite() sends end of stream; reading goes on.
   virtual void ShutdownWrite() = 0;
   // SetNoDelay() sends small writes at once (TCP_NODELAY).
@@ -68,7 +75,7 @@ class SocketTransport final : public Transport {
 
   ssize_t Read(absl::Span<char> buffer, int* error) override;
   ssize_t Discard(size_t n, int* error) override;
-  ssize_t Write(absl::string_view data, int* error) override;
+  ssize_t Write(absl::string_view data, Push push, int* error) override;
   void ShutdownWrite() override;
   void SetNoDelay() override;
   bool Watch(uint32_t events, ReadyCallback callback) override;
