@@ -9,7 +9,8 @@
 // on http://127.0.0.1:PORT/"), one SO_REUSEPORT listener and epoll per
 // thread, with TCP_DEFER_ACCEPT; a new connection is read before it is
 // registered, as epollhttp does. --close closes each connection after its
-// first response (and answers with Connection: close). Runs until killed.
+// first response (and answers with Connection: close), which it writes with
+// MSG_MORE so that it leaves with the FIN. Runs until killed.
 // Only for GET requests without bodies; anything else is miscounted.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -128,7 +129,9 @@ class Loop {
     if (ends == 0) return true;
     out_.clear();
     for (int i = 0; i < ends; ++i) out_ += response_;
-    (void)::send(fd, out_.data(), out_.size(), MSG_NOSIGNAL);
+    // Closing: MSG_MORE lets the reply leave with the FIN, as epollhttp's
+    // last answer does.
+    (void)::send(fd, out_.data(), out_.size(), MSG_NOSIGNAL | (options_.close ? MSG_MORE : 0));
     if (options_.close) {
       ::close(fd);
       return false;
