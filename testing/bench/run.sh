@@ -213,7 +213,9 @@ upload_peak_rss_mb() {  # upload_peak_rss_mb PORT PID: peak server RSS during 64
 # --- Run -------------------------------------------------------------------
 start_epollhttp
 start_nginx
-start_floor_in "$work/floor"; floor_port=$server_port
+start_floor_in "$work/floor"
+# shellcheck disable=SC2034  # floor_pid is read through ${!pid_var} below
+floor_pid=$server_pid floor_port=$server_port
 start_floor_in "$work/floor_close" --close; floorclose_pid=$server_pid floorclose_port=$server_port
 make_tls_certs "$work/tls"
 nginx_tls=$work/tls/server start_nginx_in "$work/nginx_tls"; tls_port=$server_port
