@@ -14,9 +14,6 @@ namespace {
 
 constexpr double kWidth = 760, kHeight = 300;
 constexpr double kLeft = 70, kRight = 40, kTop = 20, kBottom = 44;
-constexpr const char* kErrorNames[kErrorKinds] = {
-    "connect",         "write",           "read/timeout", "unexpected status",
-    "unexpected body", "lost body bytes", "tls"};
 
 std::string Escape(const std::string& text) {
   std::string out;
@@ -243,7 +240,7 @@ std::string FormatHtml(const RunInfo& info, const RunStats& stats, double second
   }
   absl::StrAppend(&out, "</table>\n<h2>Errors</h2>\n<table id=\"errors\">\n");
   for (int i = 0; i < kErrorKinds; ++i) {
-    absl::StrAppend(&out, Row(kErrorNames[i], absl::StrCat(stats.errors[static_cast<size_t>(i)])));
+    absl::StrAppend(&out, Row(kErrorLabels[i], absl::StrCat(stats.errors[static_cast<size_t>(i)])));
   }
   if (!stats.tls_error.empty()) absl::StrAppend(&out, Row("TLS failure", stats.tls_error));
   absl::StrAppend(&out, "</table>\n</body></html>\n");

@@ -12,8 +12,6 @@ namespace epollhttp::loadgen {
 namespace {
 
 constexpr absl::string_view kSchema = "epollhttp.loadgen/3";
-constexpr const char* kErrorKeys[kErrorKinds] = {"connect", "write",           "read", "status",
-                                                 "body",    "lost_body_bytes", "tls"};
 
 absl::Status Missing(absl::string_view field) {
   return absl::InvalidArgumentError(absl::StrCat("the report has no valid \"", field, "\""));

@@ -11,9 +11,6 @@
 namespace epollhttp::loadgen {
 namespace {
 
-constexpr const char* kErrorNames[kErrorKinds] = {"connect", "write",           "read", "status",
-                                                  "body",    "lost_body_bytes", "tls"};
-
 // Us() renders microseconds with a unit that keeps 3-4 significant digits.
 std::string Us(double us) {
   if (us < 1000) return absl::StrFormat("%.0fus", us);
@@ -150,10 +147,14 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
   absl::StrAppend(&out, "  status codes:");
   if (stats.status_codes.empty()) absl::StrAppend(&out, " none");
   for (const auto& [code, n] : stats.status_codes) absl::StrAppend(&out, " ", code, ": ", n);
-  absl::StrAppend(&out, "\n  errors: connect ", stats.errors[0], ", write ", stats.errors[1],
-                  ", read/timeout ", stats.errors[2], ", unexpected status ", stats.errors[3],
-                  ", unexpected body ", stats.errors[4], ", lost body bytes ", stats.errors[5],
-                  " (", stats.lost_body_bytes, " bytes), tls ", stats.errors[6], "\n");
+  absl::StrAppend(&out, "\n  errors:");
+  for (int i = 0; i < kErrorKinds; ++i) {
+    absl::StrAppend(&out, i == 0 ? " " : ", ", kErrorLabels[i], " ", stats.errors[i]);
+    if (i == static_cast<int>(ErrorKind::kLostBytes)) {
+      absl::StrAppend(&out, " (", stats.lost_body_bytes, " bytes)");
+    }
+  }
+  absl::StrAppend(&out, "\n");
   if (stats.tls_handshakes > 0) {
     absl::StrAppend(&out, "  tls: ", stats.tls_handshakes, " handshakes, ", stats.tls_resumed,
                     " resumed\n");
@@ -190,7 +191,7 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
   }
   absl::StrAppend(&out, "},\n \"errors\": {");
   for (int i = 0; i < kErrorKinds; ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : ", ", "\"", kErrorNames[i], "\": ", stats.errors[i]);
+    absl::StrAppend(&out, i == 0 ? "" : ", ", "\"", kErrorKeys[i], "\": ", stats.errors[i]);
   }
   absl::StrAppend(
       &out, "}, \"lost_body_bytes\": ", stats.lost_body_bytes, ", \"late_requests\": ", stats.late,

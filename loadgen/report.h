@@ -54,6 +54,13 @@ enum class ErrorKind : uint8_t {
   kTls,        // The TLS handshake failed (certificate verification included).
 };
 inline constexpr int kErrorKinds = 7;
+// Each kind's key in the JSON report (which `loadgen merge` reads back) and
+// its label in the text and HTML summaries, indexed by ErrorKind.
+inline constexpr const char* kErrorKeys[kErrorKinds] = {
+    "connect", "write", "read", "status", "body", "lost_body_bytes", "tls"};
+inline constexpr const char* kErrorLabels[kErrorKinds] = {
+    "connect",         "write",           "read/timeout", "unexpected status",
+    "unexpected body", "lost body bytes", "tls"};
 
 struct RunStats {
   Histogram latency;              // From the intended send time.
