@@ -36,6 +36,14 @@ bool WaitFor(FiberScheduler* fibers, int fd, short poll_events, Clock::time_poin
   }
 }
 
+// WaitForTls() waits until `fd` may do what TLS asked for (`want` is
+// kWantRead or kWantWrite), or `deadline` passes (false). A read wait first
+// forgets the scheduler's readiness: TLS has just drained the socket.
+bool WaitForTls(FiberScheduler* fibers, int fd, TlsIo want, Clock::time_point deadline) {
+  if (want == TlsIo::kWantRead && fibers != nullptr) fibers->ClearReadable(fd);
+  return WaitFor(fibers, fd, want == TlsIo::kWantRead ? POLLIN : POLLOUT, deadline);
+}
+
 void AddressOf(int fd, bool peer, std::string& ip, int& port) {
   sockaddr_storage addr{};
   socklen_t size = sizeof(addr);
@@ -197,15 +205,12 @@ class FiberStream final : public httplib::Stream {
   ssize_t ReceiveTls(char* into, size_t size, Clock::time_point deadline) {
     while (true) {
       size_t n = 0;
-      switch (tls_->Read(into, size, &n)) {
+      switch (const TlsIo io = tls_->Read(into, size, &n)) {
         case TlsIo::kDone: return static_cast<ssize_t>(n);
         case TlsIo::kClosed: return 0;
         case TlsIo::kWantRead:
-          if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
-          if (!WaitFor(fibers_, fd_, POLLIN, deadline)) return -1;
-          break;
-        case TlsIo::kWantWrite:  // A key update or renegotiation.
-          if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+        case TlsIo::kWantWrite:  // A write: a key update or renegotiation.
+          if (!WaitForTls(fibers_, fd_, io, deadline)) return -1;
           break;
         case TlsIo::kError: return -1;
       }
@@ -216,14 +221,11 @@ class FiberStream final : public httplib::Stream {
     const Clock::time_point deadline = Clock::now() + timeout_;
     while (true) {
       size_t n = 0;
-      switch (tls_->Write(ptr, size, &n)) {
+      switch (const TlsIo io = tls_->Write(ptr, size, &n)) {
         case TlsIo::kDone: return static_cast<ssize_t>(n);
         case TlsIo::kWantWrite:
-          if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
-          break;
         case TlsIo::kWantRead:
-          if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
-          if (!WaitFor(fibers_, fd_, POLLIN, deadline)) return -1;
+          if (!WaitForTls(fibers_, fd_, io, deadline)) return -1;
           break;
         case TlsIo::kClosed:
         case TlsIo::kError: return -1;
@@ -327,8 +329,7 @@ bool FiberClient::Handshake(int fd, FiberScheduler* fibers, httplib::Error& erro
       return true;
     }
     if (io == TlsIo::kWantRead || io == TlsIo::kWantWrite) {
-      if (io == TlsIo::kWantRead && fibers != nullptr) fibers->ClearReadable(fd);
-      if (!WaitFor(fibers, fd, io == TlsIo::kWantRead ? POLLIN : POLLOUT, deadline)) {
+      if (!WaitForTls(fibers, fd, io, deadline)) {
         error = httplib::Error::SSLConnection;
         tls_error_ = "the TLS handshake timed out";
         return false;

@@ -109,7 +109,6 @@ std::string Chart(const std::string& id, const std::string& title, const std::st
   return out + "</svg></figure>\n";
 }
 
-std::string UsLabel(double us) { return Us(us); }
 std::string CountLabel(double n) { return absl::StrFormat("%.6g", n); }
 
 std::string PercentileChart(const RunInfo& info, const RunStats& stats) {
@@ -135,7 +134,7 @@ std::string PercentileChart(const RunInfo& info, const RunStats& stats) {
     series.push_back(curve(stats.latency_uncorrected, "uncorrected", "#999999", true));
   }
   return Chart("latency-percentiles", "Latency by percentile", "percentile", decades, ticks, series,
-               &UsLabel);
+               &Us);
 }
 
 std::vector<std::pair<double, std::string>> TimeTicks(double span) {
@@ -169,7 +168,7 @@ std::string OverTimeCharts(const RunStats& stats) {
   return Chart("throughput", "Throughput over time (each second)", "time since the first request",
                span, TimeTicks(span), {requests, errors}, &CountLabel) +
          Chart("latency-over-time", "Latency over time (each second)",
-               "time since the first request", span, TimeTicks(span), {p50, p99}, &UsLabel);
+               "time since the first request", span, TimeTicks(span), {p50, p99}, &Us);
 }
 
 std::string Row(const std::string& name, const std::string& value) {
