@@ -86,7 +86,7 @@ cd "$root"
 # Everything a harness can reach: the libraries (not tests, benchmarks or
 # mains) and the test helpers the harnesses use.
 sources=()
-for f in base/*.cc server/*.cc server/http/*.cc server/net/*.cc; do
+for f in base/*.cc server/*.cc server/http/*.cc net/*.cc; do
   case $f in
     *_test.cc | *_benchmark.cc | server/main.cc | base/cli_flags.cc) ;;
     *) sources+=("$f") ;;

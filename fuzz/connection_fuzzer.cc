@@ -50,7 +50,7 @@
 #include "fuzz/split_plan.h"
 #include "server/app.h"
 #include "server/connection.h"
-#include "server/net/event_loop.h"
+#include "net/event_loop.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
 

@@ -68,9 +68,9 @@ llvm-cov-14 report -instr-profile="$dest/merged.profdata" -ignore-filename-regex
 # report.txt columns: Filename Regions Missed Cover Functions Missed Executed
 # Lines Missed Cover Branches Missed Cover.
 awk -v html="$dest/html/index.html" '
-  $1 ~ /^(server|base)\// && NF >= 10 {
+  $1 ~ /^(server|net|base)\// && NF >= 10 {
     lines = $8; missed = $9
-    if ($1 ~ /^server\//) { s_lines += lines; s_missed += missed }
+    if ($1 ~ /^(server|net)\//) { s_lines += lines; s_missed += missed }
     if ($1 ~ /^server\/http\//) { h_lines += lines; h_missed += missed }
     if ($1 ~ /^server\/http\// || $1 ~ /^server\/connection\.cc$/) {
       printf "%-40s %6d lines %5d missed %6.1f%%\n", $1, lines, missed, 100 * (lines - missed) / lines

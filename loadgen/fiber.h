@@ -1,5 +1,5 @@
 // fiber.h: cooperative fibers on one OS thread, scheduled around the epoll
-// library's EventLoop (server/net), so that blocking-style client code
+// library's EventLoop (//net), so that blocking-style client code
 // (cpp-httplib) can drive many connections from few threads. A fiber that
 // would block on a socket or a sleep switches to the next runnable fiber
 // instead; when none is runnable, the scheduler runs a loop round, which
@@ -39,7 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/fd.h"
-#include "server/net/event_loop.h"
+#include "net/event_loop.h"
 
 namespace epollhttp::loadgen {
 

@@ -68,9 +68,9 @@
 #include "server/http/codec.h"
 #include "server/http/router.h"
 #include "server/metrics.h"
-#include "server/net/buffer.h"
-#include "server/net/event_loop.h"
-#include "server/net/transport.h"
+#include "net/buffer.h"
+#include "net/event_loop.h"
+#include "net/transport.h"
 #include "server/observers.h"
 
 namespace epollhttp {

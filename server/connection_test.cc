@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "server/app.h"
 #include "server/metrics.h"
-#include "server/net/event_loop.h"
+#include "net/event_loop.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
 

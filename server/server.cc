@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "server/access_log.h"
 #include "server/connection.h"
-#include "server/net/event_loop.h"
-#include "server/net/listener.h"
-#include "server/net/transport.h"
+#include "net/event_loop.h"
+#include "net/listener.h"
+#include "net/transport.h"
 #include "server/observers.h"
 
 namespace epollhttp {

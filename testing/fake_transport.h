@@ -16,7 +16,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "server/net/transport.h"
+#include "net/transport.h"
 
 namespace epollhttp::test {
 

@@ -1,4 +1,4 @@
-#include "server/net/event_loop.h"
+#include "net/event_loop.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "server/net/listener.h"
+#include "net/listener.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

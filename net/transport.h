@@ -13,8 +13,8 @@
 // runs, on the loop thread, whenever a wanted condition holds.
 //
 // Thread safety: a transport belongs to one connection on one loop thread.
-#ifndef EPOLLHTTP_SERVER_NET_TRANSPORT_H_
-#define EPOLLHTTP_SERVER_NET_TRANSPORT_H_
+#ifndef EPOLLHTTP_NET_TRANSPORT_H_
+#define EPOLLHTTP_NET_TRANSPORT_H_
 
 #include <sys/types.h>
 
@@ -27,7 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/fd.h"
-#include "server/net/event_loop.h"
+#include "net/event_loop.h"
 
 namespace epollhttp::net {
 
@@ -90,4 +90,4 @@ class SocketTransport final : public Transport {
 
 }  // namespace epollhttp::net
 
-#endif  // EPOLLHTTP_SERVER_NET_TRANSPORT_H_
+#endif  // EPOLLHTTP_NET_TRANSPORT_H_

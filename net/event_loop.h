@@ -24,8 +24,8 @@
 //
 // Thread safety: everything except Post() and Stop() must be called on the
 // loop's thread (the one inside Run()), or before Run() starts.
-#ifndef EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_
-#define EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_
+#ifndef EPOLLHTTP_NET_EVENT_LOOP_H_
+#define EPOLLHTTP_NET_EVENT_LOOP_H_
 
 #include <sys/epoll.h>
 
@@ -41,7 +41,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "base/fd.h"
-#include "server/net/epoll.h"
+#include "net/epoll.h"
 
 namespace epollhttp::net {
 
@@ -241,4 +241,4 @@ class EventLoop {
 
 }  // namespace epollhttp::net
 
-#endif  // EPOLLHTTP_SERVER_NET_EVENT_LOOP_H_
+#endif  // EPOLLHTTP_NET_EVENT_LOOP_H_

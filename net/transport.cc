@@ -1,4 +1,4 @@
-#include "server/net/transport.h"
+#include "net/transport.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

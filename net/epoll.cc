@@ -1,4 +1,4 @@
-#include "server/net/epoll.h"
+#include "net/epoll.h"
 
 #include <time.h>
 
