@@ -181,7 +181,8 @@ struct FiberScheduler::Fiber {
   // A descriptor wait or sleep in progress.
   int wait_fd = -1;
   bool timed_out = false;
-  net::EventLoop::Timer timer;
+  // A descriptor wait's deadline, or a sleep's end (created with the fiber).
+  std::unique_ptr<net::Timer> timer;
   void* fake_stack = nullptr;  // AddressSanitizer's, while switched out.
   void* tsan_fiber = nullptr;
 
@@ -230,6 +231,14 @@ absl::Status FiberScheduler::Spawn(absl::AnyInvocable<void()> body) {
   }
   fiber->scheduler = this;
   fiber->body = std::move(body);
+  Fiber* const self = fiber.get();
+  fiber->timer = std::make_unique<net::Timer>(loop_.get(), [this, self] {
+    if (self->wait_fd >= 0) {  // A descriptor wait timed out; a sleep has none.
+      self->timed_out = true;
+      fds_[self->wait_fd].waiter = nullptr;
+    }
+    runnable_.push_back(self);
+  });
   fiber->stack_low = fiber->mapping + page;
   fiber->stack_bytes = stack_bytes_;
   MakeContext(&fiber->context, fiber->stack_low, fiber->stack_bytes, &FiberScheduler::Entry,
@@ -353,14 +362,10 @@ bool FiberScheduler::WaitFd(int fd, Clock::time_point deadline) {
   self->timed_out = false;
   if (deadline != Clock::time_point::max()) {
     // The loop's timers count from its round time: this lands on `deadline`.
-    self->timer = loop_->RunAfter(deadline - loop_->Now(), [this, self] {
-      self->timed_out = true;
-      fds_[self->wait_fd].waiter = nullptr;
-      runnable_.push_back(self);
-    });
+    self->timer->ArmAt(deadline);
   }
   Suspend();
-  self->timer.Cancel();
+  self->timer->Cancel();
   return !self->timed_out;
 }
 
@@ -370,7 +375,7 @@ void FiberScheduler::OnReady(int fd, uint32_t events) {
   if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) state.hangup_seen = true;
   if (Fiber* waiter = state.waiter; waiter != nullptr) {
     state.waiter = nullptr;
-    waiter->timer.Cancel();
+    waiter->timer->Cancel();
     runnable_.push_back(waiter);
   }
 }
@@ -378,7 +383,8 @@ void FiberScheduler::OnReady(int fd, uint32_t events) {
 void FiberScheduler::SleepUntil(Clock::time_point when) {
   if (Clock::now() >= when) return;
   Fiber* self = running_;
-  self->timer = loop_->RunAfter(when - loop_->Now(), [this, self] { runnable_.push_back(self); });
+  self->wait_fd = -1;
+  self->timer->ArmAt(when);
   Suspend();
 }
 

@@ -10,8 +10,8 @@
 // large backlog does not keep its peak.
 //
 // Thread safety: one Buffer per connection, used on its loop's thread.
-#ifndef EPOLLHTTP_SERVER_NET_BUFFER_H_
-#define EPOLLHTTP_SERVER_NET_BUFFER_H_
+#ifndef EPOLLHTTP_NET_BUFFER_H_
+#define EPOLLHTTP_NET_BUFFER_H_
 
 #include <cstddef>
 #include <memory>
@@ -58,4 +58,4 @@ class Buffer {
 
 }  // namespace epollhttp::net
 
-#endif  // EPOLLHTTP_SERVER_NET_BUFFER_H_
+#endif  // EPOLLHTTP_NET_BUFFER_H_

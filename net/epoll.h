@@ -5,8 +5,8 @@
 //
 // Thread safety: Add/Modify/Remove may be called from any thread (the kernel
 // serialises them); Wait() from one thread at a time.
-#ifndef EPOLLHTTP_SERVER_NET_EPOLL_H_
-#define EPOLLHTTP_SERVER_NET_EPOLL_H_
+#ifndef EPOLLHTTP_NET_EPOLL_H_
+#define EPOLLHTTP_NET_EPOLL_H_
 
 #include <sys/epoll.h>
 
@@ -48,4 +48,4 @@ class Epoll {
 
 }  // namespace epollhttp::net
 
-#endif  // EPOLLHTTP_SERVER_NET_EPOLL_H_
+#endif  // EPOLLHTTP_NET_EPOLL_H_

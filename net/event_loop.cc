@@ -9,12 +9,40 @@
 #include <cstring>
 #include <utility>
 
+#include "base/check.h"
+#include "net/timer_queue.h"
+
 namespace epollhttp::net {
 namespace {
 
 constexpr uint64_t kWakeData = 0;  // epoll data of the eventfd; watchers are pointers.
 
 }  // namespace
+
+void Timer::ArmAt(Clock::time_point when) {
+  EPOLLHTTP_DCHECK(loop_->InLoopThread());
+  loop_->timers_->Arm(this, std::max(when, loop_->now_));
+}
+
+void Timer::ArmAfter(Clock::duration delay) { ArmAt(loop_->Now() + delay); }
+
+void Timer::ArmNextRound() {
+  EPOLLHTTP_DCHECK(loop_->InLoopThread());
+  loop_->timers_->ArmNextRound(this);
+}
+
+void Timer::Cancel() {
+  if (slot_ == kNotArmed) return;
+  EPOLLHTTP_DCHECK(loop_->InLoopThread());
+  loop_->timers_->Cancel(this);
+}
+
+EventLoop::EventLoop(Epoll epoll, Fd wake_fd, TimeSource* time)
+    : epoll_(std::move(epoll)),
+      wake_fd_(std::move(wake_fd)),
+      time_(time),
+      now_(ReadTime()),
+      timers_(std::make_unique<TimerQueue>()) {}
 
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(TimeSource* time) {
   absl::StatusOr<Epoll> epoll = Epoll::Create();
@@ -38,6 +66,7 @@ void EventLoop::Watcher::Stop() {
 }
 
 bool EventLoop::Watcher::Start(int fd, uint32_t events, FdCallback callback) {
+  EPOLLHTTP_DCHECK(loop_->InLoopThread());
   if (registered_) return false;
   fd_ = fd;
   events_ = events;
@@ -49,6 +78,7 @@ bool EventLoop::Watcher::Start(int fd, uint32_t events, FdCallback callback) {
 }
 
 bool EventLoop::Watcher::SetEvents(uint32_t events) {
+  EPOLLHTTP_DCHECK(loop_->InLoopThread());
   if (events == events_) return true;
   events_ = events;
   return loop_->epoll_.Modify(fd_, events, reinterpret_cast<uintptr_t>(this)).ok();
@@ -61,6 +91,7 @@ std::unique_ptr<EventLoop::Watcher> EventLoop::Watch(int fd, uint32_t events, Fd
 }
 
 void EventLoop::Forget(Watcher* watcher) {
+  EPOLLHTTP_DCHECK(InLoopThread());
   --watchers_;
   if (!watcher->fd_closing_) (void)epoll_.Remove(watcher->fd_);
   // Events of this round not yet dispatched must not reach a dead watcher.
@@ -70,83 +101,21 @@ void EventLoop::Forget(Watcher* watcher) {
   }
 }
 
-void EventLoop::InlineTimer::ArmAt(Clock::time_point when) {
-  if (armed()) loop_->HeapRemove(index_);
-  when_ = std::max(when, loop_->now_);
-  sequence_ = loop_->next_sequence_++;
-  loop_->HeapPush(this);
-}
-
-void EventLoop::InlineTimer::Cancel() {
-  if (armed()) loop_->HeapRemove(index_);
-}
-
-void EventLoop::Timer::Record::Fire(void* self) {
-  // The task may re-assign or destroy its own handle (and so this record):
-  // it runs from the stack.
-  Task task = std::move(static_cast<Record*>(self)->task);
-  task();
-}
-
-EventLoop::Timer EventLoop::RunAfter(Clock::duration delay, Task task) {
-  Timer timer;
-  timer.record_ = std::make_unique<Timer::Record>(this, std::move(task));
-  timer.record_->node.ArmAfter(std::max(delay, Clock::duration::zero()));
-  return timer;
-}
-
-void EventLoop::HeapPush(InlineTimer* timer) {
-  timer->index_ = static_cast<uint32_t>(timers_.size());
-  timers_.push_back(timer);
-  SiftUp(timer->index_);
-}
-
-void EventLoop::HeapRemove(uint32_t index) {
-  InlineTimer* removed = timers_[index];
-  removed->index_ = InlineTimer::kNotArmed;
-  InlineTimer* last = timers_.back();
-  timers_.pop_back();
-  if (last == removed) return;
-  timers_[index] = last;
-  last->index_ = index;
-  SiftUp(index);
-  SiftDown(last->index_);
-}
-
-void EventLoop::SiftUp(uint32_t index) {
-  InlineTimer* timer = timers_[index];
-  while (index > 0) {
-    const uint32_t parent = (index - 1) / 2;
-    if (!Before(timer, timers_[parent])) break;
-    timers_[index] = timers_[parent];
-    timers_[index]->index_ = index;
-    index = parent;
-  }
-  timers_[index] = timer;
-  timer->index_ = index;
-}
-
-void EventLoop::SiftDown(uint32_t index) {
-  InlineTimer* timer = timers_[index];
-  const uint32_t size = static_cast<uint32_t>(timers_.size());
-  while (true) {
-    uint32_t child = 2 * index + 1;
-    if (child >= size) break;
-    if (child + 1 < size && Before(timers_[child + 1], timers_[child])) ++child;
-    if (!Before(timers_[child], timer)) break;
-    timers_[index] = timers_[child];
-    timers_[index]->index_ = index;
-    index = child;
-  }
-  timers_[index] = timer;
-  timer->index_ = index;
+void EventLoop::DeleteSoonTask(Task task) {
+  EPOLLHTTP_DCHECK(InLoopThread());
+  deferred_.push_back(std::move(task));
 }
 
 void EventLoop::Post(Task task) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // A non-empty queue already has its wake-up written: the loop drains the
+    // queue after reading the eventfd, in the same round.
+    wake = posted_.empty();
     posted_.push_back(std::move(task));
   }
+  if (!wake) return;
   const uint64_t one = 1;
   (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
@@ -161,38 +130,23 @@ void EventLoop::Stop() {
 }
 
 std::chrono::nanoseconds EventLoop::Timeout(Clock::duration max_wait) {
-  if (!deferred_.empty() || max_wait <= Clock::duration::zero()) {
+  if (!deferred_.empty() || timers_->next_round() || max_wait <= Clock::duration::zero()) {
     return std::chrono::nanoseconds::zero();
   }
   Clock::duration wait = max_wait;
-  if (!timers_.empty()) {
-    wait = std::min(wait, timers_[0]->when_ - ReadTime() - timer_spin_);
+  if (!timers_->empty_heap()) {
+    wait = std::min(wait, timers_->first() - ReadTime() - timer_spin_);
     if (wait <= Clock::duration::zero()) return std::chrono::nanoseconds::zero();
   }
   if (wait == Clock::duration::max()) return std::chrono::nanoseconds(-1);
   return std::chrono::duration_cast<std::chrono::nanoseconds>(wait);
 }
 
-int EventLoop::RunTimers() {
-  // Only timers armed before this pass: one armed by a task here (never
-  // earlier than now_, so behind every older due timer) waits for the next
-  // round even if it is already due.
-  const uint64_t armed_before = next_sequence_;
-  int ran = 0;
-  while (!timers_.empty()) {
-    InlineTimer* timer = timers_[0];
-    if (timer->when_ > now_ || timer->sequence_ >= armed_before) break;
-    HeapRemove(0);
-    timer->callback_(timer->arg_);
-    ++ran;
-  }
-  return ran;
-}
-
 int EventLoop::RunPosted() {
   std::vector<Task> tasks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (posted_.empty()) return 0;
     tasks.swap(posted_);
   }
   for (Task& task : tasks) task();
@@ -200,6 +154,7 @@ int EventLoop::RunPosted() {
 }
 
 int EventLoop::RunOnce(Clock::duration max_wait) {
+  EPOLLHTTP_DCHECK(InLoopThread());
   const std::chrono::nanoseconds timeout = Timeout(max_wait);
   // Without watchers a non-blocking round has no fd to ask about (posted
   // tasks are queued apart from the eventfd): tests and fuzzers driving a
@@ -220,7 +175,7 @@ int EventLoop::RunOnce(Clock::duration max_wait) {
   }
   dispatch_index_ = dispatch_count_ = 0;
   int work = n + RunPosted();
-  work += RunTimers();
+  work += timers_->Run(now_);
   // Deferred destruction last: nothing of this round still points at them.
   while (!deferred_.empty()) {
     std::vector<Task> deferred;
@@ -232,6 +187,7 @@ int EventLoop::RunOnce(Clock::duration max_wait) {
 }
 
 void EventLoop::Run() {
+  running_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   while (true) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -242,6 +198,7 @@ void EventLoop::Run() {
       break;
     }
   }
+  running_thread_.store(std::thread::id(), std::memory_order_relaxed);
 }
 
 int EventLoop::RunUntilIdle(int max_rounds) {
@@ -250,7 +207,8 @@ int EventLoop::RunUntilIdle(int max_rounds) {
     ++rounds;
     const int work = RunOnce(Clock::duration::zero());
     if (work < 0) break;
-    const bool timer_due = !timers_.empty() && timers_[0]->when_ <= ReadTime();
+    const bool timer_due =
+        timers_->next_round() || (!timers_->empty_heap() && timers_->first() <= ReadTime());
     if (work == 0 && !timer_due && deferred_.empty()) break;
   }
   return rounds;

@@ -1,18 +1,21 @@
-// event_loop.h: `EventLoop`, one reactor per thread: fd readiness callbacks,
-// timers, cross-thread tasks and deferred destruction (muduo/Envoy design).
+// event_loop.h: `EventLoop`, one reactor per thread: fd readiness callbacks
+// (`Watcher`), timers (`Timer`), cross-thread tasks and deferred destruction
+// (the muduo / Envoy / libuv design).
 //
-// - Watch() registers an fd and returns an owned `Watcher`; destroying the
-//   watcher unregisters the fd, and no callback for it runs afterwards, even
-//   one already returned by the same epoll_wait.
-// - RunAfter() arms a one-shot timer and returns an owned `Timer`;
-//   destroying the handle cancels it (O(log n) arm and cancel). Timers drive
-//   the epoll_wait timeout. A timer armed while timers run (even with zero
-//   delay) fires in the next round, after that round's I/O, so a task that
-//   re-arms itself yields to other work instead of starving it.
-// - Post() and Stop() are safe from any thread (mutex-guarded queue, eventfd
-//   wake-up).
-// - DeleteSoon() frees an object after the current dispatch round, so a
-//   connection is never freed inside its own callback.
+// A round of the loop (RunOnce()) waits in epoll_wait, then runs, in order:
+// 1. the callbacks of the fds that are ready;
+// 2. the tasks other threads Post()ed;
+// 3. the timers due at the round's time, and those armed with
+//    Timer::ArmNextRound() in an earlier round;
+// 4. DeleteSoon() destructions.
+// A timer armed while timers run (even one already due) runs in the next
+// round, after that round's I/O: a callback that re-arms itself yields to
+// other work instead of starving it.
+//
+// - Watchers and timers are owned by their users, usually by value: the loop
+//   only points at them while they are registered or armed, and destroying
+//   one unregisters or cancels it. No callback of a destroyed watcher runs,
+//   even one already returned by the same epoll_wait.
 // - Time comes from a TimeSource (base/clock.h): the steady clock, or in
 //   tests a ManualTime they advance by hand and then RunUntilIdle(), so every
 //   timeout can be tested without waiting.
@@ -22,18 +25,23 @@
 // - An epoll_wait failure is returned, never retried in a loop: Run() stops
 //   and RunOnce() reports it.
 //
-// Thread safety: everything except Post() and Stop() must be called on the
-// loop's thread (the one inside Run()), or before Run() starts.
+// Thread safety: Post() and Stop() may be called from any thread. Everything
+// else, on this class and on its Watchers and Timers, must be called on the
+// loop's thread: the one inside Run(), or any one thread while no thread is
+// inside Run() (setting up before, tearing down after). InLoopThread() tells
+// which, and the loop checks it (EPOLLHTTP_DCHECK, base/check.h).
 #ifndef EPOLLHTTP_NET_EVENT_LOOP_H_
 #define EPOLLHTTP_NET_EVENT_LOOP_H_
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -45,6 +53,60 @@
 
 namespace epollhttp::net {
 
+class EventLoop;
+class TimerQueue;  // The loop's armed timers (timer_queue.h, private to //net).
+
+// A one-shot callback on one loop's thread, held by value in its owner, so
+// arming it allocates nothing. ArmAt() and ArmAfter() run it at a time (the
+// loop keeps such timers in a binary heap: O(log n) arm, re-arm and cancel);
+// ArmNextRound() runs it in the loop's next round, after that round's I/O
+// (O(1)), to yield to other connections before going on. Each arming replaces
+// the previous one; the callback runs once per arming unless cancelled first.
+// Destroying the timer cancels it. Not copyable or movable: the loop points
+// at it while it is armed.
+//
+// Thread safety: the loop's thread only (see EventLoop). The callback may
+// re-arm, cancel or destroy its own timer.
+class Timer {
+ public:
+  using Callback = absl::AnyInvocable<void()>;
+  using Clock = ::epollhttp::Clock;
+
+  Timer(EventLoop* loop, Callback callback) : loop_(loop), callback_(std::move(callback)) {}
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  ~Timer() { Cancel(); }
+
+  // ArmAt() (re)schedules the callback for `when`, or for the loop's Now()
+  // if that is earlier.
+  void ArmAt(Clock::time_point when);
+  void ArmAfter(Clock::duration delay);
+  // ArmNextRound() (re)schedules the callback for the loop's next round,
+  // after that round's I/O. The next epoll_wait does not block.
+  void ArmNextRound();
+  // Cancel() disarms the timer; it does nothing if the timer is not armed.
+  void Cancel();
+
+  // armed() is true while the callback is still to run.
+  [[nodiscard]] bool armed() const { return slot_ != kNotArmed; }
+  // when() is the time armed with ArmAt()/ArmAfter() (meaningless otherwise).
+  [[nodiscard]] Clock::time_point when() const { return when_; }
+
+ private:
+  friend class EventLoop;
+  friend class TimerQueue;
+  static constexpr uint32_t kNotArmed = UINT32_MAX;
+  // slot_ is the timer's position in the loop's heap, or with kNextRoundBit
+  // set its position in the next-round list.
+  static constexpr uint32_t kNextRoundBit = 1u << 31;
+
+  EventLoop* loop_;
+  Callback callback_;
+  Clock::time_point when_;
+  uint64_t sequence_ = 0;  // Arm order: ties in time fire in arm order.
+  uint32_t slot_ = kNotArmed;
+};
+
 class EventLoop {
  public:
   using Clock = ::epollhttp::Clock;
@@ -54,7 +116,7 @@ class EventLoop {
   // A registered fd. It may be held by value in its owner (Start()) or come
   // from Watch(). Destroying it unregisters the fd (which it does not own),
   // and no callback for it runs afterwards, even one already returned by the
-  // same epoll_wait.
+  // same epoll_wait. Thread safety: the loop's thread only.
   class Watcher {
    public:
     explicit Watcher(EventLoop* loop) : loop_(loop) {}
@@ -87,100 +149,38 @@ class EventLoop {
     FdCallback callback_;
   };
 
-  // A one-shot timer held by value in its owner, so arming it allocates
-  // nothing: the loop keeps armed timers in a binary heap ordered by time
-  // (O(log n) arm, re-arm and cancel). Each ArmAt() runs `callback(arg)` once
-  // unless cancelled first; destroying the timer cancels it. Not movable: the
-  // loop points at it while it is armed.
-  class InlineTimer {
-   public:
-    using Callback = void (*)(void* arg);
-    InlineTimer(EventLoop* loop, Callback callback, void* arg)
-        : loop_(loop), callback_(callback), arg_(arg) {}
-    InlineTimer(const InlineTimer&) = delete;
-    InlineTimer& operator=(const InlineTimer&) = delete;
-    ~InlineTimer() { Cancel(); }
-
-    // ArmAt() (re)schedules the timer for `when`, or for the loop's Now() if
-    // that is earlier.
-    void ArmAt(Clock::time_point when);
-    void ArmAfter(Clock::duration delay) { ArmAt(loop_->Now() + delay); }
-    void Cancel();
-    [[nodiscard]] bool armed() const { return index_ != kNotArmed; }
-    [[nodiscard]] Clock::time_point when() const { return when_; }
-
-   private:
-    friend class EventLoop;
-    static constexpr uint32_t kNotArmed = UINT32_MAX;
-    EventLoop* loop_;
-    Callback callback_;
-    void* arg_;
-    Clock::time_point when_;
-    uint64_t sequence_ = 0;
-    uint32_t index_ = kNotArmed;  // Position in the loop's heap.
-  };
-
-  // A one-shot task armed by RunAfter(), owned by its handle. Destroying the
-  // handle, or Cancel(), cancels the task if it has not run; after the task
-  // has run the handle is inert (and may be re-assigned from inside the
-  // task). A default-constructed handle holds no timer. Move-only.
-  class Timer {
-   public:
-    Timer() = default;
-    Timer(Timer&&) noexcept = default;
-    Timer& operator=(Timer&&) noexcept = default;
-    ~Timer() = default;
-
-    void Cancel() {
-      if (record_ != nullptr) record_->node.Cancel();
-    }
-    // armed() is true while the task is still to run.
-    [[nodiscard]] bool armed() const { return record_ != nullptr && record_->node.armed(); }
-
-   private:
-    friend class EventLoop;
-    struct Record {
-      Record(EventLoop* loop, Task t) : node(loop, &Record::Fire, this), task(std::move(t)) {}
-      static void Fire(void* self);
-      InlineTimer node;
-      Task task;
-    };
-    std::unique_ptr<Record> record_;
-  };
-
   // Create() makes a loop with its epoll instance and wake-up eventfd. It
   // reads `time` (not owned; it must outlive the loop), or the steady clock
-  // when null.
+  // when null. Fails (with the errno as a Status) if a system call does.
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(TimeSource* time = nullptr);
+  // Destroying the loop runs pending DeleteSoon() destructions and drops
+  // posted tasks unrun. Every Watcher and Timer must be gone first.
   ~EventLoop();
 
   // Watch() is a started Watcher for `fd`, or nullptr if epoll_ctl fails.
   std::unique_ptr<Watcher> Watch(int fd, uint32_t events, FdCallback callback);
 
-  // RunAfter() runs `task` once, `delay` from Now(), unless the returned
-  // handle is cancelled or destroyed first. The handle must not outlive the
-  // loop.
-  [[nodiscard]] Timer RunAfter(Clock::duration delay, Task task);
-
   // DeleteSoon() destroys `object` after the current dispatch round.
   template <typename T>
   void DeleteSoon(std::unique_ptr<T> object) {
-    deferred_.emplace_back([object = std::move(object)]() mutable { object.reset(); });
+    DeleteSoonTask([object = std::move(object)]() mutable { object.reset(); });
   }
 
-  // Post() queues `task` to run on the loop thread. Safe from any thread.
+  // Post() queues `task` to run on the loop thread in its next round. Safe
+  // from any thread; tasks run in the order posted. Only the post that finds
+  // the queue empty writes the wake-up eventfd, so a burst of posts (worker
+  // completions) costs one system call, not one each.
   void Post(Task task);
   // Stop() makes Run() return after the current round. Safe from any thread.
   void Stop();
-  // Run() dispatches events until Stop() or an epoll_wait failure (logged to
-  // stderr). Call from the loop's own thread.
+  // Run() dispatches rounds until Stop() or an epoll_wait failure (logged to
+  // stderr). The calling thread is the loop's thread until Run() returns.
   void Run();
 
-  // RunOnce() runs one round: waits for readiness, a posted task or the first
-  // timer, but at most `max_wait` (zero: does not block;
-  // Clock::duration::max(): no limit), then dispatches ready fds, posted
-  // tasks, due timers and deferred deletions. Returns the amount of work done
-  // (0: none), or -errno if epoll_wait failed.
+  // RunOnce() runs one round (see the top of this file): waits for
+  // readiness, a posted task or the first timer, but at most `max_wait`
+  // (zero: does not block; Clock::duration::max(): no limit). Returns the
+  // amount of work done (0: none), or -errno if epoll_wait failed.
   int RunOnce(Clock::duration max_wait);
 
   // set_timer_spin() wakes `spin` before a timer is due and from then on polls
@@ -198,24 +198,22 @@ class EventLoop {
   // last RunUntilIdle() round).
   [[nodiscard]] Clock::time_point Now() const { return now_; }
 
+  // InLoopThread() is true on the thread inside Run(), or on any thread while
+  // no thread is inside Run(). Safe from any thread.
+  [[nodiscard]] bool InLoopThread() const {
+    const std::thread::id running = running_thread_.load(std::memory_order_relaxed);
+    return running == std::thread::id() || running == std::this_thread::get_id();
+  }
+
  private:
-  EventLoop(Epoll epoll, Fd wake_fd, TimeSource* time)
-      : epoll_(std::move(epoll)), wake_fd_(std::move(wake_fd)), time_(time), now_(ReadTime()) {}
+  friend class Timer;
+  EventLoop(Epoll epoll, Fd wake_fd, TimeSource* time);
   Clock::time_point ReadTime() { return time_ != nullptr ? time_->Now() : Clock::now(); }
   void Forget(Watcher* watcher);
-  // The timer heap, ordered by (when, sequence).
-  static bool Before(const InlineTimer* a, const InlineTimer* b) {
-    return a->when_ < b->when_ || (a->when_ == b->when_ && a->sequence_ < b->sequence_);
-  }
-  void HeapPush(InlineTimer* timer);
-  void HeapRemove(uint32_t index);
-  void SiftUp(uint32_t index);
-  void SiftDown(uint32_t index);
+  void DeleteSoonTask(Task task);
   // Timeout() is how long the next wait may block: until the first timer
   // (less the spin), at most `max_wait`; negative: forever.
   std::chrono::nanoseconds Timeout(Clock::duration max_wait);
-  // RunTimers() returns how many timers ran.
-  int RunTimers();
   // RunPosted() returns how many tasks ran.
   int RunPosted();
 
@@ -223,14 +221,14 @@ class EventLoop {
   Fd wake_fd_;
   TimeSource* time_;  // Null: the steady clock.
   Clock::time_point now_;
-  std::vector<InlineTimer*> timers_;  // A binary heap.
-  uint64_t next_sequence_ = 1;
+  std::unique_ptr<TimerQueue> timers_;
   int watchers_ = 0;  // Registered watchers (the wake-up eventfd aside).
   Clock::duration timer_spin_ = Clock::duration::zero();
   std::vector<epoll_event> events_ = std::vector<epoll_event>(256);
   int dispatch_index_ = 0;
   int dispatch_count_ = 0;
   std::vector<Task> deferred_;
+  std::atomic<std::thread::id> running_thread_{};  // Inside Run(); none otherwise.
 
   // std::mutex rather than absl::Mutex: Debian's abseil is not built with
   // ThreadSanitizer, which then cannot see absl::Mutex's happens-before.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -69,36 +70,27 @@ TEST(EventLoopTest, DestroyedWatcherGetsNoCallbackInTheSameRound) {
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndCancelWorks) {
   auto loop = NewLoop();
   std::vector<int> order;
-  EventLoop::Timer t3 = loop->RunAfter(3ms, [&] {
+  Timer t3(loop.get(), [&] {
     order.push_back(3);
     loop->Stop();
   });
-  EventLoop::Timer t1 = loop->RunAfter(1ms, [&] { order.push_back(1); });
-  EventLoop::Timer cancelled = loop->RunAfter(2ms, [&] { order.push_back(2); });
-  EventLoop::Timer t0 = loop->RunAfter(0ms, [&] { order.push_back(0); });
+  Timer t1(loop.get(), [&] { order.push_back(1); });
+  Timer cancelled(loop.get(), [&] { order.push_back(2); });
+  Timer t0(loop.get(), [&] { order.push_back(0); });
+  t3.ArmAfter(3ms);
+  t1.ArmAfter(1ms);
+  cancelled.ArmAfter(2ms);
+  t0.ArmAfter(0ms);
   {
-    EventLoop::Timer destroyed = loop->RunAfter(0ms, [&] { order.push_back(-1); });
+    Timer destroyed(loop.get(), [&] { order.push_back(-1); });
+    destroyed.ArmAfter(0ms);
   }
   EXPECT_TRUE(cancelled.armed());
   cancelled.Cancel();
   EXPECT_FALSE(cancelled.armed());
   loop->Run();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 3}));
-  EXPECT_FALSE(t3.armed());  // Fired: the handle is inert.
-}
-
-TEST(EventLoopTest, MovedTimerHandleKeepsTheTimer) {
-  auto loop = NewLoop();
-  bool fired = false;
-  EventLoop::Timer a = loop->RunAfter(0ms, [&] {
-    fired = true;
-    loop->Stop();
-  });
-  EventLoop::Timer b = std::move(a);
-  EXPECT_FALSE(a.armed());  // NOLINT(bugprone-use-after-move): moved-from is empty.
-  EXPECT_TRUE(b.armed());
-  loop->Run();
-  EXPECT_TRUE(fired);
+  EXPECT_FALSE(t3.armed());  // Fired: disarmed until armed again.
 }
 
 TEST(EventLoopTest, ATimerArmedByATimerWaitsForTheNextRound) {
@@ -107,14 +99,13 @@ TEST(EventLoopTest, ATimerArmedByATimerWaitsForTheNextRound) {
   // A zero-delay timer that re-arms itself must not keep the loop from its
   // I/O: the pipe made readable by its first run is seen before its second.
   int rounds = 0;
-  EventLoop::Timer timer;
-  std::function<void()> rearm = [&] {
+  Timer timer(loop.get(), [&] {
     if (++rounds == 1) {
       ASSERT_EQ(::write(w.get(), "x", 1), 1);
     }
-    timer = loop->RunAfter(0ms, rearm);
-  };
-  timer = loop->RunAfter(0ms, rearm);
+    timer.ArmAfter(0ms);
+  });
+  timer.ArmAfter(0ms);
   int rounds_when_read = -1;
   auto watcher = loop->Watch(r.get(), EPOLLIN, [&](uint32_t) {
     rounds_when_read = rounds;
@@ -124,19 +115,66 @@ TEST(EventLoopTest, ATimerArmedByATimerWaitsForTheNextRound) {
   EXPECT_EQ(rounds_when_read, 1);
 }
 
-// A value-held timer that records its firing.
+TEST(EventLoopTest, NextRoundRunsAfterTheNextRoundsIoInArmOrder) {
+  auto loop = NewLoop();
+  auto [r, w] = MakePipe();
+  std::vector<std::string> log;
+  Timer a(loop.get(), [&] { log.push_back("a"); });
+  Timer b(loop.get(), [&] { log.push_back("b"); });
+  Timer cancelled(loop.get(), [&] { log.push_back("cancelled"); });
+  // c re-arms itself for the next round: it runs once per round.
+  int c_runs = 0;
+  Timer c(loop.get(), [&] {
+    log.push_back("c");
+    if (++c_runs < 3) c.ArmNextRound();
+  });
+  auto watcher = loop->Watch(r.get(), EPOLLIN, [&](uint32_t) {
+    char byte;
+    ASSERT_EQ(::read(r.get(), &byte, 1), 1);
+    log.push_back("io");
+  });
+  ASSERT_EQ(::write(w.get(), "x", 1), 1);
+  b.ArmNextRound();
+  a.ArmNextRound();
+  cancelled.ArmNextRound();
+  c.ArmNextRound();
+  b.ArmNextRound();  // Re-arming moves b behind the others.
+  EXPECT_TRUE(cancelled.armed());
+  cancelled.Cancel();
+  EXPECT_FALSE(cancelled.armed());
+  EXPECT_EQ(loop->RunOnce(std::chrono::seconds(10)), 4);  // Does not block.
+  EXPECT_EQ(log, (std::vector<std::string>{"io", "a", "c", "b"}));
+  EXPECT_EQ(loop->RunOnce(std::chrono::seconds(10)), 1);
+  EXPECT_EQ(loop->RunOnce(std::chrono::seconds(10)), 1);
+  EXPECT_EQ(c_runs, 3);
+  EXPECT_FALSE(a.armed() || b.armed() || c.armed());
+}
+
+TEST(EventLoopTest, ANextRoundTimerCancelledByAnEarlierOneDoesNotRun) {
+  auto loop = NewLoop();
+  int runs = 0;
+  std::unique_ptr<Timer> second;
+  Timer first(loop.get(), [&] {
+    ++runs;
+    second.reset();  // Destroying an armed timer disarms it.
+  });
+  second = std::make_unique<Timer>(loop.get(), [&] { runs += 100; });
+  first.ArmNextRound();
+  second->ArmNextRound();
+  loop->RunUntilIdle();
+  EXPECT_EQ(runs, 1);
+}
+
+// A timer that records its firing.
 struct Recorder {
-  static void Fire(void* self) {
-    auto* r = static_cast<Recorder*>(self);
-    r->log->push_back(r->id);
-  }
-  Recorder(EventLoop* loop, int i, std::vector<int>* l) : id(i), log(l), timer(loop, &Fire, this) {}
+  Recorder(EventLoop* loop, int i, std::vector<int>* l)
+      : id(i), log(l), timer(loop, [this] { log->push_back(id); }) {}
   int id;
   std::vector<int>* log;
-  EventLoop::InlineTimer timer;
+  Timer timer;
 };
 
-TEST(EventLoopTest, InlineTimersFireInTimeThenArmOrderThroughReArmsAndCancels) {
+TEST(EventLoopTest, TimersFireInTimeThenArmOrderThroughReArmsAndCancels) {
   ManualTime time;
   auto created = EventLoop::Create(&time);
   ASSERT_TRUE(created.ok());
@@ -184,15 +222,16 @@ TEST(EventLoopTest, InlineTimersFireInTimeThenArmOrderThroughReArmsAndCancels) {
   loop.RunUntilIdle();
   EXPECT_EQ(fired, expected);
   for (auto& t : timers) EXPECT_FALSE(t->timer.armed());
-  // Destroying armed timers removes them from the heap.
+  // Destroying armed timers removes them from the heap and the round list.
   for (int i = 0; i < 10; ++i) timers[i]->timer.ArmAt(loop.Now());
+  for (int i = 10; i < 20; ++i) timers[i]->timer.ArmNextRound();
   timers.clear();
   fired.clear();
   loop.RunUntilIdle();
   EXPECT_TRUE(fired.empty());
 }
 
-TEST(EventLoopTest, InlineTimerArmedInThePastFiresNowButAfterOlderDueTimers) {
+TEST(EventLoopTest, TimerArmedInThePastFiresNowButAfterOlderDueTimers) {
   ManualTime time;
   auto created = EventLoop::Create(&time);
   ASSERT_TRUE(created.ok());
@@ -204,6 +243,26 @@ TEST(EventLoopTest, InlineTimerArmedInThePastFiresNowButAfterOlderDueTimers) {
   EXPECT_EQ(b.timer.when(), loop.Now());
   loop.RunUntilIdle();
   EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+}
+
+TEST(EventLoopTest, ATimerSwitchesBetweenTimeAndNextRound) {
+  ManualTime time;
+  auto created = EventLoop::Create(&time);
+  ASSERT_TRUE(created.ok());
+  EventLoop& loop = **created;
+  std::vector<int> fired;
+  Recorder a(&loop, 1, &fired);
+  a.timer.ArmAfter(std::chrono::seconds(5));
+  a.timer.ArmNextRound();  // Replaces the timed arming.
+  loop.RunUntilIdle();
+  EXPECT_EQ(fired, (std::vector<int>{1}));
+  a.timer.ArmNextRound();
+  a.timer.ArmAfter(std::chrono::seconds(5));  // Replaces the next-round arming.
+  loop.RunUntilIdle();
+  EXPECT_EQ(fired.size(), 1u);
+  time.Advance(std::chrono::seconds(5));
+  loop.RunUntilIdle();
+  EXPECT_EQ(fired, (std::vector<int>{1, 1}));
 }
 
 TEST(EventLoopTest, WatcherHeldByValueStartsAndStops) {
@@ -245,6 +304,23 @@ TEST(EventLoopTest, PostFromAnotherThreadRunsOnTheLoop) {
   loop->Post([&] { loop->Stop(); });
   runner.join();
   EXPECT_EQ(ran.load(), 400);
+}
+
+TEST(EventLoopTest, InLoopThreadIsTheThreadInsideRunOrAnyWhileNoneIs) {
+  auto loop = NewLoop();
+  EXPECT_TRUE(loop->InLoopThread());  // Set-up, before Run().
+  bool inside = false;
+  bool other_thread = true;
+  loop->Post([&] {
+    inside = loop->InLoopThread();
+    std::thread([&] { other_thread = loop->InLoopThread(); }).join();
+    loop->Stop();
+  });
+  std::thread runner([&] { loop->Run(); });
+  runner.join();
+  EXPECT_TRUE(inside);
+  EXPECT_FALSE(other_thread);
+  EXPECT_TRUE(loop->InLoopThread());  // Tear-down, after Run().
 }
 
 TEST(EventLoopTest, DeleteSoonRunsAfterTheCallback) {

@@ -6,8 +6,8 @@
 // through Dup() and watch it with EPOLLEXCLUSIVE; see ServerOptions.)
 //
 // Thread safety: a Listener is used by the one loop thread that owns it.
-#ifndef EPOLLHTTP_SERVER_NET_LISTENER_H_
-#define EPOLLHTTP_SERVER_NET_LISTENER_H_
+#ifndef EPOLLHTTP_NET_LISTENER_H_
+#define EPOLLHTTP_NET_LISTENER_H_
 
 #include <cstdint>
 #include <string>
@@ -59,4 +59,4 @@ class Listener {
 
 }  // namespace epollhttp::net
 
-#endif  // EPOLLHTTP_SERVER_NET_LISTENER_H_
+#endif  // EPOLLHTTP_NET_LISTENER_H_

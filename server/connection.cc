@@ -50,7 +50,7 @@ void ConnectionWorkPool::Give(std::unique_ptr<ConnectionWork> work) {
 }
 
 Connection::Connection(const ConnectionContext* context, net::Transport* transport)
-    : context_(context), transport_(transport), timer_(context->loop, &OnTimerThunk, this) {
+    : context_(context), transport_(transport), timer_(context->loop, [this] { OnTimer(); }) {
   if (context_->observer != nullptr) context_->observer->OnAccepted();
   if (context_->access_log != nullptr) {
     access_log_ = std::make_unique<AccessLogObserver>(context_->access_log, transport_->PeerName(),

@@ -187,7 +187,7 @@ class Connection {
   using TimePoint = net::EventLoop::Clock::time_point;
 
   void OnEvents(uint32_t events);
-  static void OnTimerThunk(void* self) { static_cast<Connection*>(self)->OnTimer(); }
+
   // AfterIo() notes codec phase changes, makes sure the timer is due by the
   // earliest deadline, and returns the ConnectionWork once idle.
   void AfterIo();
@@ -285,7 +285,7 @@ class Connection {
   TimePoint last_write_;                   // Last write progress, or when output became pending.
   TimePoint timer_at_ = TimePoint::max();  // When timer_ fires; max: not armed.
   // One timer: the earliest deadline, or a zero-delay resume of the backlog.
-  net::EventLoop::InlineTimer timer_;
+  net::Timer timer_;
 };
 
 }  // namespace epollhttp

@@ -163,18 +163,20 @@ class Server::LoopThread {
   void PauseAfterExhaustion() {
     public_.watcher.reset();
     if (admin_ != nullptr) admin_->watcher.reset();
-    accept_retry_ = loop_->RunAfter(std::chrono::milliseconds(100), [this] {
-      if (draining_) return;
-      if (public_.watcher == nullptr) StartAccepting(public_);
-      if (admin_ != nullptr && admin_->watcher == nullptr) StartAccepting(*admin_);
-    });
+    accept_retry_.ArmAfter(std::chrono::milliseconds(100));
   }
 
-  void ScheduleLogFlush() {
-    log_flush_ = loop_->RunAfter(std::chrono::seconds(1), [this] {
-      access_log_->Flush();
-      ScheduleLogFlush();
-    });
+  void RetryAccepting() {
+    if (draining_) return;
+    if (public_.watcher == nullptr) StartAccepting(public_);
+    if (admin_ != nullptr && admin_->watcher == nullptr) StartAccepting(*admin_);
+  }
+
+  void ScheduleLogFlush() { log_flush_.ArmAfter(std::chrono::seconds(1)); }
+
+  void FlushLog() {
+    access_log_->Flush();
+    ScheduleLogFlush();
   }
 
   // ReleaseMemorySoon() returns freed heap memory to the system a second
@@ -183,10 +185,12 @@ class Server::LoopThread {
   void ReleaseMemorySoon(size_t bytes) {
     released_bytes_ += bytes;
     if (released_bytes_ < kTrimAfterBytes || trim_.armed()) return;
-    trim_ = loop_->RunAfter(std::chrono::seconds(1), [this] {
-      released_bytes_ = 0;
-      ::malloc_trim(0);
-    });
+    trim_.ArmAfter(std::chrono::seconds(1));
+  }
+
+  void Trim() {
+    released_bytes_ = 0;
+    ::malloc_trim(0);
   }
 
   void Link(ServerConnection* c) {
@@ -245,9 +249,9 @@ class Server::LoopThread {
   int64_t connection_count_ = 0;
   bool draining_ = false;
   size_t released_bytes_ = 0;
-  net::EventLoop::Timer accept_retry_;
-  net::EventLoop::Timer log_flush_;
-  net::EventLoop::Timer trim_;
+  net::Timer accept_retry_{loop_.get(), [this] { RetryAccepting(); }};
+  net::Timer log_flush_{loop_.get(), [this] { FlushLog(); }};
+  net::Timer trim_{loop_.get(), [this] { Trim(); }};
   char scratch_[64 * 1024];
   std::string output_scratch_;  // Responses on their way out (see Connection).
 };
