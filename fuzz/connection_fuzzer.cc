@@ -50,6 +50,7 @@
 #include "fuzz/split_plan.h"
 #include "server/app.h"
 #include "server/connection.h"
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
@@ -212,7 +213,7 @@ struct Harness {
   epollhttp::HelloApp app{nullptr, /*admin_listener=*/false};
   epollhttp::HelloApp admin_app{nullptr, /*admin_listener=*/true};
   char scratch[64 * 1024];
-  std::string shared_output;
+  epollhttp::net::Buffer shared_output{1 << 20};
   std::string pending;
   std::string transcripts[2];
 };

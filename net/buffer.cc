@@ -10,8 +10,8 @@ void Buffer::Consume(size_t n) {
   const size_t size = write_ - read_;
   if (size == 0) {
     read_ = write_ = 0;
-    if (capacity_ > kKeepBytes) Release();
-  } else if (capacity_ > kKeepBytes && size <= capacity_ / 4) {
+    if (capacity_ > keep_bytes_) Release();
+  } else if (capacity_ > keep_bytes_ && size <= capacity_ / 4) {
     Reallocate(std::max(size, size_t{256}));
   }
 }
@@ -41,6 +41,13 @@ void Buffer::Reserve(size_t extra) {
   } else {
     Reallocate(std::max({size + extra, capacity_ * 2, size_t{256}}));
   }
+}
+
+char* Buffer::Extend(size_t n) {
+  Reserve(n);
+  char* at = data_.get() + write_;
+  write_ += n;
+  return at;
 }
 
 void Buffer::Append(absl::string_view bytes) {

@@ -87,8 +87,12 @@ class Timer {
   // Cancel() disarms the timer; it does nothing if the timer is not armed.
   void Cancel();
 
-  // armed() is true while the callback is still to run.
+  // armed() is true while the callback is still to run; next_round() when it
+  // is armed with ArmNextRound().
   [[nodiscard]] bool armed() const { return slot_ != kNotArmed; }
+  [[nodiscard]] bool next_round() const {
+    return slot_ != kNotArmed && (slot_ & kNextRoundBit) != 0;
+  }
   // when() is the time armed with ArmAt()/ArmAfter() (meaningless otherwise).
   [[nodiscard]] Clock::time_point when() const { return when_; }
 

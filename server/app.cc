@@ -1,37 +1,34 @@
 #include "server/app.h"
 
+#include <charconv>
 #include <string>
-
-#include "absl/strings/numbers.h"
 
 namespace epollhttp {
 
-void HelloHandler::OnComplete(http::Request& request, http::ResponseWriter& writer) const {
-  char digits[absl::numbers_internal::kFastToBufferSize];
-  const char* end = absl::numbers_internal::FastIntToBuffer(request.body_bytes, digits);
+void HelloHandler::Answer(http::ResponseWriter& writer) const {
+  char digits[24];
+  const char* end = std::to_chars(digits, digits + sizeof(digits), writer.request().body_bytes).ptr;
   const http::ResponseField fields[] = {
       {"X-Received-Body-Bytes", absl::string_view(digits, static_cast<size_t>(end - digits))}};
   http::Response response;
   response.content_type = "text/html";
   response.fields = fields;
   response.body = "Hello! I am an epoll server.";
-  writer.Write(response);
+  writer.Respond(response);
 }
 
-void HealthHandler::OnComplete(http::Request& request, http::ResponseWriter& writer) const {
-  (void)request;
+void HealthHandler::Answer(http::ResponseWriter& writer) const {
   http::Response response;
   response.body = "ok\n";
-  writer.Write(response);
+  writer.Respond(response);
 }
 
-void MetricsHandler::OnComplete(http::Request& request, http::ResponseWriter& writer) const {
-  (void)request;
+void MetricsHandler::Answer(http::ResponseWriter& writer) const {
   const std::string text = metrics_->Render();
   http::Response response;
   response.content_type = "text/plain; version=0.0.4";
   response.body = text;
-  writer.Write(response);
+  writer.Respond(response);
 }
 
 HelloApp::HelloApp(const Metrics* metrics, bool admin_listener) : metrics_(metrics) {

@@ -21,21 +21,21 @@
 
 namespace epollhttp {
 
-class HelloHandler final : public http::Handler {
+class HelloHandler final : public http::SimpleHandler {
  public:
-  void OnComplete(http::Request& request, http::ResponseWriter& writer) const override;
+  void Answer(http::ResponseWriter& writer) const override;
 };
 
-class HealthHandler final : public http::Handler {
+class HealthHandler final : public http::SimpleHandler {
  public:
-  void OnComplete(http::Request& request, http::ResponseWriter& writer) const override;
+  void Answer(http::ResponseWriter& writer) const override;
 };
 
-class MetricsHandler final : public http::Handler {
+class MetricsHandler final : public http::SimpleHandler {
  public:
   // `metrics` must outlive the handler.
   explicit MetricsHandler(const Metrics* metrics) : metrics_(metrics) {}
-  void OnComplete(http::Request& request, http::ResponseWriter& writer) const override;
+  void Answer(http::ResponseWriter& writer) const override;
 
  private:
   const Metrics* metrics_;

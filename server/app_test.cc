@@ -4,18 +4,13 @@
 
 #include "gtest/gtest.h"
 #include "server/http/codec.h"
+#include "server/http/test_sink.h"
 #include "server/metrics.h"
 
 namespace epollhttp {
 namespace {
 
-// Answer() is the codec's whole output for `request` sent to `router`.
-std::string Answer(const http::Router& router, const std::string& request) {
-  http::ServerCodec codec({}, &router);
-  std::string out;
-  codec.OnInput(request, &out);
-  return out;
-}
+using ::epollhttp::http::Answer;
 
 TEST(AppTest, EveryPathGetsTheHelloReplyWithTheBodyCount) {
   HelloApp app(nullptr, /*admin_listener=*/false);

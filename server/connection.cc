@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "base/check.h"
+
 namespace epollhttp {
 namespace {
 
@@ -14,16 +16,6 @@ constexpr size_t kHeadPiece = 2048;
 
 // The longest body-rate allowance computed; beyond it the rate never binds.
 constexpr std::chrono::hours kLongestAllowance(24 * 365);
-
-// ReleaseOutput() empties `output` and frees its heap block, if it has one
-// (most connections never queue output, and swapping costs on every request).
-void ReleaseOutput(std::string* output) {
-  if (output->capacity() > std::string().capacity()) {
-    std::string().swap(*output);
-  } else {
-    output->clear();
-  }
-}
 
 }  // namespace
 
@@ -37,58 +29,74 @@ std::unique_ptr<ConnectionWork> ConnectionWorkPool::Take(const ConnectionContext
 void ConnectionWorkPool::Give(std::unique_ptr<ConnectionWork> work) {
   if (free_.size() >= keep_) return;  // `work` is freed here.
   work->codec.Reset(nullptr);
-  // A kept input buffer is at most Buffer's small size; queued output only
-  // ever held what a write did not take, so it is freed.
+  work->codec.set_sink(nullptr);
+  // A kept input buffer is at most Buffer's small size.
   if (work->input.capacity() > kHeadPiece * 2) {
     work->input.Release();
   } else if (!work->input.empty()) {
-    work->input.Consume(work->input.readable().size());
+    work->input.Consume(work->input.size());
   }
-  ReleaseOutput(&work->output);
-  work->output_offset = 0;
   free_.push_back(std::move(work));
 }
 
 Connection::Connection(const ConnectionContext* context, net::Transport* transport)
-    : context_(context), transport_(transport), timer_(context->loop, [this] { OnTimer(); }) {
+    : context_(context), io_(transport), timer_(context->loop, [this] { OnTimer(); }) {
   if (context_->observer != nullptr) context_->observer->OnAccepted();
-  if (context_->access_log != nullptr) {
-    access_log_ = std::make_unique<AccessLogObserver>(context_->access_log, transport_->PeerName(),
-                                                      context_->observer);
-  }
 }
 
 Connection::~Connection() {
-  if (work_ != nullptr) context_->pool->Give(std::move(work_));
+  if (work_ == nullptr) return;
+  if (work_->codec.stream_active()) work_->codec.Abort(http::AbortReason::kShutdown);
+  context_->pool->Give(std::move(work_));
 }
 
 void Connection::Acquire() {
   if (work_ != nullptr) return;
   work_ = context_->pool->Take(*context_);
-  work_->codec.set_observer(access_log_ != nullptr
-                                ? static_cast<http::CodecObserver*>(access_log_.get())
-                                : context_->observer);
+  work_->codec.set_sink(this);
+  http::CodecObserver* observer = context_->observer;
+  if (context_->access_log != nullptr) {
+    if (work_->access_log == nullptr) {
+      work_->access_log =
+          std::make_unique<AccessLogObserver>(context_->access_log, context_->observer);
+    }
+    work_->access_log->set_peer(io_.PeerName());
+    observer = work_->access_log.get();
+  }
+  work_->codec.set_observer(observer);
   if (draining_) work_->codec.StartDraining();
 }
 
 void Connection::MaybeRelease() {
   if (work_ == nullptr) return;
-  const bool done = state_ == State::kClosed || state_ == State::kLingering;
-  if (!done && !(state_ == State::kOpen && Phase() == http::ServerCodec::Phase::kIdle &&
-                 !OutputQueued() && !InputBuffered())) {
+  const State state = io_.state();
+  const bool done = state == State::kClosed || state == State::kLingering;
+  if (!done && !(state == State::kOpen && CodecPhase() == Phase::kIdle && !OutputQueued() &&
+                 !InputBuffered())) {
     return;
   }
+  EPOLLHTTP_DCHECK(!work_->codec.stream_active());
   context_->pool->Give(std::move(work_));
 }
 
-void Connection::CountResponses(int64_t before) {
-  const int64_t answered = work_->codec.responses() - before;
-  responses_ += answered;
-  responses_left_ -= static_cast<int32_t>(answered);
+size_t Connection::buffer_bytes() const {
+  return io_.buffer_bytes() + (work_ == nullptr ? 0 : work_->input.capacity());
 }
 
-size_t Connection::buffer_bytes() const {
-  return work_ == nullptr ? 0 : work_->input.capacity() + work_->output.capacity();
+net::Buffer* Connection::Output() {
+  if (to_shared_) return context_->shared_output;
+  // A stream's late write: output becomes pending now.
+  if (!io_.has_queue()) last_write_ = context_->loop->Now();
+  return io_.Queue();
+}
+
+size_t Connection::QueuedOutput() const {
+  return io_.queued() + (to_shared_ ? context_->shared_output->size() : 0);
+}
+
+void Connection::Wake() {
+  EPOLLHTTP_DCHECK(!io_.closed());
+  timer_.ArmNextRound();
 }
 
 bool Connection::Start() {
@@ -97,62 +105,89 @@ bool Connection::Start() {
   // connecting, so it is often here already. A request answered with
   // Connection: close then costs no registration and no timer at all.
   OnReadable();
-  if (state_ == State::kClosed) {
+  if (io_.closed()) {
     MaybeRelease();
     return true;
   }
-  if (!transport_->Watch(WantedEvents(), [this](uint32_t events) { OnEvents(events); })) {
-    Close();
+  if (!io_.Watch([this](uint32_t events) { OnEvents(events); }, WantRead())) {
+    Close(http::AbortReason::kReset);
     return false;
   }
-  watching_ = true;
   AfterIo();
   return true;
 }
 
 void Connection::AfterIo() {
-  if (state_ != State::kClosed && state_ != State::kLingering) {
-    const http::ServerCodec::Phase phase = Phase();
-    if (phase != phase_ || responses_ != phase_responses_) {
+  const State state = io_.state();
+  if (state != State::kClosed && state != State::kLingering) {
+    const Phase phase = CodecPhase();
+    if (phase != phase_ || restart_) {
+      const TimePoint now = context_->loop->Now();
+      if (phase == Phase::kHeld) {
+        // A hold begins: remember when the body began (now, if it began in
+        // this very event).
+        last_read_ = phase_ == Phase::kBody && !restart_ ? phase_since_ : now;
+        phase_since_ = now;
+      } else if (phase_ == Phase::kHeld && phase == Phase::kBody && !restart_) {
+        // The body goes on: its clock resumes where it stopped, and progress
+        // is measured from now.
+        phase_since_ = last_read_ + (now - phase_since_);
+        last_read_ = now;
+      } else {
+        phase_since_ = now;
+      }
       phase_ = phase;
-      phase_responses_ = responses_;
-      phase_since_ = context_->loop->Now();
+      restart_ = false;
     }
   }
+  // A stream waiting for room in the output gets it, a bounded number of
+  // times per event; then the loop's other connections go first.
+  for (int i = 0; work_ != nullptr && !io_.closed() && work_->codec.wants_writable() &&
+                  QueuedOutput() <= http::ResponseWriter::kHighWater / 2;
+       ++i) {
+    if (i == kWritableCallsPerEvent) {
+      timer_.ArmNextRound();
+      break;
+    }
+    Call([this] { return work_->codec.OnOutputDrained(); });
+  }
   MaybeRelease();
-  if (state_ == State::kClosed) return;
+  if (io_.closed()) return;
+  UpdateEvents();
   ArmTimer();
 }
 
 void Connection::ArmTimer() {
+  if (timer_.next_round()) return;  // It checks the deadline when it has run.
   TimeoutKind kind;
   const TimePoint deadline = Deadline(&kind);
-  if (deadline >= timer_at_) return;  // The timer fires in time and re-checks.
-  timer_at_ = deadline;
+  if (deadline == TimePoint::max()) return;
+  if (timer_.armed() && deadline >= timer_.when()) return;  // It fires in time and re-checks.
   timer_.ArmAt(deadline);
 }
 
 Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
   *kind = TimeoutKind::kIdle;
-  if (state_ == State::kClosed) return TimePoint::max();
-  if (state_ == State::kLingering) return phase_since_ + context_->options.linger_time;
+  const State state = io_.state();
+  if (state == State::kClosed) return TimePoint::max();
+  if (state == State::kLingering) return phase_since_ + context_->options.linger_time;
   const ConnectionOptions& options = context_->options;
   if (OutputQueued()) {
     *kind = TimeoutKind::kWrite;
     return last_write_ + options.write_timeout;
   }
   switch (phase_) {
-    case http::ServerCodec::Phase::kIdle:
-      if (phase_responses_ == 0) {
+    case Phase::kIdle:
+      if (responses_ == 0) {
         *kind = TimeoutKind::kHeader;  // A new connection must start a request.
         return phase_since_ + options.header_timeout;
       }
       *kind = TimeoutKind::kIdle;
       return phase_since_ + options.idle_timeout;
-    case http::ServerCodec::Phase::kHead:
+    case Phase::kHead:
       *kind = TimeoutKind::kHeader;
       return phase_since_ + options.header_timeout;
-    case http::ServerCodec::Phase::kBody: {
+    case Phase::kBody: {
       *kind = TimeoutKind::kBody;
       TimePoint deadline = std::max(phase_since_, last_read_) + options.body_timeout;
       if (options.body_min_rate > 0) {
@@ -168,17 +203,25 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
       }
       return deadline;
     }
-    case http::ServerCodec::Phase::kClosed: break;
+    case Phase::kHeld:  // The server holds the read: the request side has no deadline.
+    case Phase::kClosed: break;  // The closing response is on its way.
   }
-  return TimePoint::max();  // The closing response is on its way.
+  return TimePoint::max();
 }
 
 void Connection::OnTimer() {
-  timer_at_ = TimePoint::max();
-  if (state_ == State::kClosed) return;
-  if (resume_) {
-    OnReadable();  // Answer the backlog (and clear resume_).
-    if (state_ == State::kClosed) {
+  if (io_.closed()) return;
+  // A stream woke the session, or a backlog waits for its turn.
+  if (StreamActive()) {
+    Call([this] { return work_->codec.Poll(); });
+    if (io_.closed()) {
+      MaybeRelease();
+      return;
+    }
+  }
+  if (Backlog() && !OutputQueued()) {
+    OnReadable();
+    if (io_.closed()) {
       MaybeRelease();
       return;
     }
@@ -188,115 +231,97 @@ void Connection::OnTimer() {
     AfterIo();  // Progress moved the deadline: wait for the new one.
     return;
   }
-  if (state_ == State::kLingering) {
-    Close();  // The lingering close is over.
+  if (io_.state() == State::kLingering) {
+    Close(http::AbortReason::kReset);  // The lingering close is over (no stream is left).
     return;
   }
   if (context_->observer != nullptr) context_->observer->OnTimeout(kind);
-  if (kind == TimeoutKind::kHeader && Phase() == http::ServerCodec::Phase::kHead) {
-    std::string* out = OutputTarget();
-    const int64_t before = work_->codec.responses();
-    work_->codec.OnHeaderTimeout(out);  // 408, then the lingering close.
-    CountResponses(before);
-    work_->input.Release();
-    Deliver(out);
+  if (kind == TimeoutKind::kHeader && CodecPhase() == Phase::kHead) {
+    Call([this] {
+      work_->codec.OnHeaderTimeout();  // 408, then the lingering close.
+      return http::InputResult{0, 1, false, false, true};
+    });
+    if (work_ != nullptr) work_->input.Release();
     AfterIo();
     return;
   }
-  Close();
+  Close(http::AbortReason::kTimeout);
 }
 
 void Connection::Drain() {
-  if (state_ == State::kClosed) return;
+  if (io_.closed()) return;
   draining_ = true;  // The next response is the last.
   if (work_ != nullptr) work_->codec.StartDraining();
-  if (state_ == State::kLingering) return;
+  if (io_.state() == State::kLingering) return;
   // Bytes already in the transport are a request that has started: one read
   // finds them (and can answer at most that request).
-  if (state_ == State::kOpen && Idle() && !InputBuffered() && !OutputQueued()) {
+  if (io_.state() == State::kOpen && Idle() && !InputBuffered() && !OutputQueued()) {
     OnReadable(/*max_reads=*/1);
   }
-  if (state_ != State::kClosed && Idle() && !InputBuffered() && !OutputQueued()) Close();
+  if (!io_.closed() && Idle() && !InputBuffered() && !OutputQueued()) {
+    Close(http::AbortReason::kShutdown);
+  }
   AfterIo();
 }
 
+void Connection::Abort() { Close(http::AbortReason::kShutdown); }
+
 void Connection::OnEvents(uint32_t events) {
-  if (state_ == State::kClosed) return;
-  if ((events & (EPOLLHUP | EPOLLERR)) && state_ == State::kInputEnded) {
-    Close();  // Both directions are gone; queued output can never be sent.
+  if (io_.closed()) return;
+  if ((events & (EPOLLHUP | EPOLLERR)) && (io_.state() == State::kInputEnded || held())) {
+    // Both directions are gone (or the client reset while a stream holds
+    // the read): queued output can never be sent.
+    Close(http::AbortReason::kReset);
     return;
   }
   if (OutputQueued() && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))) Flush();
-  if (state_ != State::kClosed &&
-      ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || Backlog())) {
+  if (!io_.closed() && ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || Backlog())) {
     OnReadable();
   }
   AfterIo();
 }
 
 void Connection::OnReadable(int max_reads) {
-  resume_ = false;
   responses_left_ = kResponsesPerEvent;
   // The backlog first: nothing new is read until it is answered.
   bool more = !Backlog() || Serve({});
   for (int round = 0; more && round < max_reads; ++round) {
-    if (state_ == State::kClosed || state_ == State::kInputEnded) break;
-    // Nothing is read while output is queued or the budget is spent: the
-    // requests wait in the kernel.
-    if (state_ == State::kOpen && !MayAnswer()) break;
+    const State state = io_.state();
+    if (state == State::kClosed || state == State::kInputEnded) break;
+    // Nothing is read while output is queued, the budget is spent or a
+    // stream holds the read: the requests wait in the kernel.
+    if (state == State::kOpen && (!MayAnswer() || held())) break;
     more = ReadOnce();
   }
-  if (state_ == State::kClosed) return;
+  if (io_.closed()) return;
   if (Backlog() && !OutputQueued()) ScheduleResume();
   UpdateEvents();
-}
-
-void Connection::ScheduleResume() {
-  // Budget spent with requests left: answer them in a later round, after the
-  // loop has served other connections. (With output queued, EPOLLOUT
-  // resumes instead.)
-  // The one timer serves: OnTimer() answers the backlog first, then checks
-  // the deadline as usual.
-  resume_ = true;
-  timer_at_ = context_->loop->Now();
-  timer_.ArmAt(timer_at_);
 }
 
 bool Connection::ReadOnce() {
   // The rest of a Content-Length body nobody reads is dropped unread, never
   // past the body's end, so a pipelined request after it is read normally.
-  const bool lingering = state_ == State::kLingering;
-  const int64_t skippable = !lingering && work_ != nullptr && work_->input.empty()
-                                ? work_->codec.SkippableBodyBytes()
-                                : 0;
-  size_t want;
+  const bool lingering = io_.state() == State::kLingering;
+  const int64_t skippable =
+      !lingering && work_ != nullptr && work_->input.empty() ? work_->codec.SkippableBodyBytes() : 0;
   ssize_t n;
   int error = 0;
   if (skippable > 0) {
-    want = static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30));
-    n = transport_->Discard(want, &error);
+    n = io_.Discard(static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30)), &error);
   } else {
     // Outside a body, a read is small enough that the requests it holds are
     // a bounded amount of work and backlog.
-    want = Phase() == http::ServerCodec::Phase::kBody
-               ? context_->scratch.size()
-               : std::min(context_->scratch.size(), kHeadReadBytes);
-    n = transport_->Read(context_->scratch.subspan(0, want), &error);
+    const size_t want = CodecPhase() == Phase::kBody
+                            ? context_->scratch.size()
+                            : std::min(context_->scratch.size(), kHeadReadBytes);
+    n = io_.Read(context_->scratch.subspan(0, want), &error);
   }
   if (n < 0) {
-    transport_empty_ = error == EAGAIN;
-    if (error != EAGAIN && error != EINTR) Close();  // Reset: only this connection.
+    if (error != EAGAIN && error != EINTR) Close(http::AbortReason::kReset);  // Only this one.
     return false;
   }
-  transport_empty_ = static_cast<size_t>(n) < want;
   if (n == 0) {
-    // A half-closed client may still read: answer and flush what it sent,
-    // then close.
-    if (lingering || (!OutputQueued() && !Backlog())) {
-      Close();
-    } else {
-      state_ = State::kInputEnded;
-    }
+    OnEndOfStream();
     return false;
   }
   if (lingering) return true;  // Input is dropped while lingering.
@@ -304,186 +329,183 @@ bool Connection::ReadOnce() {
   if (!OutputQueued()) last_write_ = last_read_;  // Output may start now.
   Acquire();                                      // A request is in progress.
   if (skippable > 0) {
-    std::string* out = OutputTarget();
-    const int64_t before = work_->codec.responses();
-    work_->codec.OnBodySkipped(n, out);
-    CountResponses(before);
-    Deliver(out);
-    if (state_ == State::kClosed) return false;
+    Call([this, n] { return work_->codec.OnBodySkipped(n); });
+    if (io_.closed()) return false;
   } else if (!Serve(absl::string_view(context_->scratch.data(), static_cast<size_t>(n)))) {
     return false;
   }
-  return !transport_empty_;  // A short read emptied the transport.
+  return !io_.transport_empty();  // A short read emptied the transport.
+}
+
+void Connection::OnEndOfStream() {
+  if (io_.state() == State::kLingering) {
+    Close(http::AbortReason::kReset);  // The client is done: so is the lingering close.
+    return;
+  }
+  if (StreamActive()) {
+    // A body cut short can never complete.
+    Close(http::AbortReason::kEndOfStream);
+    return;
+  }
+  // A half-closed client may still read: answer and flush what it sent,
+  // then close.
+  if (!OutputQueued() && !Backlog()) {
+    Close(http::AbortReason::kEndOfStream);
+    return;
+  }
+  io_.InputEnded();
 }
 
 bool Connection::Serve(absl::string_view fresh) {
   // Serve() runs with work_ held (a byte was read, or a backlog waits).
   net::Buffer& input = work_->input;
-  http::ServerCodec& codec = work_->codec;
   if (Backlog()) {
     // Nothing is read while a backlog waits, so `fresh` is empty here.
     if (!MayAnswer()) return false;
     input.Consume(RunCodec(input.readable()));
-    if (state_ == State::kClosed || Backlog()) return false;
+    if (io_.closed() || Backlog() || held()) return false;
   }
   // A buffered partial head takes `fresh` a piece at a time until every byte
   // buffered before it is consumed; the rest of `fresh` is served in place.
   size_t offset = 0;
-  while (!input.empty() && offset < fresh.size() && state_ != State::kLingering) {
+  while (!input.empty() && offset < fresh.size() && io_.state() != State::kLingering) {
     const size_t piece = std::min(kHeadPiece, fresh.size() - offset);
     input.Append(fresh.substr(offset, piece));
     offset += piece;
     NotePeak();
     input.Consume(RunCodec(input.readable()));
-    if (state_ == State::kClosed) return false;
-    const size_t left = input.readable().size();
+    if (io_.closed()) return false;
+    const size_t left = input.size();
     if (left <= piece) {  // All that is left came from `fresh`: serve it there.
       offset -= left;
       input.Consume(left);
     }
-    if (codec.yielded()) break;
+    if (stop_ == Stop::kYielded || stop_ == Stop::kHeld) break;
   }
-  if (state_ == State::kLingering) return true;  // The codec is done; input is dropped.
+  if (io_.state() == State::kLingering) return true;  // The codec is done; input is dropped.
   absl::string_view rest = fresh.substr(offset);
   if (input.empty()) {
     // The common case: everything is in scratch and is served in place.
     while (!rest.empty()) {
       rest.remove_prefix(RunCodec(rest));
-      if (state_ == State::kClosed || state_ == State::kLingering) return state_ != State::kClosed;
+      const State state = io_.state();
+      if (state == State::kClosed || state == State::kLingering) return state != State::kClosed;
       // A batch sent in full may be followed by the next one.
-      if (!codec.yielded() || !MayAnswer()) break;
+      if (stop_ != Stop::kYielded || !MayAnswer()) break;
     }
   }
-  // Keep what is left: a partial head, or a backlog of requests.
+  // Keep what is left: a partial head, a backlog, or bytes behind a hold.
   input.Append(rest);
   NotePeak();
-  return !Backlog() && !OutputQueued();
+  return !Backlog() && !OutputQueued() && !held();
 }
 
 size_t Connection::RunCodec(absl::string_view input) {
-  std::string* out = OutputTarget();
   http::CodecBudget budget;
   // With output queued, only the request in progress may still be answered.
-  budget.max_output = out == context_->shared_output ? kOutputBatch : 0;
+  budget.max_output = OutputQueued() ? 0 : kOutputBatch;
   budget.max_responses = std::max(responses_left_, 0);
-  const int64_t before = work_->codec.responses();
-  const size_t consumed = work_->codec.OnInput(input, out, budget);
-  CountResponses(before);
-  Deliver(out);
-  return consumed;
+  const http::InputResult result =
+      Call([this, input, budget] { return work_->codec.OnInput(input, budget); });
+  stop_ = result.closing ? Stop::kClosing
+          : result.held  ? Stop::kHeld
+          : result.yielded ? Stop::kYielded
+                           : Stop::kNeedInput;
+  return result.consumed;
 }
 
-std::string* Connection::OutputTarget() {
+template <typename F>
+http::InputResult Connection::Call(F f) {
   // Nothing queued: responses go to the loop's shared buffer and are sent
   // from there, so a response costs no allocation; only bytes the transport
-  // does not take at once are copied into this connection's own buffer.
-  return OutputQueued() ? &work_->output : context_->shared_output;
+  // does not take at once are copied into this connection's queue.
+  to_shared_ = !OutputQueued();
+  const http::InputResult result = f();
+  to_shared_ = false;
+  if (result.responses > 0) {
+    responses_ += result.responses;
+    responses_left_ -= result.responses;
+    restart_ = true;
+  }
+  if (result.closing) stop_ = Stop::kClosing;
+  Deliver();
+  return result;
 }
 
-void Connection::Deliver(std::string* target) {
-  std::string* shared = context_->shared_output;
-  if (target == shared && !shared->empty()) {
+void Connection::Deliver() {
+  net::Buffer* shared = context_->shared_output;
+  if (!shared->empty()) {
+    const bool last = OutputEnds();
     size_t sent = 0;
     while (sent < shared->size()) {
-      const ssize_t n = Send(absl::string_view(*shared).substr(sent));
-      if (n < 0) break;
+      int error = 0;
+      const ssize_t n = io_.Write(shared->readable().substr(sent), last, &error);
+      if (n < 0) {
+        if (error != EAGAIN && error != EINTR) {
+          shared->Consume(shared->size());
+          Close(http::AbortReason::kReset);  // The client is gone: stop at once.
+          return;
+        }
+        break;
+      }
       sent += static_cast<size_t>(n);
+      Written(n);
     }
-    if (state_ != State::kClosed && sent < shared->size()) {
-      work_->output.assign(shared->data() + sent, shared->size() - sent);
-      work_->output_offset = 0;
+    if (sent < shared->size()) {
+      io_.Queue()->Append(shared->readable().substr(sent));
       NotePeak();
     }
-    shared->clear();
-    if (shared->capacity() > (1u << 20)) std::string().swap(*shared);
+    shared->Consume(shared->size());
   }
-  if (state_ != State::kClosed) Flush();
+  if (!io_.closed()) Flush();
 }
 
-ssize_t Connection::Send(absl::string_view data) {
-  if (writes_ == 1) {
-    // TCP_NODELAY from the second write on: Nagle could hold a small write
-    // while earlier data is unacknowledged, but the first write has none
-    // before it, so a connection-per-request client never pays for it.
-    transport_->SetNoDelay();
-    writes_ = 2;
-  }
-  int error = 0;
-  // The last bytes the connection will write may wait for its FIN (Flush()
-  // ends the stream as soon as they are all written).
-  const ssize_t n =
-      transport_->Write(data, OutputEnds() ? net::Push::kWithFin : net::Push::kNow, &error);
-  if (n < 0) {
-    if (error != EAGAIN && error != EINTR) Close();  // The client is gone: stop at once.
-    return -1;
-  }
-  if (writes_ == 0) writes_ = 1;
+void Connection::Written(ssize_t n) {
   last_write_ = context_->loop->Now();
   if (context_->observer != nullptr) context_->observer->OnBytesWritten(n);
-  return n;
 }
 
 void Connection::Flush() {
-  ConnectionWork& work = *work_;
-  while (work.output_offset < work.output.size()) {
-    const ssize_t n = Send(absl::string_view(work.output).substr(work.output_offset));
-    if (state_ == State::kClosed) return;
-    if (n < 0) break;
-    work.output_offset += static_cast<size_t>(n);
-  }
-  if (work.output_offset == work.output.size()) {
-    // Release the buffer: it only ever holds what a write did not take.
-    ReleaseOutput(&work.output);
-    work.output_offset = 0;
-    if (state_ == State::kLingering) return;
-    if (OutputEnds()) {
-      if (state_ == State::kInputEnded || (!work.codec.error_response() && NothingUnread())) {
-        Close();  // A complete request and nothing more sent: no need to linger.
-      } else {
-        StartLingering();
-      }
+  if (OutputQueued()) {
+    int error = 0;
+    const ssize_t n = io_.Flush(OutputEnds(), &error);
+    if (n < 0) {
+      Close(http::AbortReason::kReset);
       return;
     }
+    if (n > 0) Written(n);
+  }
+  if (!OutputQueued() && io_.state() != State::kLingering && OutputEnds()) {
+    if (io_.state() == State::kInputEnded ||
+        (!work_->codec.error_response() && NothingUnread())) {
+      Close(http::AbortReason::kReset);  // A complete request, nothing more sent: no need to linger.
+    } else {
+      StartLingering();
+    }
+    return;
   }
   UpdateEvents();
 }
 
 void Connection::StartLingering() {
-  state_ = State::kLingering;
-  transport_->ShutdownWrite();
-  resume_ = false;
+  io_.StartLingering();
   if (work_ != nullptr) work_->input.Release();  // Input is dropped from now on.
   phase_since_ = context_->loop->Now();
   ArmTimer();
   UpdateEvents();
 }
 
-uint32_t Connection::WantedEvents() const {
-  switch (state_) {
-    case State::kOpen:
-      // Nothing is read while output is queued.
-      return OutputQueued() ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN | EPOLLRDHUP};
-    case State::kInputEnded: return OutputQueued() ? uint32_t{EPOLLOUT} : uint32_t{0};
-    case State::kLingering: return EPOLLIN | EPOLLRDHUP;
-    case State::kClosed: break;
-  }
-  return 0;
-}
-
 void Connection::UpdateEvents() {
-  // Before Start() has registered there is nothing to update: Start()
-  // registers with WantedEvents().
-  if (state_ == State::kClosed || !watching_) return;
-  if (!transport_->SetEvents(WantedEvents())) Close();
+  if (!io_.Update(WantRead())) Close(http::AbortReason::kReset);
 }
 
-void Connection::Close() {
-  if (state_ == State::kClosed) return;
-  state_ = State::kClosed;
+void Connection::Close(http::AbortReason reason) {
+  if (io_.closed()) return;
+  // The stream hears first, while its writer still exists (it refuses).
+  if (StreamActive()) work_->codec.Abort(reason);
+  io_.Close();
   timer_.Cancel();
-  resume_ = false;
   if (context_->observer != nullptr) context_->observer->OnClosed();
-  transport_->Close();
   if (context_->on_close != nullptr) context_->on_close(context_->owner, this);
 }
 

@@ -1,26 +1,40 @@
-// connection.h: one client connection: a Transport (the socket, or a fake in
-// tests) under an HTTP/1.1 ServerCodec, driven by its event loop's readiness
-// reports, timers and clock.
+// connection.h: `Connection`, the HTTP session of one client connection: an
+// HTTP/1.1 ServerCodec over a ConnectionIo (connection_io.h: the bytes, over
+// a Transport: the socket, or a fake in tests), driven by its event loop's
+// readiness reports, one timer and the loop's clock.
 //
-// States (one enum, State): kOpen reads requests and answers them;
-// kInputEnded means the peer ended its stream, so what it sent is answered
-// and flushed, then the connection closes; kLingering follows a response that
-// closes the connection while the client may still be sending: the write side
-// is shut and input is read and dropped for linger_time, so the client reads
-// the status rather than a reset; kClosed is final (no I/O, no callbacks).
-// After a complete request answered with Connection: close and nothing unread
-// it closes at once, without lingering.
+// The session decides; ConnectionIo carries out. The session owns the codec
+// and its streams (handler.h), the request deadlines, the backlog of
+// requests not yet answered, graceful drain, and aborts. Its states are
+// ConnectionIo's: kOpen reads requests and answers them; kInputEnded means
+// the client ended its stream, so what it sent is answered and flushed,
+// then the connection closes; kLingering follows a response that closes
+// the connection while the client may still be sending; kClosed is final.
+// After a complete request answered with Connection: close and nothing
+// unread it closes at once, without lingering.
+//
+// Streams may hold the read: while one pauses its body, or has yet to finish
+// its response, the session reads nothing from the socket (bytes stay in the
+// kernel; requests pipelined behind wait in order), and no header, body or
+// minimum-rate timeout runs (a write timeout still does). A stream that
+// writes, finishes or resumes later makes the codec wake the session, which
+// acts in the loop's next round (Timer::ArmNextRound()): nothing a stream
+// does re-enters the session. When the connection dies with a request in
+// progress (reset, a timeout, end of stream mid-body, shutdown), that
+// request's stream gets exactly one OnAbort().
 //
 // Reads land in the loop's scratch buffer and are consumed in place (body
-// bytes are never copied; a Content-Length body a handler does not read is
-// dropped in the kernel). Only an incomplete request head or a backlog of
-// requests not yet answered is kept, in the input buffer.
+// bytes are never copied; a Content-Length body a stream does not read is
+// dropped in the kernel). Responses are written to the loop's shared output
+// Buffer and sent from there. Only an incomplete request head, a backlog, or
+// bytes behind a held request are kept (the input buffer), and only output
+// the socket refused is queued (ConnectionIo).
 //
-// Memory: an idle connection holds only this object (a few hundred bytes
-// with its transport). Everything a request in progress needs (the codec and
-// its parser, the input buffer, queued output) is a ConnectionWork lent by
-// the loop's pool from the request's first byte until the connection is idle
-// again.
+// Memory: an idle connection holds only this object (152 bytes) and its
+// transport. Everything a request in progress needs (the codec and its
+// parser, the input buffer, the access log's request line) is a
+// ConnectionWork lent by the loop's pool from the request's first byte until
+// the connection is idle again.
 //
 // Bounds (hostile clients), invariants checked by connection_test and the
 // connection fuzzer:
@@ -28,27 +42,28 @@
 //   at most kHeadReadBytes, so one read holds a bounded number of requests;
 // - requests are answered in batches of at most kOutputBatch bytes of
 //   responses, each sent before the next starts, and at most
-//   kResponsesPerEvent per event; requests beyond that wait in the input buffer (the
-//   backlog) and are answered in a later loop round;
-// - while any output is queued (the transport did not take it all) nothing
-//   more is read or answered: later requests stay in the kernel, where TCP
-//   flow control pushes back. Queued output is at most one batch plus one
-//   response;
+//   kResponsesPerEvent per event; requests beyond that wait in the input
+//   buffer (the backlog) and are answered in a later loop round;
+// - while any output is queued nothing more is read or answered: later
+//   requests stay in the kernel, where TCP flow control pushes back. Output
+//   queued by the codec's own answers is at most one batch plus one
+//   response (a stream's own large body is held back by writable());
 // - a write error ends the connection at once;
-// - the input buffer holds a partial head plus at most one read; a buffered partial
-//   head takes a new read a piece at a time, so it never absorbs a whole read
-//   to finish a short head.
+// - the input buffer holds a partial head plus one read; a buffered partial
+//   head takes a new read a piece at a time, so it never absorbs a whole
+//   read to finish a short head.
 //
-// Timeouts (ConnectionOptions), all read from the loop's clock: a request head
-// must arrive within header_timeout of its first byte (408, then close); a
-// body must make progress every body_timeout and, after its first
-// body_timeout, average body_min_rate bytes per second; a kept-alive
-// connection may idle for idle_timeout (a new one, before its first byte, for
-// header_timeout); queued output must make progress every write_timeout; a
-// lingering close lasts linger_time. All but the first close without a
-// response. One timer per connection is re-armed lazily: progress only
-// records a time, and the timer re-checks when it fires, so busy connections
-// cost no timer operations.
+// Timeouts (ConnectionOptions), all read from the loop's clock: a request
+// head must arrive within header_timeout of its first byte (408, then
+// close); a body must make progress every body_timeout and, after its first
+// body_timeout, average body_min_rate bytes per second (time while a stream
+// holds the read does not count); a kept-alive connection may idle for
+// idle_timeout (a new one, before its first byte, for header_timeout);
+// queued output must make progress every write_timeout; a lingering close
+// lasts linger_time. All but the first close without a response. One timer
+// per connection is re-armed lazily: progress only records a time, and the
+// timer re-checks when it fires, so busy connections cost no timer
+// operations.
 //
 // Thread safety: created, used and destroyed on its event loop's thread.
 #ifndef EPOLLHTTP_SERVER_CONNECTION_H_
@@ -59,18 +74,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "server/access_log.h"
-#include "server/http/codec.h"
-#include "server/http/router.h"
-#include "server/metrics.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/transport.h"
+#include "server/access_log.h"
+#include "server/connection_io.h"
+#include "server/http/codec.h"
+#include "server/http/router.h"
+#include "server/metrics.h"
 #include "server/observers.h"
 
 namespace epollhttp {
@@ -91,6 +106,9 @@ inline constexpr int kReadsPerEvent = 4;
 inline constexpr size_t kHeadReadBytes = 16 * 1024;
 inline constexpr size_t kOutputBatch = 32 * 1024;
 inline constexpr int kResponsesPerEvent = 256;
+// A stream above the high-water mark hears OnWritable() at most this many
+// times per event before the session yields to the loop.
+inline constexpr int kWritableCallsPerEvent = 16;
 
 class Connection;
 class ConnectionWorkPool;
@@ -105,7 +123,7 @@ struct ConnectionContext {
   ConnectionObserver* observer = nullptr;  // Optional: counters.
   AccessLog* access_log = nullptr;         // Optional: one line per response.
   absl::Span<char> scratch;                // Reads land here.
-  std::string* shared_output = nullptr;    // Responses are written here, then sent.
+  net::Buffer* shared_output = nullptr;    // Responses are written here, then sent.
   // Called once, on the loop thread, when a connection has closed; the owner
   // then frees it (not from inside this call: with EventLoop::DeleteSoon).
   void (*on_close)(void* owner, Connection* connection) = nullptr;
@@ -118,9 +136,8 @@ struct ConnectionWork {
   explicit ConnectionWork(const ConnectionContext& context)
       : codec(context.codec, context.router) {}
   http::ServerCodec codec;
-  net::Buffer input;   // Unconsumed input: a partial head and/or the backlog.
-  std::string output;  // Response bytes the transport has not taken yet.
-  size_t output_offset = 0;
+  net::Buffer input;  // Unconsumed input: a partial head, a backlog, bytes behind a hold.
+  std::unique_ptr<AccessLogObserver> access_log;  // With an access log only.
 };
 
 // ConnectionWorkPool lends ConnectionWork to the connections of contexts with
@@ -139,9 +156,9 @@ class ConnectionWorkPool {
   std::vector<std::unique_ptr<ConnectionWork>> free_;
 };
 
-class Connection {
+class Connection : private http::CodecSink {
  public:
-  enum class State : uint8_t { kOpen, kInputEnded, kLingering, kClosed };
+  using State = ConnectionIo::State;
 
   // `transport` (not owned) must outlive the connection; `context` too.
   // context->on_close is called once the connection has closed.
@@ -149,7 +166,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   // Destroying an open connection closes nothing: the owner closes the
-  // transport. Held work goes back to the pool.
+  // transport. A request in progress is aborted (kShutdown); held work goes
+  // back to the pool.
   ~Connection();
 
   // Start() reads whatever has already arrived (with deferred accept, the
@@ -164,14 +182,16 @@ class Connection {
   // requests is read.
   void Drain();
 
-  [[nodiscard]] State state() const { return state_; }
+  // Abort() closes now (the shutdown deadline): a request in progress gets
+  // OnAbort(kShutdown).
+  void Abort();
+
+  [[nodiscard]] State state() const { return io_.state(); }
   // queued_output() is the response bytes the transport has not taken.
-  [[nodiscard]] size_t queued_output() const {
-    return work_ == nullptr ? 0 : work_->output.size() - work_->output_offset;
-  }
+  [[nodiscard]] size_t queued_output() const { return io_.queued(); }
   // buffered_input() is the received bytes not yet consumed.
   [[nodiscard]] size_t buffered_input() const {
-    return work_ == nullptr ? 0 : work_->input.readable().size();
+    return work_ == nullptr ? 0 : work_->input.size();
   }
   // buffer_bytes() is the heap bytes this connection's buffers hold now, and
   // peak_buffer_bytes() the most they have held (the owner returns memory to
@@ -180,111 +200,130 @@ class Connection {
   [[nodiscard]] size_t peak_buffer_bytes() const { return peak_buffer_bytes_; }
   // busy() is whether the connection holds a ConnectionWork.
   [[nodiscard]] bool busy() const { return work_ != nullptr; }
-  // responses() counts responses queued so far.
+  // held() is whether a stream holds the read (a paused body, or a response
+  // to come).
+  [[nodiscard]] bool held() const {
+    return work_ != nullptr && work_->codec.phase() == http::ServerCodec::Phase::kHeld;
+  }
+  // responses() counts requests answered so far.
   [[nodiscard]] int64_t responses() const { return responses_; }
 
  private:
   using TimePoint = net::EventLoop::Clock::time_point;
+  using Phase = http::ServerCodec::Phase;
+  // Why the codec stopped taking input the last time it was fed.
+  enum class Stop : uint8_t { kNeedInput, kYielded, kHeld, kClosing };
+
+  // --- http::CodecSink.
+  net::Buffer* Output() override;
+  [[nodiscard]] size_t QueuedOutput() const override;
+  void Wake() override;
+  [[nodiscard]] net::EventLoop* loop() const override { return context_->loop; }
 
   void OnEvents(uint32_t events);
-
-  // AfterIo() notes codec phase changes, makes sure the timer is due by the
-  // earliest deadline, and returns the ConnectionWork once idle.
+  void OnTimer();
+  // AfterIo() notes codec phase changes, gives a waiting stream its
+  // OnWritable(), makes sure the timer is due by the earliest deadline, and
+  // returns the ConnectionWork once idle.
   void AfterIo();
   void ArmTimer();
   // Deadline() is when the current timeout expires, and which one it is.
   TimePoint Deadline(TimeoutKind* kind) const;
-  void OnTimer();
   // OnReadable() answers the backlog, then reads up to `max_reads` times
   // while the connection may take more input (see the bounds above).
   void OnReadable(int max_reads = kReadsPerEvent);
   // ReadOnce() reads (or drops) once and serves the bytes. Returns false when
   // reading should stop for this event.
   bool ReadOnce();
+  // OnEndOfStream() handles the client's FIN.
+  void OnEndOfStream();
   // Serve() answers what is buffered followed by `fresh` (just read into
   // scratch), within this event's budget, and keeps in the input buffer what
   // the codec did not consume. Returns false if it stopped early (budget,
-  // queued output, or closed).
+  // queued output, a hold, or closed).
   bool Serve(absl::string_view fresh);
   // RunCodec() gives `input` to the codec with the remaining budget and
   // sends what it answered; returns the bytes consumed.
   size_t RunCodec(absl::string_view input);
+  // Call() runs one codec entry point `f` with the output target chosen,
+  // accounts for what it did and delivers the output.
+  template <typename F>
+  http::InputResult Call(F f);
   // Acquire() makes sure work_ is held (a request is starting).
   void Acquire();
   // MaybeRelease() returns work_ to the pool if nothing is in progress. Only
   // entry points (Start, Drain, OnEvents, OnTimer) call it, through AfterIo(),
   // so work_ is stable within one call.
   void MaybeRelease();
-  // CountResponses() accounts for the responses the codec queued since it
-  // counted `before`.
-  void CountResponses(int64_t before);
   [[nodiscard]] bool Idle() const { return work_ == nullptr || work_->codec.idle(); }
-  [[nodiscard]] http::ServerCodec::Phase Phase() const {
-    return work_ == nullptr ? http::ServerCodec::Phase::kIdle : work_->codec.phase();
+  [[nodiscard]] Phase CodecPhase() const {
+    return work_ == nullptr ? Phase::kIdle : work_->codec.phase();
   }
-  [[nodiscard]] bool OutputQueued() const { return work_ != nullptr && !work_->output.empty(); }
+  [[nodiscard]] bool StreamActive() const {
+    return work_ != nullptr && work_->codec.stream_active();
+  }
+  [[nodiscard]] bool OutputQueued() const { return io_.has_queue(); }
   [[nodiscard]] bool InputBuffered() const { return work_ != nullptr && !work_->input.empty(); }
-  // Backlog() is whether the input buffer holds requests the codec has yet to
-  // look at.
+  // Backlog() is whether the input buffer holds bytes the codec has yet to
+  // look at: requests left when the budget ran out, or behind a lifted hold.
   [[nodiscard]] bool Backlog() const {
-    return work_ != nullptr && work_->codec.yielded() && !work_->input.empty();
+    return InputBuffered() && stop_ != Stop::kNeedInput && !held();
   }
   // MayAnswer() is whether the codec may be given more requests now.
   [[nodiscard]] bool MayAnswer() const {
-    return state_ != State::kClosed && !OutputQueued() && responses_left_ > 0;
+    return !io_.closed() && !OutputQueued() && responses_left_ > 0;
   }
   // ScheduleResume() answers the backlog in a later loop round.
-  void ScheduleResume();
-  // OutputTarget() is where the codec should write responses now.
-  std::string* OutputTarget();
-  // Deliver() sends what the codec wrote to `target` (from OutputTarget()),
-  // keeping what the transport did not take, then flushes.
-  void Deliver(std::string* target);
-  // Send() writes once; returns bytes written, or -1 (would block, or an
-  // error after which the connection is closed).
-  ssize_t Send(absl::string_view data);
+  void ScheduleResume() { timer_.ArmNextRound(); }
+  // Deliver() sends what the codec wrote to the shared output, keeping what
+  // the transport did not take, then flushes the queue.
+  void Deliver();
+  // Written() notes `n` bytes written now.
+  void Written(ssize_t n);
   void Flush();
   // OutputEnds() is whether the output produced so far is all this
   // connection will write: the codec has answered its last request, or the
-  // client has ended its stream with no requests left to answer. Flush()
-  // ends the stream once such output is written.
+  // client has ended its stream with nothing left to answer. Flush() ends
+  // the stream once such output is written.
   [[nodiscard]] bool OutputEnds() const {
     return work_ != nullptr &&
-           (work_->codec.closing() || (state_ == State::kInputEnded && !Backlog()));
+           (work_->codec.closing() ||
+            (io_.state() == State::kInputEnded && !Backlog() && !StreamActive()));
   }
   // NothingUnread() is true when no input is buffered and the last read
   // emptied the transport, so closing is not expected to turn into a reset
   // that destroys the response.
-  [[nodiscard]] bool NothingUnread() const { return !InputBuffered() && transport_empty_; }
+  [[nodiscard]] bool NothingUnread() const { return !InputBuffered() && io_.transport_empty(); }
   void StartLingering();
-  void Close();
-  // WantedEvents() is the readiness the connection needs in its state.
-  [[nodiscard]] uint32_t WantedEvents() const;
+  // Close() closes now; a request in progress gets OnAbort(`reason`).
+  void Close(http::AbortReason reason);
+  // WantRead() is whether the session wants input now.
+  [[nodiscard]] bool WantRead() const { return !held(); }
   void UpdateEvents();
-  void NotePeak() { peak_buffer_bytes_ = std::max(peak_buffer_bytes_, buffer_bytes()); }
+  void NotePeak() {
+    peak_buffer_bytes_ = std::max<size_t>(peak_buffer_bytes_, buffer_bytes());
+  }
 
   const ConnectionContext* context_;
-  net::Transport* transport_;
-  std::unique_ptr<ConnectionWork> work_;           // While a request is in progress.
-  std::unique_ptr<AccessLogObserver> access_log_;  // Only with an access log.
-  State state_ = State::kOpen;
-  http::ServerCodec::Phase phase_ = http::ServerCodec::Phase::kIdle;
-  bool watching_ = false;         // Registered for readiness (after Start()).
-  bool transport_empty_ = false;  // The last read found nothing more to read.
-  bool draining_ = false;         // The next response is the last.
-  bool resume_ = false;           // The timer answers the backlog when it fires.
-  uint8_t writes_ = 0;            // 0, 1: writes so far; 2: TCP_NODELAY is set.
-  int32_t responses_left_ = 0;    // This event's response budget.
-  int64_t phase_responses_ = 0;   // responses_ when phase_ began.
+  ConnectionIo io_;
+  std::unique_ptr<ConnectionWork> work_;  // While a request is in progress.
+  Phase phase_ = Phase::kIdle;
+  Stop stop_ = Stop::kNeedInput;
+  bool draining_ = false;   // The next response is the last.
+  bool restart_ = false;    // A response was counted: the phase's clock restarts.
+  bool to_shared_ = false;  // Inside a codec call whose output goes to the shared buffer.
+  int32_t responses_left_ = 0;  // This event's response budget.
+  uint32_t peak_buffer_bytes_ = 0;
   int64_t responses_ = 0;
-  size_t peak_buffer_bytes_ = 0;
   // Timeouts. phase_since_ is when the codec's phase (for this request), or
-  // the lingering close, began.
+  // the lingering close, began. While a stream holds the read mid-body,
+  // last_read_ keeps when the body began, so that the body's clock resumes
+  // where it stopped (see AfterIo()).
   TimePoint phase_since_;
-  TimePoint last_read_;                    // Last read that returned bytes.
-  TimePoint last_write_;                   // Last write progress, or when output became pending.
-  TimePoint timer_at_ = TimePoint::max();  // When timer_ fires; max: not armed.
-  // One timer: the earliest deadline, or a zero-delay resume of the backlog.
+  TimePoint last_read_;   // Last read that returned bytes.
+  TimePoint last_write_;  // Last write progress, or when output became pending.
+  // One timer: the earliest deadline, or the next round (a stream's wake-up,
+  // or the backlog).
   net::Timer timer_;
 };
 

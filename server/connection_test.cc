@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "server/app.h"
 #include "server/metrics.h"
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
@@ -113,7 +114,7 @@ class ConnectionTest : public ::testing::Test {
   HelloApp app_;
   StatsObserver stats_;
   char scratch_[64 * 1024];
-  std::string shared_output_;
+  net::Buffer shared_output_{1 << 20};
   ConnectionContext context_;
   ConnectionWorkPool pool_;
   std::vector<std::unique_ptr<FakeTransport>> transports_;  // Outlive connection_.

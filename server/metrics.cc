@@ -34,6 +34,7 @@ MetricsSnapshot Metrics::Snapshot() const {
       s.parse_errors[i] += Read(w->parse_errors_[i]);
     }
     for (int k = 0; k < kTimeoutKinds; ++k) s.timeouts[k] += Read(w->timeouts_[k]);
+    for (int k = 0; k < kAbortReasons; ++k) s.aborts[k] += Read(w->aborts_[k]);
     s.body_bytes += Read(w->body_bytes_);
     s.bytes_written += Read(w->bytes_written_);
     // Closed before accepted, so a scrape racing a new connection never shows
@@ -93,6 +94,15 @@ std::string Metrics::Render() const {
   for (int k = 0; k < kTimeoutKinds; ++k) {
     absl::StrAppend(&out, "epollhttp_timeouts_total{kind=\"", kTimeoutNames[k], "\"} ",
                     s.timeouts[k], "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP epollhttp_request_aborts_total Requests that died before their "
+                  "response was finished, by reason.\n"
+                  "# TYPE epollhttp_request_aborts_total counter\n");
+  for (int k = 0; k < kAbortReasons; ++k) {
+    absl::StrAppend(&out, "epollhttp_request_aborts_total{reason=\"",
+                    http::AbortReasonName(static_cast<http::AbortReason>(k)), "\"} ", s.aborts[k],
+                    "\n");
   }
   return out;
 }

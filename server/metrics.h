@@ -19,10 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "server/http/handler.h"
+
 namespace epollhttp {
 
 enum class TimeoutKind : uint8_t { kHeader, kBody, kIdle, kWrite };
 inline constexpr int kTimeoutKinds = 4;
+// http::AbortReason values, kReset..kBadRequest.
+inline constexpr int kAbortReasons = 5;
 
 class LoopStats {
  public:
@@ -34,6 +38,8 @@ class LoopStats {
   void OnAccepted() { Add(accepted_, 1); }
   void OnClosed() { Add(closed_, 1); }
   void OnTimeout(TimeoutKind kind) { Add(timeouts_[static_cast<int>(kind)], 1); }
+  // OnAbort() counts a request that died before its response was finished.
+  void OnAbort(http::AbortReason reason) { Add(aborts_[static_cast<int>(reason)], 1); }
 
  private:
   friend class Metrics;
@@ -49,6 +55,7 @@ class LoopStats {
   std::array<Counter, kStatuses> responses_{};
   std::array<Counter, kStatuses> parse_errors_{};
   std::array<Counter, kTimeoutKinds> timeouts_{};
+  std::array<Counter, kAbortReasons> aborts_{};
   Counter body_bytes_{0};
   Counter bytes_written_{0};
   Counter accepted_{0};
@@ -60,6 +67,7 @@ struct MetricsSnapshot {
   std::array<uint64_t, 500> responses{};  // Index: status - 100.
   std::array<uint64_t, 500> parse_errors{};
   std::array<uint64_t, kTimeoutKinds> timeouts{};
+  std::array<uint64_t, kAbortReasons> aborts{};  // Index: http::AbortReason.
   uint64_t requests = 0;  // Sum of responses.
   uint64_t body_bytes = 0;
   uint64_t bytes_written = 0;
@@ -80,8 +88,8 @@ class Metrics {
 
   // Render() is the Prometheus text exposition format (version 0.0.4) of a
   // snapshot: requests by status code, parse errors by status code, request
-  // body bytes, bytes written, connections accepted / active / closed, and
-  // timeouts by kind.
+  // body bytes, bytes written, connections accepted / active / closed,
+  // timeouts by kind, and aborted requests by reason.
   [[nodiscard]] std::string Render() const;
 
  private:

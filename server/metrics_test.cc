@@ -39,6 +39,7 @@ TEST(MetricsTest, RenderIsPrometheusText) {
   metrics.loop(0)->OnAccepted();
   metrics.loop(0)->OnClosed();
   metrics.loop(0)->OnTimeout(TimeoutKind::kHeader);
+  metrics.loop(0)->OnAbort(http::AbortReason::kEndOfStream);
   const std::string text = metrics.Render();
   EXPECT_NE(text.find("# TYPE epollhttp_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("epollhttp_requests_total{code=\"200\"} 1\n"), std::string::npos);
@@ -48,6 +49,9 @@ TEST(MetricsTest, RenderIsPrometheusText) {
   EXPECT_NE(text.find("epollhttp_connections_active 1\n"), std::string::npos);
   EXPECT_NE(text.find("epollhttp_timeouts_total{kind=\"header\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("epollhttp_timeouts_total{kind=\"write\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_aborts_total{reason=\"end of stream\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_aborts_total{reason=\"reset\"} 0\n"), std::string::npos);
   EXPECT_EQ(text.back(), '\n');
 }
 

@@ -6,7 +6,8 @@
 // `StatsObserver`, which counts both into that loop's LoopStats and holds
 // nothing per connection. With --access_log, each connection also has an
 // `AccessLogObserver`, which remembers the current request line and logs one
-// line per response before passing every event on to the loop's observer.
+// line per request (answered or aborted) before passing every event on to
+// the loop's observer.
 //
 // Thread safety: an observer is used only on its loop's thread.
 #ifndef EPOLLHTTP_SERVER_OBSERVERS_H_
@@ -45,6 +46,7 @@ class StatsObserver final : public ConnectionObserver {
   void OnAccepted() override { stats_->OnAccepted(); }
   void OnClosed() override { stats_->OnClosed(); }
   void OnTimeout(TimeoutKind kind) override { stats_->OnTimeout(kind); }
+  void OnAbort(http::AbortReason reason) override { stats_->OnAbort(reason); }
   void OnBytesWritten(int64_t n) override { stats_->AddBytesWritten(n); }
 
  private:
@@ -53,17 +55,24 @@ class StatsObserver final : public ConnectionObserver {
 
 class AccessLogObserver final : public http::CodecObserver {
  public:
-  // Logs to `log` as client `peer`; passes every event on to `next` (may be
-  // null). `log` and `next` must outlive the observer.
-  AccessLogObserver(AccessLog* log, std::string peer, http::CodecObserver* next)
-      : log_(log), peer_(std::move(peer)), next_(next) {}
+  // Logs to `log`; passes every event on to `next` (may be null). `log` and
+  // `next` must outlive the observer.
+  AccessLogObserver(AccessLog* log, http::CodecObserver* next) : log_(log), next_(next) {}
+
+  // set_peer() names the client of the requests that follow.
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
 
   void OnRequestStart() override;
   void OnRequestHead(const http::RequestHead& head) override;
   void OnBodyBytes(int64_t n) override {
+    body_bytes_ += n;
     if (next_ != nullptr) next_->OnBodyBytes(n);
   }
   void OnResponse(int status, bool parse_error, int64_t body_bytes) override;
+  // OnAbort() logs the request with nginx's statuses for the same ends: 499
+  // (the client reset or ended its stream), 408 (a timeout), 503 (the
+  // shutdown deadline). A malformed body is logged by its error response.
+  void OnAbort(http::AbortReason reason) override;
 
  private:
   AccessLog* log_;
@@ -74,6 +83,7 @@ class AccessLogObserver final : public http::CodecObserver {
   std::string method_;
   std::string target_;
   absl::string_view version_;
+  int64_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/access_log.h"
 #include "server/connection.h"
+#include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
 #include "net/transport.h"
@@ -253,7 +254,8 @@ class Server::LoopThread {
   net::Timer log_flush_{loop_.get(), [this] { FlushLog(); }};
   net::Timer trim_{loop_.get(), [this] { Trim(); }};
   char scratch_[64 * 1024];
-  std::string output_scratch_;  // Responses on their way out (see Connection).
+  // Responses on their way out (see Connection); keeps up to 1 MiB between uses.
+  net::Buffer output_scratch_{1 << 20};
 };
 
 Server::Server() = default;

@@ -2,12 +2,11 @@
 
 namespace epollhttp::http {
 
-void NotFoundHandler::OnComplete(Request& request, ResponseWriter& writer) const {
-  (void)request;
+void NotFoundHandler::Answer(ResponseWriter& writer) const {
   Response response;
   response.status = 404;
   response.body = "not found\n";
-  writer.Write(response);
+  writer.Respond(response);
 }
 
 void Router::Handle(Method method, absl::string_view path, const Handler* handler) {

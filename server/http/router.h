@@ -21,9 +21,9 @@
 namespace epollhttp::http {
 
 // NotFoundHandler answers 404 with a short text body.
-class NotFoundHandler final : public Handler {
+class NotFoundHandler final : public SimpleHandler {
  public:
-  void OnComplete(Request& request, ResponseWriter& writer) const override;
+  void Answer(ResponseWriter& writer) const override;
 };
 
 class Router {

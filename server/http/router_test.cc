@@ -5,12 +5,9 @@
 namespace epollhttp::http {
 namespace {
 
-class Named final : public Handler {
+class Named final : public SimpleHandler {
  public:
-  void OnComplete(Request& request, ResponseWriter& writer) const override {
-    (void)request;
-    (void)writer;
-  }
+  void Answer(ResponseWriter& writer) const override { (void)writer; }
 };
 
 TEST(RouterTest, RoutesByMethodAndExactPathIgnoringTheQuery) {

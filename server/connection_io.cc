@@ -1,0 +1,92 @@
+#include "server/connection_io.h"
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+
+namespace epollhttp {
+
+ssize_t ConnectionIo::Read(absl::Span<char> buffer, int* error) {
+  const ssize_t n = transport_->Read(buffer, error);
+  transport_empty_ = n < 0 ? *error == EAGAIN : static_cast<size_t>(n) < buffer.size();
+  return n;
+}
+
+ssize_t ConnectionIo::Discard(size_t n, int* error) {
+  const ssize_t got = transport_->Discard(n, error);
+  transport_empty_ = got < 0 ? *error == EAGAIN : static_cast<size_t>(got) < n;
+  return got;
+}
+
+net::Buffer* ConnectionIo::Queue() {
+  if (queue_ == nullptr) queue_ = std::make_unique<net::Buffer>();
+  return queue_.get();
+}
+
+ssize_t ConnectionIo::Write(absl::string_view data, bool last, int* error) {
+  if (writes_ == 1) {
+    transport_->SetNoDelay();
+    writes_ = 2;
+  }
+  // The last bytes the connection writes may wait for its FIN, which the
+  // caller sends as soon as they are all written.
+  const ssize_t n = transport_->Write(data, last ? net::Push::kWithFin : net::Push::kNow, error);
+  if (n >= 0 && writes_ == 0) writes_ = 1;
+  return n;
+}
+
+ssize_t ConnectionIo::Flush(bool last, int* error) {
+  ssize_t written = 0;
+  while (has_queue()) {
+    const ssize_t n = Write(queue_->readable(), last, error);
+    if (n < 0) {
+      if (*error == EAGAIN || *error == EINTR) break;
+      return -1;
+    }
+    queue_->Consume(static_cast<size_t>(n));
+    written += n;
+  }
+  // The queue only ever holds what a write did not take: free it once empty.
+  if (queue_ != nullptr && queue_->empty()) queue_.reset();
+  return written;
+}
+
+void ConnectionIo::StartLingering() {
+  state_ = State::kLingering;
+  transport_->ShutdownWrite();
+  queue_.reset();
+}
+
+void ConnectionIo::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  queue_.reset();
+  transport_->Close();
+}
+
+uint32_t ConnectionIo::WantedEvents(bool want_read) const {
+  switch (state_) {
+    case State::kOpen:
+      if (has_queue()) return EPOLLOUT;
+      return want_read ? uint32_t{EPOLLIN | EPOLLRDHUP} : uint32_t{0};
+    case State::kInputEnded: return has_queue() ? uint32_t{EPOLLOUT} : uint32_t{0};
+    case State::kLingering: return EPOLLIN | EPOLLRDHUP;
+    case State::kClosed: break;
+  }
+  return 0;
+}
+
+bool ConnectionIo::Watch(net::Transport::ReadyCallback callback, bool want_read) {
+  if (!transport_->Watch(WantedEvents(want_read), std::move(callback))) return false;
+  watching_ = true;
+  return true;
+}
+
+bool ConnectionIo::Update(bool want_read) {
+  // Before Watch() there is nothing to update: Watch() registers with the
+  // events wanted then.
+  if (state_ == State::kClosed || !watching_) return true;
+  return transport_->SetEvents(WantedEvents(want_read));
+}
+
+}  // namespace epollhttp
