@@ -19,6 +19,11 @@ constexpr std::chrono::hours kLongestAllowance(24 * 365);
 
 }  // namespace
 
+net::Buffer* SessionSink::Output() { return connection_->Output(); }
+size_t SessionSink::QueuedOutput() const { return connection_->QueuedOutput(); }
+void SessionSink::Wake() { connection_->Wake(); }
+net::EventLoop* SessionSink::loop() const { return connection_->context_->loop; }
+
 std::unique_ptr<ConnectionWork> ConnectionWorkPool::Take(const ConnectionContext& context) {
   if (free_.empty()) return std::make_unique<ConnectionWork>(context);
   std::unique_ptr<ConnectionWork> work = std::move(free_.back());
@@ -29,7 +34,7 @@ std::unique_ptr<ConnectionWork> ConnectionWorkPool::Take(const ConnectionContext
 void ConnectionWorkPool::Give(std::unique_ptr<ConnectionWork> work) {
   if (free_.size() >= keep_) return;  // `work` is freed here.
   work->codec.Reset(nullptr);
-  work->codec.set_sink(nullptr);
+  work->sink.set_connection(nullptr);
   // A kept input buffer is at most Buffer's small size.
   if (work->input.capacity() > kHeadPiece * 2) {
     work->input.Release();
@@ -41,6 +46,7 @@ void ConnectionWorkPool::Give(std::unique_ptr<ConnectionWork> work) {
 
 Connection::Connection(const ConnectionContext* context, net::Transport* transport)
     : context_(context), io_(transport), timer_(context->loop, [this] { OnTimer(); }) {
+  static_assert(kResponsesPerEvent <= INT16_MAX, "responses_left_ is an int16_t");
   if (context_->observer != nullptr) context_->observer->OnAccepted();
 }
 
@@ -53,7 +59,8 @@ Connection::~Connection() {
 void Connection::Acquire() {
   if (work_ != nullptr) return;
   work_ = context_->pool->Take(*context_);
-  work_->codec.set_sink(this);
+  work_->sink.set_connection(this);
+  work_->codec.set_sink(&work_->sink);
   http::CodecObserver* observer = context_->observer;
   if (context_->access_log != nullptr) {
     if (work_->access_log == nullptr) {
@@ -404,7 +411,7 @@ size_t Connection::RunCodec(absl::string_view input) {
   http::CodecBudget budget;
   // With output queued, only the request in progress may still be answered.
   budget.max_output = OutputQueued() ? 0 : kOutputBatch;
-  budget.max_responses = std::max(responses_left_, 0);
+  budget.max_responses = std::max<int>(responses_left_, 0);
   const http::InputResult result =
       Call([this, input, budget] { return work_->codec.OnInput(input, budget); });
   stop_ = result.closing ? Stop::kClosing
@@ -424,7 +431,7 @@ http::InputResult Connection::Call(F f) {
   to_shared_ = false;
   if (result.responses > 0) {
     responses_ += result.responses;
-    responses_left_ -= result.responses;
+    responses_left_ = static_cast<int16_t>(responses_left_ - result.responses);
     restart_ = true;
   }
   if (result.closing) stop_ = Stop::kClosing;

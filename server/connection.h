@@ -130,12 +130,27 @@ struct ConnectionContext {
   void* owner = nullptr;
 };
 
+// SessionSink is how a connection's codec reaches it (http::CodecSink). It
+// lives in the ConnectionWork, so an idle connection carries no vtable.
+class SessionSink final : public http::CodecSink {
+ public:
+  void set_connection(Connection* connection) { connection_ = connection; }
+  net::Buffer* Output() override;
+  [[nodiscard]] size_t QueuedOutput() const override;
+  void Wake() override;
+  [[nodiscard]] net::EventLoop* loop() const override;
+
+ private:
+  Connection* connection_ = nullptr;
+};
+
 // ConnectionWork is what a connection needs while a request is in progress:
 // an idle keep-alive connection holds none.
 struct ConnectionWork {
   explicit ConnectionWork(const ConnectionContext& context)
       : codec(context.codec, context.router) {}
   http::ServerCodec codec;
+  SessionSink sink;
   net::Buffer input;  // Unconsumed input: a partial head, a backlog, bytes behind a hold.
   std::unique_ptr<AccessLogObserver> access_log;  // With an access log only.
 };
@@ -156,7 +171,7 @@ class ConnectionWorkPool {
   std::vector<std::unique_ptr<ConnectionWork>> free_;
 };
 
-class Connection : private http::CodecSink {
+class Connection {
  public:
   using State = ConnectionIo::State;
 
@@ -214,11 +229,11 @@ class Connection : private http::CodecSink {
   // Why the codec stopped taking input the last time it was fed.
   enum class Stop : uint8_t { kNeedInput, kYielded, kHeld, kClosing };
 
-  // --- http::CodecSink.
-  net::Buffer* Output() override;
-  [[nodiscard]] size_t QueuedOutput() const override;
-  void Wake() override;
-  [[nodiscard]] net::EventLoop* loop() const override { return context_->loop; }
+  // --- What the codec asks of the session (through SessionSink).
+  friend class SessionSink;
+  net::Buffer* Output();
+  [[nodiscard]] size_t QueuedOutput() const;
+  void Wake();
 
   void OnEvents(uint32_t events);
   void OnTimer();
@@ -301,20 +316,16 @@ class Connection : private http::CodecSink {
   [[nodiscard]] bool WantRead() const { return !held(); }
   void UpdateEvents();
   void NotePeak() {
-    peak_buffer_bytes_ = std::max<size_t>(peak_buffer_bytes_, buffer_bytes());
+    peak_buffer_bytes_ = static_cast<uint32_t>(std::max<size_t>(peak_buffer_bytes_, buffer_bytes()));
   }
 
+  // Ordered so that nothing pads: an idle connection is 152 bytes.
   const ConnectionContext* context_;
   ConnectionIo io_;
   std::unique_ptr<ConnectionWork> work_;  // While a request is in progress.
-  Phase phase_ = Phase::kIdle;
-  Stop stop_ = Stop::kNeedInput;
-  bool draining_ = false;   // The next response is the last.
-  bool restart_ = false;    // A response was counted: the phase's clock restarts.
-  bool to_shared_ = false;  // Inside a codec call whose output goes to the shared buffer.
-  int32_t responses_left_ = 0;  // This event's response budget.
-  uint32_t peak_buffer_bytes_ = 0;
-  int64_t responses_ = 0;
+  // One timer: the earliest deadline, or the next round (a stream's wake-up,
+  // or the backlog).
+  net::Timer timer_;
   // Timeouts. phase_since_ is when the codec's phase (for this request), or
   // the lingering close, began. While a stream holds the read mid-body,
   // last_read_ keeps when the body began, so that the body's clock resumes
@@ -322,9 +333,14 @@ class Connection : private http::CodecSink {
   TimePoint phase_since_;
   TimePoint last_read_;   // Last read that returned bytes.
   TimePoint last_write_;  // Last write progress, or when output became pending.
-  // One timer: the earliest deadline, or the next round (a stream's wake-up,
-  // or the backlog).
-  net::Timer timer_;
+  int64_t responses_ = 0;
+  uint32_t peak_buffer_bytes_ = 0;
+  int16_t responses_left_ = 0;  // This event's response budget.
+  Phase phase_ = Phase::kIdle;
+  Stop stop_ = Stop::kNeedInput;
+  bool draining_ = false;   // The next response is the last.
+  bool restart_ = false;    // A response was counted: the phase's clock restarts.
+  bool to_shared_ = false;  // Inside a codec call whose output goes to the shared buffer.
 };
 
 }  // namespace epollhttp

@@ -4,9 +4,11 @@
 // no waiting).
 #include "server/connection.h"
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -122,6 +124,12 @@ class ConnectionTest : public ::testing::Test {
   std::unique_ptr<Connection> connection_;
   int closes_ = 0;
 };
+
+TEST(ConnectionSizeTest, AnIdleConnectionStaysWithinItsByteBudget) {
+  // docs/architecture.md's budget: with its 80-byte socket transport and the
+  // server's list links, an accepted connection is one 256-byte block.
+  EXPECT_LE(sizeof(Connection), 152u);
+}
 
 TEST_F(ConnectionTest, AnswersKeepAliveRequestsAndSetsNoDelayOnlyForTheSecondWrite) {
   Open(kGet);
@@ -523,6 +531,325 @@ TEST_F(ConnectionTest, DrainReachesTheWorkOfARequestThatStartsLater) {
   connection_->Drain();
   EXPECT_NE(fake_->TakeWritten().find("Connection: close\r\n"), std::string::npos);
   EXPECT_TRUE(closed());
+}
+
+// --- Streams that hold the read or answer later.
+
+// What an asynchronous stream saw; the test drives its writer.
+struct Probe {
+  http::ResponseWriter* writer = nullptr;  // Valid while `alive`.
+  std::string body;                        // Every body byte, in order.
+  std::vector<std::string> events;
+  int aborts = 0;
+  int refused_in_abort = 0;
+  bool alive = false;
+  bool pause = false;  // OnBody() answers kPause.
+};
+
+// POST /pause reads its body (pausing after each piece if asked); GET /later
+// answers nothing by itself. Everything else is the hello reply.
+class ProbeHandler final : public http::Handler {
+ public:
+  explicit ProbeHandler(Probe* probe) : probe_(probe) {}
+  class Stream final : public http::RequestStream {
+   public:
+    explicit Stream(Probe* probe) : probe_(probe) { probe_->alive = true; }
+    ~Stream() override {
+      probe_->alive = false;
+      probe_->writer = nullptr;
+    }
+    http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
+      (void)writer;
+      probe_->body.append(data.data(), data.size());
+      return probe_->pause ? http::BodyAction::kPause : http::BodyAction::kContinue;
+    }
+    void OnEnd(http::ResponseWriter& writer) override {
+      (void)writer;
+      probe_->events.push_back("end");
+    }
+    void OnAbort(http::AbortReason reason) override {
+      ++probe_->aborts;
+      probe_->events.push_back(absl::StrCat("abort ", http::AbortReasonName(reason)));
+      if (probe_->writer->Respond({}) == -ECANCELED) ++probe_->refused_in_abort;
+    }
+
+   private:
+    Probe* probe_;
+  };
+  http::StreamStart Start(const http::RequestHead& head,
+                          http::ResponseWriter& writer) const override {
+    (void)head;
+    probe_->writer = &writer;
+    return {http::Owned(std::make_unique<Stream>(probe_)), http::BodyMode::kRead};
+  }
+
+ private:
+  Probe* probe_;
+};
+
+class AsyncConnectionTest : public ConnectionTest {
+ protected:
+  AsyncConnectionTest() {
+    router_.SetDefault(&hello_);
+    router_.Handle(http::Method::kPost, "/pause", &probe_handler_);
+    router_.Handle(http::Method::kGet, "/later", &probe_handler_);
+    context_.router = &router_;
+  }
+
+  // Answer() finishes the held request with a 200 whose body is `text`.
+  void Answer(absl::string_view text) {
+    ASSERT_NE(probe_.writer, nullptr);
+    http::Response response;
+    response.body = text;
+    EXPECT_EQ(probe_.writer->Respond(response), 0);
+  }
+
+  Probe probe_;
+  ProbeHandler probe_handler_{&probe_};
+  HelloHandler hello_;
+  http::Router router_;
+};
+
+constexpr char kLater[] = "GET /later HTTP/1.1\r\nHost: a\r\n\r\n";
+
+std::string PauseHead(int length) {
+  return absl::StrCat("POST /pause HTTP/1.1\r\nHost: a\r\nContent-Length: ", length, "\r\n\r\n");
+}
+
+TEST_F(AsyncConnectionTest, APausedBodyStopsReadingAndResumesWithEveryByteOnce) {
+  probe_.pause = true;
+  Open(PauseHead(300) + std::string(100, 'a'));
+  EXPECT_TRUE(connection_->held());
+  EXPECT_EQ(probe_.body, std::string(100, 'a'));
+  // The client keeps sending; nothing is read: the bytes stay with the peer
+  // (in the kernel, where TCP pushes back).
+  const int64_t reads = fake_->reads();
+  fake_->PeerSend(std::string(100, 'b'));
+  Run();
+  fake_->PeerSend(std::string(100, 'c'));
+  Run();
+  EXPECT_EQ(fake_->reads(), reads);
+  EXPECT_EQ(fake_->unread(), 200u);
+  EXPECT_EQ(fake_->events(), 0u);  // Not even EPOLLIN: only a reset would wake it.
+  // The resume lets the rest through (one read, one piece), exactly once.
+  probe_.writer->ResumeBody();
+  Run();
+  EXPECT_EQ(probe_.body, std::string(100, 'a') + std::string(100, 'b') + std::string(100, 'c'));
+  EXPECT_EQ(fake_->unread(), 0u);
+  EXPECT_TRUE(probe_.events.empty());  // The end waits for the last resume.
+  probe_.writer->ResumeBody();
+  Run();
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"end"}));
+  Answer("stored");
+  Run();
+  EXPECT_NE(fake_->TakeWritten().find("\r\n\r\nstored"), std::string::npos);
+  EXPECT_FALSE(connection_->held());
+  EXPECT_FALSE(probe_.alive);
+}
+
+TEST_F(AsyncConnectionTest, APausedBodyIsNotKilledByTheBodyTimeoutOrTheMinimumRate) {
+  context_.options.body_min_rate = 100;  // After 1 s, 100 B/s on average.
+  probe_.pause = true;
+  Open(PauseHead(4));
+  Advance(milliseconds(900));  // 900 ms of the body's time...
+  fake_->PeerSend("ab");       // ...then a piece, and the stream pauses.
+  Run();
+  EXPECT_TRUE(connection_->held());
+  Advance(milliseconds(60'000));  // A minute of pause: far past both limits.
+  EXPECT_FALSE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kBody), 0u);
+  // Resumed, the body's clock goes on from where it stopped: 900 ms used, so
+  // the minimum rate allows 1 s + 2 B / 100 B/s - 900 ms = 120 ms more.
+  probe_.pause = false;
+  probe_.writer->ResumeBody();
+  Run();
+  Advance(milliseconds(119));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kBody), 1u);
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"abort timeout"}));
+  EXPECT_EQ(probe_.refused_in_abort, 1);
+}
+
+TEST_F(AsyncConnectionTest, AWriteTimeoutStillRunsWhileAStreamHoldsTheRead) {
+  Open();
+  fake_->set_window(10);
+  fake_->PeerSend(absl::StrCat(kGet, kLater));  // A hello the client does not read.
+  Run();
+  EXPECT_TRUE(connection_->held());
+  EXPECT_GT(connection_->queued_output(), 0u);
+  Advance(milliseconds(2000));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kWrite), 1u);
+  EXPECT_EQ(probe_.aborts, 1);
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"end", "abort timeout"}));
+}
+
+TEST_F(AsyncConnectionTest, ALateAnswerGoesOutInOrderBetweenPipelinedRequests) {
+  Open(absl::StrCat(kGet, kLater, kGet, kGet));
+  // The first hello went out; the others wait behind the held request,
+  // unanswered, however many rounds pass.
+  std::string all = fake_->TakeWritten();
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK"), 1);
+  for (int round = 0; round < 5; ++round) {
+    loop_->RunOnce(std::chrono::nanoseconds(0));
+    fake_->Pump();
+  }
+  EXPECT_EQ(fake_->TakeWritten(), "");
+  EXPECT_EQ(connection_->responses(), 1);
+  // The answer, in pieces, after the callbacks returned.
+  http::ResponseHead head;
+  head.content_length = 10;
+  ASSERT_EQ(probe_.writer->WriteHead(head), 0);
+  ASSERT_EQ(probe_.writer->WriteBody("late-"), 0);
+  Run();
+  EXPECT_EQ(Count(fake_->TakeWritten(), "late-"), 1);  // Sent as it comes.
+  ASSERT_EQ(probe_.writer->WriteBody("reply"), 0);
+  ASSERT_EQ(probe_.writer->Finish(), 0);
+  Run();
+  all = fake_->TakeWritten();
+  const size_t late = all.find("reply");
+  const size_t hello = all.find("Hello!");
+  EXPECT_NE(late, std::string::npos);
+  EXPECT_LT(late, hello);
+  EXPECT_EQ(Count(all, "Hello!"), 2);  // The two behind it, after it.
+  EXPECT_EQ(connection_->responses(), 4);
+  EXPECT_FALSE(connection_->busy());  // Idle again: the work went back.
+}
+
+TEST_F(AsyncConnectionTest, ALateAnswerToAHalfClosedClientIsWrittenThenTheConnectionCloses) {
+  Open(kLater);
+  fake_->PeerClose();
+  Run();
+  EXPECT_FALSE(closed());  // Not read while held: the FIN waits.
+  Answer("bye");
+  Run();
+  EXPECT_NE(fake_->TakeWritten().find("\r\n\r\nbye"), std::string::npos);
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(probe_.aborts, 0);
+}
+
+TEST_F(AsyncConnectionTest, AResetAbortsTheStreamOnceAndLaterWritesAreRefused) {
+  Open(kLater);
+  http::ResponseWriter* writer = probe_.writer;
+  fake_->PeerReset();
+  Run();
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"end", "abort reset"}));
+  EXPECT_FALSE(probe_.alive);
+  EXPECT_EQ(closes_, 1);
+  (void)writer;  // The writer died with the stream's request; nothing to call.
+}
+
+TEST_F(AsyncConnectionTest, TheEndOfTheStreamMidBodyAbortsTheStream) {
+  Open(PauseHead(10) + "abc");
+  fake_->PeerClose();
+  Run();
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"abort end of stream"}));
+}
+
+TEST_F(AsyncConnectionTest, ShutdownAbortsAHeldRequestOnce) {
+  Open(kLater);
+  connection_->Drain();  // The held request may still finish...
+  EXPECT_FALSE(closed());
+  connection_->Abort();  // ...until the shutdown deadline.
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"end", "abort shutdown"}));
+  connection_.reset();  // Nothing more on destruction.
+  EXPECT_EQ(probe_.aborts, 1);
+}
+
+TEST_F(AsyncConnectionTest, DestroyingAConnectionAbortsItsRequestAsAShutdown) {
+  Open(PauseHead(10) + "abc");
+  connection_.reset();
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"abort shutdown"}));
+}
+
+TEST_F(AsyncConnectionTest, AMalformedBodyAbortsTheStreamAndAnswers400) {
+  Open("POST /pause HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX");
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"abort bad request"}));
+  EXPECT_EQ(fake_->TakeWritten().rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
+  EXPECT_EQ(connection_->state(), Connection::State::kLingering);
+}
+
+TEST_F(AsyncConnectionTest, AnEarlyAnswerDuringTheBodyClosesAfterLingering) {
+  probe_.pause = true;
+  Open(PauseHead(100) + "abc");
+  http::Response response;
+  response.status = 413;
+  ASSERT_EQ(probe_.writer->Respond(response), 0);
+  Run();
+  const std::string out = fake_->TakeWritten();
+  EXPECT_EQ(out.rfind("HTTP/1.1 413 Content Too Large\r\n", 0), 0u);
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(connection_->state(), Connection::State::kLingering);
+  EXPECT_EQ(probe_.aborts, 0);
+  fake_->PeerSend(std::string(97, 'z'));  // The rest of the body is dropped.
+  Run();
+  EXPECT_EQ(fake_->unread(), 0u);
+  EXPECT_EQ(probe_.body, "abc");
+}
+
+TEST_F(AsyncConnectionTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
+  class BigStream final : public http::RequestStream {
+   public:
+    explicit BigStream(int* chunks) : chunks_(chunks) {}
+    void OnEnd(http::ResponseWriter& writer) override {
+      http::ResponseHead head;
+      head.content_length = 64 * 64 * 1024;
+      writer.WriteHead(head);
+      OnWritable(writer);
+    }
+    void OnWritable(http::ResponseWriter& writer) override {
+      // Write while the writer has room, as a download would.
+      while (writer.writable() && *chunks_ < 64) {
+        writer.WriteBody(std::string(64 * 1024, 'd'));
+        ++*chunks_;
+      }
+      if (*chunks_ == 64) writer.Finish();
+    }
+
+   private:
+    int* chunks_;
+  };
+  class BigHandler final : public http::Handler {
+   public:
+    explicit BigHandler(int* chunks) : chunks_(chunks) {}
+    http::StreamStart Start(const http::RequestHead& head,
+                            http::ResponseWriter& writer) const override {
+      (void)head;
+      (void)writer;
+      return {http::Owned(std::make_unique<BigStream>(chunks_)), http::BodyMode::kDiscard};
+    }
+
+   private:
+    int* chunks_;
+  };
+  int chunks = 0;
+  BigHandler big(&chunks);
+  router_.Handle(http::Method::kGet, "/big", &big);
+  Open();
+  fake_->set_window(0);
+  fake_->PeerSend("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  Run();
+  // Nothing taken: the stream stopped at the high-water mark.
+  EXPECT_LE(connection_->queued_output(), http::ResponseWriter::kHighWater + 64 * 1024 + 200);
+  EXPECT_LT(chunks, 64);
+  size_t received = 0;
+  while (!closed() && chunks < 64) {
+    fake_->OpenWindow(256 * 1024);
+    Run();
+    received += fake_->TakeWritten().size();
+    EXPECT_LE(connection_->queued_output(), http::ResponseWriter::kHighWater + 64 * 1024 + 200);
+  }
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  received += fake_->TakeWritten().size();
+  EXPECT_EQ(chunks, 64);
+  EXPECT_GT(received, 64u * 64 * 1024);
+  EXPECT_FALSE(connection_->busy());
 }
 
 }  // namespace
