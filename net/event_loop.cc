@@ -114,6 +114,7 @@ void EventLoop::Post(Task task) {
     // queue after reading the eventfd, in the same round.
     wake = posted_.empty();
     posted_.push_back(std::move(task));
+    has_posted_.store(true, std::memory_order_release);
   }
   if (!wake) return;
   const uint64_t one = 1;
@@ -143,11 +144,12 @@ std::chrono::nanoseconds EventLoop::Timeout(Clock::duration max_wait) {
 }
 
 int EventLoop::RunPosted() {
+  if (!has_posted_.load(std::memory_order_acquire)) return 0;
   std::vector<Task> tasks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (posted_.empty()) return 0;
     tasks.swap(posted_);
+    has_posted_.store(false, std::memory_order_relaxed);
   }
   for (Task& task : tasks) task();
   return static_cast<int>(tasks.size());

@@ -245,6 +245,10 @@ class EventLoop {
   std::mutex mutex_;
   std::vector<Task> posted_;     // Guarded by mutex_.
   bool stop_requested_ = false;  // Guarded by mutex_.
+  // posted_ is not empty (set under mutex_): a round with nothing posted
+  // takes no lock. A post that races with the check has written the eventfd,
+  // so the next round sees it.
+  std::atomic<bool> has_posted_{false};
 };
 
 }  // namespace epollhttp::net

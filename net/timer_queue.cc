@@ -31,6 +31,23 @@ void TimerQueue::Cancel(Timer* timer) {
 }
 
 int TimerQueue::Run(Clock::time_point now) {
+  // Only timers armed before this pass run in it: one armed by a callback
+  // here (never earlier than `now`, so behind every older due timer) waits
+  // for the next round even if it is already due.
+  const uint64_t armed_before = next_sequence_;
+  int ran = 0;
+  if (!next_.empty()) ran += RunNextRound();
+  while (!heap_.empty()) {
+    Timer* timer = heap_.front();
+    if (timer->when_ > now || timer->sequence_ >= armed_before) break;
+    HeapRemove(0);
+    timer->callback_();
+    ++ran;
+  }
+  return ran;
+}
+
+int TimerQueue::RunNextRound() {
   int ran = 0;
   // The next-round timers armed before this round; those armed from here on
   // go to the (now empty) next_ list and wait a round.
@@ -47,17 +64,6 @@ int TimerQueue::Run(Clock::time_point now) {
     ++ran;
   }
   running_.clear();
-  // Then the heap, only timers armed before this pass: one armed by a
-  // callback here (never earlier than `now`, so behind every older due
-  // timer) waits for the next round even if it is already due.
-  const uint64_t armed_before = next_sequence_;
-  while (!heap_.empty()) {
-    Timer* timer = heap_.front();
-    if (timer->when_ > now || timer->sequence_ >= armed_before) break;
-    HeapRemove(0);
-    timer->callback_();
-    ++ran;
-  }
   return ran;
 }
 

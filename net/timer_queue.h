@@ -44,6 +44,8 @@ class TimerQueue {
   static bool Before(const Timer* a, const Timer* b) {
     return a->when_ < b->when_ || (a->when_ == b->when_ && a->sequence_ < b->sequence_);
   }
+  // RunNextRound() runs the timers of next_, as Run() describes.
+  int RunNextRound();
   void HeapPush(Timer* timer);
   void HeapRemove(uint32_t index);
   void SiftUp(uint32_t index);

@@ -8,17 +8,42 @@
 
 namespace epollhttp::test {
 
+void FakeTransport::Reset() {
+  inbox_.clear();
+  inbox_read_ = 0;
+  written_.clear();
+  read_limit_ = write_limit_ = window_ = kUnlimited;
+  peer_closed_ = reset_ = closed_ = write_shut_ = held_ = nodelay_ = watching_ = false;
+  events_ = 0;
+  callback_ = nullptr;
+  bytes_read_ = bytes_discarded_ = reads_ = writes_ = after_close_ = 0;
+  writes_after_shutdown_ = fin_writes_ = held_waits_ = 0;
+}
+
+void FakeTransport::PeerSend(absl::string_view bytes) {
+  if (inbox_read_ == inbox_.size()) {
+    inbox_.clear();
+    inbox_read_ = 0;
+  }
+  inbox_.append(bytes.data(), bytes.size());
+}
+
 std::string FakeTransport::TakeWritten() {
   std::string out;
   out.swap(written_);
   return out;
 }
 
+void FakeTransport::MoveWrittenTo(std::string* out) {
+  out->append(written_);
+  written_.clear();
+}
+
 uint32_t FakeTransport::ReadyEvents() const {
   if (closed_ || !watching_) return 0;
   uint32_t ready = 0;
   if (reset_) ready |= EPOLLERR | EPOLLHUP | EPOLLIN | EPOLLRDHUP;
-  if (!inbox_.empty() || peer_closed_) ready |= EPOLLIN;
+  if (inbox_read_ < inbox_.size() || peer_closed_) ready |= EPOLLIN;
   if (peer_closed_) ready |= EPOLLRDHUP;
   if (peer_closed_ && write_shut_) ready |= EPOLLHUP;
   if (reset_ || window_ > 0) ready |= EPOLLOUT;
@@ -43,14 +68,14 @@ ssize_t FakeTransport::Take(size_t n, char* out, int* error) {
     *error = ECONNRESET;
     return -1;
   }
-  const size_t take = std::min({n, read_limit_, inbox_.size()});
+  const size_t take = std::min({n, read_limit_, inbox_.size() - inbox_read_});
   if (take == 0) {
     if (peer_closed_ && n > 0) return 0;
     *error = EAGAIN;
     return -1;
   }
-  if (out != nullptr) std::memcpy(out, inbox_.data(), take);
-  inbox_.erase(0, take);
+  if (out != nullptr) std::memcpy(out, inbox_.data() + inbox_read_, take);
+  inbox_read_ += take;
   return static_cast<ssize_t>(take);
 }
 

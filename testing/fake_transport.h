@@ -6,6 +6,10 @@
 // is recorded, including any write after Close() (a bug the tests assert
 // against).
 //
+// Reads take from the front of the queued bytes without moving the rest, and
+// Reset() keeps every buffer's capacity, so a fuzzer that reuses one fake
+// allocates nothing per input.
+//
 // Test-only. Thread safety: one thread, the test's (or the fuzzer's).
 #ifndef EPOLLHTTP_TESTING_FAKE_TRANSPORT_H_
 #define EPOLLHTTP_TESTING_FAKE_TRANSPORT_H_
@@ -24,9 +28,12 @@ class FakeTransport final : public net::Transport {
  public:
   static constexpr size_t kUnlimited = std::numeric_limits<size_t>::max();
 
+  // Reset() makes the fake as new, keeping its buffers' capacity.
+  void Reset();
+
   // --- The peer.
   // PeerSend() queues bytes for the connection to read.
-  void PeerSend(absl::string_view bytes) { inbox_.append(bytes.data(), bytes.size()); }
+  void PeerSend(absl::string_view bytes);
   // PeerClose() ends the peer's stream after the queued bytes (a FIN).
   void PeerClose() { peer_closed_ = true; }
   // PeerReset() makes every later operation fail with ECONNRESET.
@@ -39,8 +46,10 @@ class FakeTransport final : public net::Transport {
   void set_write_limit(size_t n) { write_limit_ = n == 0 ? 1 : n; }
   void set_window(size_t n) { window_ = n; }
   void OpenWindow(size_t n) { window_ = window_ == kUnlimited ? kUnlimited : window_ + n; }
-  // TakeWritten() returns and forgets what the connection has written.
+  // TakeWritten() returns and forgets what the connection has written;
+  // MoveWrittenTo() appends it to `*out` instead (keeping this buffer).
   std::string TakeWritten();
+  void MoveWrittenTo(std::string* out);
   // Pump() runs the readiness callback while a watched condition holds, at
   // most `max_calls` times; returns how many times it ran. A result equal to
   // `max_calls` means the connection spins without making progress.
@@ -52,7 +61,7 @@ class FakeTransport final : public net::Transport {
   [[nodiscard]] bool nodelay() const { return nodelay_; }
   [[nodiscard]] uint32_t events() const { return events_; }
   [[nodiscard]] bool watching() const { return watching_; }
-  [[nodiscard]] size_t unread() const { return inbox_.size(); }
+  [[nodiscard]] size_t unread() const { return inbox_.size() - inbox_read_; }
   [[nodiscard]] int64_t bytes_read() const { return bytes_read_; }
   [[nodiscard]] int64_t bytes_discarded() const { return bytes_discarded_; }
   [[nodiscard]] int64_t reads() const { return reads_; }
@@ -89,6 +98,7 @@ class FakeTransport final : public net::Transport {
   void NoteEvents(uint32_t events);
 
   std::string inbox_;
+  size_t inbox_read_ = 0;  // Bytes of inbox_ already read.
   std::string written_;
   size_t read_limit_ = kUnlimited;
   size_t write_limit_ = kUnlimited;
