@@ -764,10 +764,14 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   // Drive() delivers readiness one report at a time, then due timers, until
   // nothing is left; checks the per-event bounds and that timeouts are the
   // ones specified.
-  auto drive = [&] {
-    h.loop->RunUntilIdle();  // Due timers first, and the round time catches up.
-    collect();
-    invariants();
+  // Each drive() ends with the loop idle, so only time or an action makes
+  // timers due before the next one: `timers` says so.
+  auto drive = [&](bool timers) {
+    if (timers) {
+      h.loop->RunUntilIdle();  // Due timers first, and the round time catches up.
+      collect();
+      invariants();
+    }
     for (int guard = 0;; ++guard) {
       Check(guard < 100'000, "no quiescence: the connection spins");
       const int64_t responses = connection->responses();
@@ -780,8 +784,10 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
               "too many responses in one event");
         Check(fake.reads() - reads <= epollhttp::kReadsPerEvent, "too many reads in one event");
       } else {
-        worked = h.loop->RunUntilIdle() > 1;
+        // Nothing readable or writable: due timers and tasks, if any.
+        worked = h.loop->HasWorkNow() && h.loop->RunUntilIdle() > 1;
       }
+      if (!worked) break;  // Nothing changed since the last check.
       collect();
       invariants();
       if (observer.timeouts_ != timeouts) {
@@ -814,7 +820,6 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
           Check(connection->state() == Connection::State::kClosed, "a timeout left it open");
         }
       }
-      if (!worked) break;
     }
   };
 
@@ -833,7 +838,7 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   Check(connection->Start() || connection->state() == Connection::State::kClosed, "Start failed");
   collect();
   invariants();
-  drive();
+  drive(/*timers=*/true);
   int due = 0;  // Pieces to deliver before the next action.
   auto apply = [&](uint8_t op) {
     const uint8_t arg = op & 31;
@@ -863,23 +868,25 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   };
   if (action + 1 < script.actions.size()) due = static_cast<uint8_t>(script.actions[action]);
   while (fed < script.data.size() || action + 1 < script.actions.size()) {
+    bool timers = false;
     if (action + 1 < script.actions.size() && (due == 0 || fed >= script.data.size())) {
       apply(static_cast<uint8_t>(script.actions[action + 1]));
+      timers = true;
       action += 2;
       if (action + 1 < script.actions.size()) due = static_cast<uint8_t>(script.actions[action]);
     } else {
       next_piece();
       if (due > 0) --due;
     }
-    drive();
+    drive(timers);
   }
   // The client stops sending and reads everything; time runs on.
   fake.set_window(FakeTransport::kUnlimited);
   fake.set_write_limit(FakeTransport::kUnlimited);
-  drive();
+  drive(/*timers=*/false);
   for (int i = 0; i < 40 && connection->state() != Connection::State::kClosed; ++i) {
     h.time->Advance(milliseconds(500));
-    drive();
+    drive(/*timers=*/true);
   }
   Check(connection->state() == Connection::State::kClosed, "the connection never ended");
   connection.reset();

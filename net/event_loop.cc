@@ -203,6 +203,11 @@ void EventLoop::Run() {
   running_thread_.store(std::thread::id(), std::memory_order_relaxed);
 }
 
+bool EventLoop::HasWorkNow() {
+  return has_posted_.load(std::memory_order_acquire) || !deferred_.empty() ||
+         timers_->next_round() || (!timers_->empty_heap() && timers_->first() <= ReadTime());
+}
+
 int EventLoop::RunUntilIdle(int max_rounds) {
   int rounds = 0;
   while (rounds < max_rounds) {
@@ -210,7 +215,7 @@ int EventLoop::RunUntilIdle(int max_rounds) {
     const int work = RunOnce(Clock::duration::zero());
     if (work < 0) break;
     const bool timer_due =
-        timers_->next_round() || (!timers_->empty_heap() && timers_->first() <= ReadTime());
+        timers_->next_round() || (!timers_->empty_heap() && timers_->first() <= now_);
     if (work == 0 && !timer_due && deferred_.empty()) break;
   }
   return rounds;

@@ -204,6 +204,12 @@ class EventLoop {
   // `max_rounds`). Returns the rounds run. For tests driving a ManualTime.
   int RunUntilIdle(int max_rounds = 100'000);
 
+  // HasWorkNow() is true when a round would run something without waiting
+  // for an fd: a posted task, a timer due by the clock or armed for the next
+  // round, or a deferred deletion. For tests and fuzzers that drive a fake
+  // transport and skip idle rounds.
+  [[nodiscard]] bool HasWorkNow();
+
   // Now() is the time at the start of the current dispatch round (or of the
   // last RunUntilIdle() round).
   [[nodiscard]] Clock::time_point Now() const { return now_; }

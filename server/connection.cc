@@ -160,7 +160,6 @@ void Connection::AfterIo() {
   }
   MaybeRelease();
   if (io_.closed()) return;
-  UpdateEvents();
   ArmTimer();
 }
 
@@ -225,6 +224,7 @@ void Connection::OnTimer() {
       MaybeRelease();
       return;
     }
+    UpdateEvents();  // A hold may have ended, or begun.
   }
   if (Backlog() && !OutputQueued()) {
     OnReadable();

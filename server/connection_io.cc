@@ -77,7 +77,8 @@ uint32_t ConnectionIo::WantedEvents(bool want_read) const {
 }
 
 bool ConnectionIo::Watch(net::Transport::ReadyCallback callback, bool want_read) {
-  if (!transport_->Watch(WantedEvents(want_read), std::move(callback))) return false;
+  events_ = WantedEvents(want_read);
+  if (!transport_->Watch(events_, std::move(callback))) return false;
   watching_ = true;
   return true;
 }
@@ -86,7 +87,10 @@ bool ConnectionIo::Update(bool want_read) {
   // Before Watch() there is nothing to update: Watch() registers with the
   // events wanted then.
   if (state_ == State::kClosed || !watching_) return true;
-  return transport_->SetEvents(WantedEvents(want_read));
+  const uint32_t events = WantedEvents(want_read);
+  if (events == events_) return true;
+  events_ = events;
+  return transport_->SetEvents(events);
 }
 
 }  // namespace epollhttp

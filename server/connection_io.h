@@ -111,6 +111,7 @@ class ConnectionIo {
   uint8_t writes_ = 0;  // 0, 1: writes so far; 2: TCP_NODELAY is set.
   bool transport_empty_ = false;
   bool watching_ = false;
+  uint32_t events_ = 0;  // The events watched now: Update() calls the transport only on a change.
 };
 
 }  // namespace epollhttp

@@ -52,6 +52,8 @@ uint32_t FakeTransport::ReadyEvents() const {
 }
 
 int FakeTransport::Pump(int max_calls) {
+  // The connection is back in its loop: it waits for what it watches.
+  if (!closed_) NoteEvents(events_);
   int calls = 0;
   while (calls < max_calls) {
     const uint32_t ready = ReadyEvents();

@@ -71,9 +71,10 @@ class FakeTransport final : public net::Transport {
   // writes_after_shutdown() counts writes after ShutdownWrite().
   [[nodiscard]] int64_t writes_after_shutdown() const { return writes_after_shutdown_; }
   // fin_writes() counts writes made with Push::kWithFin. held_waits()
-  // counts the times the connection asked to read (EPOLLIN) while bytes
-  // written with kWithFin still waited for a FIN that had not been sent: a
-  // real socket would hold them back, and the peer would wait for them.
+  // counts the times the connection asked to read (EPOLLIN), or was back in
+  // its loop watching for it (at a Pump()), while bytes written with
+  // kWithFin still waited for a FIN that had not been sent: a real socket
+  // would hold them back, and the peer would wait for them.
   [[nodiscard]] int64_t fin_writes() const { return fin_writes_; }
   [[nodiscard]] int64_t held_waits() const { return held_waits_; }
 
