@@ -25,8 +25,8 @@ namespace epollhttp::internal {
 
 #if !defined(NDEBUG) || defined(EPOLLHTTP_DCHECK_ALWAYS_ON)
 #define EPOLLHTTP_DCHECK_IS_ON 1
-#define EPOLLHTTP_DCHECK(condition)                                             \
-  ((condition) ? static_cast<void>(0)                                           \
+#define EPOLLHTTP_DCHECK(condition)   \
+  ((condition) ? static_cast<void>(0) \
                : ::epollhttp::internal::DcheckFailed(#condition, __FILE__, __LINE__))
 #else
 #define EPOLLHTTP_DCHECK_IS_ON 0

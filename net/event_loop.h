@@ -38,8 +38,8 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>

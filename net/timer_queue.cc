@@ -53,7 +53,8 @@ int TimerQueue::RunNextRound() {
   // go to the (now empty) next_ list and wait a round.
   running_.swap(next_);
   for (size_t i = 0; i < running_.size(); ++i) {
-    if (running_[i] != nullptr) running_[i]->slot_ = kListBit | kRunningBit | static_cast<uint32_t>(i);
+    if (running_[i] != nullptr)
+      running_[i]->slot_ = kListBit | kRunningBit | static_cast<uint32_t>(i);
   }
   for (Timer*& slot : running_) {
     Timer* timer = slot;

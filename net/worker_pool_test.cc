@@ -148,8 +148,8 @@ TEST(WorkerPoolTest, CancelledWorkNeverCompletesAndQueuedWorkDoesNotRun) {
       [&] { ++done; });
   for (int i = 0; i < 10; ++i) {
     streams.push_back(std::make_unique<Stream>());
-    streams.back()->work =
-        pool->Submit(loop.get(), [&] { worked.fetch_add(100); }, [&] { ++done; });
+    streams.back()->work = pool->Submit(
+        loop.get(), [&] { worked.fetch_add(100); }, [&] { ++done; });
   }
   gate.WaitArrived(1);
   for (auto& s : streams) EXPECT_TRUE(s->work.pending());
@@ -181,9 +181,11 @@ TEST(WorkerPoolTest, DoneMayChainMoreWorkThroughItsOwnHandle) {
       return;
     }
     EXPECT_FALSE(handle.pending());  // Cleared before `done` runs.
-    handle = pool->Submit(loop.get(), [&] { worked.fetch_add(1); }, next);
+    handle = pool->Submit(
+        loop.get(), [&] { worked.fetch_add(1); }, next);
   };
-  handle = pool->Submit(loop.get(), [&] { worked.fetch_add(1); }, next);
+  handle = pool->Submit(
+      loop.get(), [&] { worked.fetch_add(1); }, next);
   loop->Run();
   EXPECT_EQ(steps, 100);
   EXPECT_EQ(worked.load(), 100);
@@ -193,13 +195,15 @@ TEST(WorkerPoolTest, AMovedHandleStillCancels) {
   auto pool = NewPool(1);
   auto loop = NewLoop();
   int done = 0;
-  Work a = pool->Submit(loop.get(), [] {}, [&] { ++done; });
+  Work a = pool->Submit(
+      loop.get(), [] {}, [&] { ++done; });
   Work b = std::move(a);
   EXPECT_FALSE(a.pending());  // NOLINT(bugprone-use-after-move): moved-from is empty.
   EXPECT_TRUE(b.pending());
   b.Cancel();
   EXPECT_FALSE(b.pending());
-  Work sentinel = pool->Submit(loop.get(), [] {}, [&] { loop->Stop(); });
+  Work sentinel = pool->Submit(
+      loop.get(), [] {}, [&] { loop->Stop(); });
   loop->Run();
   EXPECT_EQ(done, 0);
 }

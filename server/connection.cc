@@ -190,9 +190,7 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
       }
       *kind = TimeoutKind::kIdle;
       return phase_since_ + options.idle_timeout;
-    case Phase::kHead:
-      *kind = TimeoutKind::kHeader;
-      return phase_since_ + options.header_timeout;
+    case Phase::kHead: *kind = TimeoutKind::kHeader; return phase_since_ + options.header_timeout;
     case Phase::kBody: {
       *kind = TimeoutKind::kBody;
       TimePoint deadline = std::max(phase_since_, last_read_) + options.body_timeout;
@@ -209,7 +207,7 @@ Connection::TimePoint Connection::Deadline(TimeoutKind* kind) const {
       }
       return deadline;
     }
-    case Phase::kHeld:  // The server holds the read: the request side has no deadline.
+    case Phase::kHeld:           // The server holds the read: the request side has no deadline.
     case Phase::kClosed: break;  // The closing response is on its way.
   }
   return TimePoint::max();
@@ -309,8 +307,9 @@ bool Connection::ReadOnce() {
   // The rest of a Content-Length body nobody reads is dropped unread, never
   // past the body's end, so a pipelined request after it is read normally.
   const bool lingering = io_.state() == State::kLingering;
-  const int64_t skippable =
-      !lingering && work_ != nullptr && work_->input.empty() ? work_->codec.SkippableBodyBytes() : 0;
+  const int64_t skippable = !lingering && work_ != nullptr && work_->input.empty()
+                                ? work_->codec.SkippableBodyBytes()
+                                : 0;
   ssize_t n;
   int error = 0;
   if (skippable > 0) {
@@ -414,8 +413,8 @@ size_t Connection::RunCodec(absl::string_view input) {
   budget.max_responses = std::max<int>(responses_left_, 0);
   const http::InputResult result =
       Call([this, input, budget] { return work_->codec.OnInput(input, budget); });
-  stop_ = result.closing ? Stop::kClosing
-          : result.held  ? Stop::kHeld
+  stop_ = result.closing   ? Stop::kClosing
+          : result.held    ? Stop::kHeld
           : result.yielded ? Stop::kYielded
                            : Stop::kNeedInput;
   return result.consumed;
@@ -483,9 +482,9 @@ void Connection::Flush() {
     if (n > 0) Written(n);
   }
   if (!OutputQueued() && io_.state() != State::kLingering && OutputEnds()) {
-    if (io_.state() == State::kInputEnded ||
-        (!work_->codec.error_response() && NothingUnread())) {
-      Close(http::AbortReason::kReset);  // A complete request, nothing more sent: no need to linger.
+    if (io_.state() == State::kInputEnded || (!work_->codec.error_response() && NothingUnread())) {
+      Close(
+          http::AbortReason::kReset);  // A complete request, nothing more sent: no need to linger.
     } else {
       StartLingering();
     }

@@ -205,9 +205,7 @@ class Connection {
   // queued_output() is the response bytes the transport has not taken.
   [[nodiscard]] size_t queued_output() const { return io_.queued(); }
   // buffered_input() is the received bytes not yet consumed.
-  [[nodiscard]] size_t buffered_input() const {
-    return work_ == nullptr ? 0 : work_->input.size();
-  }
+  [[nodiscard]] size_t buffered_input() const { return work_ == nullptr ? 0 : work_->input.size(); }
   // buffer_bytes() is the heap bytes this connection's buffers hold now, and
   // peak_buffer_bytes() the most they have held (the owner returns memory to
   // the system after connections that held much of it close).
@@ -301,9 +299,8 @@ class Connection {
   // client has ended its stream with nothing left to answer. Flush() ends
   // the stream once such output is written.
   [[nodiscard]] bool OutputEnds() const {
-    return work_ != nullptr &&
-           (work_->codec.closing() ||
-            (io_.state() == State::kInputEnded && !Backlog() && !StreamActive()));
+    return work_ != nullptr && (work_->codec.closing() || (io_.state() == State::kInputEnded &&
+                                                           !Backlog() && !StreamActive()));
   }
   // NothingUnread() is true when no input is buffered and the last read
   // emptied the transport, so closing is not expected to turn into a reset
@@ -316,7 +313,8 @@ class Connection {
   [[nodiscard]] bool WantRead() const { return !held(); }
   void UpdateEvents();
   void NotePeak() {
-    peak_buffer_bytes_ = static_cast<uint32_t>(std::max<size_t>(peak_buffer_bytes_, buffer_bytes()));
+    peak_buffer_bytes_ =
+        static_cast<uint32_t>(std::max<size_t>(peak_buffer_bytes_, buffer_bytes()));
   }
 
   // Ordered so that nothing pads: an idle connection is 152 bytes.

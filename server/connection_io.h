@@ -100,9 +100,7 @@ class ConnectionIo {
   [[nodiscard]] std::string PeerName() const { return transport_->PeerName(); }
 
   // buffer_bytes() is the heap bytes the output queue holds.
-  [[nodiscard]] size_t buffer_bytes() const {
-    return queue_ == nullptr ? 0 : queue_->capacity();
-  }
+  [[nodiscard]] size_t buffer_bytes() const { return queue_ == nullptr ? 0 : queue_->capacity(); }
 
  private:
   net::Transport* transport_;

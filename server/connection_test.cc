@@ -12,10 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "server/app.h"
-#include "server/metrics.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
+#include "server/app.h"
+#include "server/metrics.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
 

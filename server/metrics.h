@@ -68,7 +68,7 @@ struct MetricsSnapshot {
   std::array<uint64_t, 500> parse_errors{};
   std::array<uint64_t, kTimeoutKinds> timeouts{};
   std::array<uint64_t, kAbortReasons> aborts{};  // Index: http::AbortReason.
-  uint64_t requests = 0;  // Sum of responses.
+  uint64_t requests = 0;                         // Sum of responses.
   uint64_t body_bytes = 0;
   uint64_t bytes_written = 0;
   uint64_t accepted = 0;

@@ -7,12 +7,12 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "server/access_log.h"
-#include "server/connection.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
 #include "net/listener.h"
 #include "net/transport.h"
+#include "server/access_log.h"
+#include "server/connection.h"
 #include "server/observers.h"
 
 namespace epollhttp {

@@ -89,7 +89,7 @@ ServerCodec::Phase ServerCodec::phase() const {
 
 int64_t ServerCodec::SkippableBodyBytes() const {
   return state_ == State::kBody && !paused_ && body_mode_ == BodyMode::kDiscard ? body_.skippable()
-                                                                               : 0;
+                                                                                : 0;
 }
 
 InputResult ServerCodec::Report(int64_t responses_before) const {

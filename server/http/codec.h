@@ -63,8 +63,8 @@ struct CodecBudget {
 
 // What one call into the codec did.
 struct InputResult {
-  size_t consumed = 0;  // Input bytes consumed (OnInput() only).
-  int responses = 0;    // Requests that ended with their response in this call.
+  size_t consumed = 0;   // Input bytes consumed (OnInput() only).
+  int responses = 0;     // Requests that ended with their response in this call.
   bool yielded = false;  // Stopped with a request not started: the budget was spent.
   bool held = false;     // The server holds the read: a stream paused its body or
                          // has yet to finish its response. Feed nothing until Poll()

@@ -470,8 +470,7 @@ TEST_F(CodecTest, AbortReachesTheStreamOnceAndItsWritesAreRefused) {
 
 TEST_F(CodecTest, AMalformedBodyAbortsTheStreamThenAnswers400) {
   auto codec = Codec();
-  codec->OnInput(
-      "POST /later HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX");
+  codec->OnInput("POST /later HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX");
   EXPECT_EQ(seen_.events, (std::vector<std::string>{"start", "abort bad request", "destroyed"}));
   EXPECT_EQ(sink_.Take().rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
   EXPECT_TRUE(codec->closing());
