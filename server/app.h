@@ -6,6 +6,11 @@
 //   text and `X-Received-Body-Bytes: N`.
 // - HealthHandler answers `ok`; MetricsHandler the Prometheus text of a
 //   Metrics registry.
+// - DigestHandler (POST /test/digest, only with --test_routes) is the
+//   asynchronous seam end to end: each body piece is hashed on the worker
+//   pool while the stream holds the read, and the answer is written after a
+//   last worker task. It exists for the end-to-end tests and as a worked
+//   example (docs/architecture.md).
 // - HelloApp routes GET (and so HEAD) /healthz and /metrics, and everything
 //   else to the hello reply; with an admin listener, /healthz and /metrics are
 //   routed only on the admin router, where anything else is 404.
@@ -15,6 +20,7 @@
 #ifndef EPOLLHTTP_SERVER_APP_H_
 #define EPOLLHTTP_SERVER_APP_H_
 
+#include "net/worker_pool.h"
 #include "server/http/handler.h"
 #include "server/http/router.h"
 #include "server/metrics.h"
@@ -41,12 +47,26 @@ class MetricsHandler final : public http::SimpleHandler {
   const Metrics* metrics_;
 };
 
+// Answers `bytes=N fnv1a=H\n`: the body's length and its 64-bit FNV-1a
+// hash (hex), computed on `workers`, a piece at a time, in order.
+class DigestHandler final : public http::Handler {
+ public:
+  // `workers` must outlive every request (the server that owns it does).
+  explicit DigestHandler(net::WorkerPool* workers) : workers_(workers) {}
+  http::StreamStart Start(const http::RequestHead& head,
+                          http::ResponseWriter& writer) const override;
+
+ private:
+  net::WorkerPool* workers_;
+};
+
 class HelloApp {
  public:
   // `metrics` (may be null: /metrics is then an ordinary path) must outlive
   // the app. With `admin_listener`, /healthz and /metrics are served only
-  // through admin_router().
-  HelloApp(const Metrics* metrics, bool admin_listener);
+  // through admin_router(). With `test_workers` (may be null), the test
+  // routes are served too, on that pool.
+  HelloApp(const Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers = nullptr);
   HelloApp(const HelloApp&) = delete;
   HelloApp& operator=(const HelloApp&) = delete;
 
@@ -57,6 +77,7 @@ class HelloApp {
   HelloHandler hello_;
   HealthHandler health_;
   MetricsHandler metrics_;
+  DigestHandler digest_;
   http::Router router_;
   http::Router admin_router_;
 };

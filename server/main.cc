@@ -5,7 +5,9 @@
 // SIGINT/SIGTERM begin a graceful shutdown (one line; stop accepting, finish
 // requests in flight, exit 0). --shutdown_timeout is a hard deadline: if
 // connections are still open then, the process exits with status 1 however
-// busy its loops are. A second signal exits at once with status 1.
+// busy its loops are (the loops first get kAbortGrace to abort the requests
+// in flight, whose streams hear OnAbort). A second signal exits at once
+// with status 1.
 #include <signal.h>
 #include <time.h>
 
@@ -25,6 +27,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/cli_flags.h"
+#include "net/worker_pool.h"
 #include "server/app.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -75,11 +78,21 @@ ABSL_FLAG(std::string, admin_address, "",
           "HOST:PORT of a separate listener for /metrics and /healthz, which are then not "
           "served on the public port (other paths there get 404). Empty: both on the "
           "public port.");
+ABSL_FLAG(int32_t, worker_threads, 4,
+          "Threads of the worker pool that handlers hand slow work to (disk I/O, fsync), "
+          "so that it never stalls an event loop. 1..1024.");
+ABSL_FLAG(bool, test_routes, false,
+          "Serve the test-only routes (POST /test/digest: the body hashed on the worker "
+          "pool a piece at a time). For the end-to-end tests; off in production.");
 ABSL_FLAG(bool, access_log, false,
           "Write one line per request to stderr: time, client address, request line, "
           "status, body bytes, duration.");
 
 namespace {
+
+// How long the loops get to abort their connections after the shutdown
+// deadline before the process exits regardless.
+constexpr std::chrono::milliseconds kAbortGrace(250);
 
 // ParsePort() parses 1-5 decimal digits as a port (0..65535).
 bool ParsePort(absl::string_view text, int* port) {
@@ -124,6 +137,11 @@ int main(int argc, char** argv) {
   }
   if (threads < 0 || threads > 1024) {
     std::fprintf(stderr, "server: --threads must be 0..1024, got %d\n", threads);
+    return 2;
+  }
+  const int32_t worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  if (worker_threads < 1 || worker_threads > 1024) {
+    std::fprintf(stderr, "server: --worker_threads must be 1..1024, got %d\n", worker_threads);
     return 2;
   }
   if (shutdown_timeout < 0) {
@@ -209,12 +227,22 @@ int main(int argc, char** argv) {
   options.access_log = absl::GetFlag(FLAGS_access_log);
   // The application: the hello reply, /healthz and /metrics (see app.h).
   epollhttp::Metrics metrics(threads);
-  const epollhttp::HelloApp app(&metrics, /*admin_listener=*/!admin_host.empty());
+  absl::StatusOr<std::unique_ptr<epollhttp::net::WorkerPool>> workers =
+      epollhttp::net::WorkerPool::Create(worker_threads);
+  if (!workers.ok()) {
+    std::fprintf(stderr, "server: cannot start the worker pool: %s\n",
+                 std::string(workers.status().message()).c_str());
+    return 1;
+  }
+  // The server owns the pool (it must go after the loops stop, before they
+  // are destroyed); the app only submits to it.
+  const epollhttp::HelloApp app(&metrics, /*admin_listener=*/!admin_host.empty(),
+                                absl::GetFlag(FLAGS_test_routes) ? workers->get() : nullptr);
   options.metrics = &metrics;
   options.router = &app.router();
   options.admin_router = &app.admin_router();
   epollhttp::Server server;
-  if (absl::Status status = server.Start(options); !status.ok()) {
+  if (absl::Status status = server.Start(options, std::move(*workers)); !status.ok()) {
     std::fprintf(stderr, "server: cannot listen on %s:%d: %s\n", options.address.c_str(), port,
                  std::string(status.message()).c_str());
     return 1;
@@ -240,6 +268,14 @@ int main(int argc, char** argv) {
     if (left <= std::chrono::steady_clock::duration::zero()) {
       std::fprintf(stderr, "epollhttp: connections still open after %d s, exiting\n",
                    shutdown_timeout);
+      // Each loop aborts what it still serves (streams hear OnAbort) and
+      // exits; a loop too busy to do so within kAbortGrace is not waited for.
+      server.Abort();
+      const auto grace = std::chrono::steady_clock::now() + kAbortGrace;
+      while (!server.Finished() && std::chrono::steady_clock::now() < grace) {
+        const timespec tick{0, 10'000'000};
+        nanosleep(&tick, nullptr);
+      }
       std::_Exit(1);
     }
     const auto tick = std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(20));

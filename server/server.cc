@@ -116,6 +116,16 @@ class Server::LoopThread {
     MaybeStop();
   }
 
+  // Runs on the loop thread: the shutdown deadline.
+  void Abort() {
+    BeginShutdown();
+    std::vector<Connection*> all;
+    all.reserve(static_cast<size_t>(connection_count_));
+    for (ServerConnection* c = connections_; c != nullptr; c = c->next) all.push_back(c);
+    for (Connection* c : all) c->Abort();
+    loop_->Stop();
+  }
+
  private:
   struct Acceptor {
     Acceptor(net::Listener l, bool is_admin) : listener(std::move(l)), admin(is_admin) {}
@@ -260,7 +270,10 @@ class Server::LoopThread {
 
 Server::Server() = default;
 
-Server::~Server() { ForceStop(); }
+Server::~Server() {
+  ForceStop();
+  workers_.reset();  // Before the loops its completions post to.
+}
 
 bool Server::TakeSlot() {
   if (open_connections_.fetch_add(1) < max_connections_) return true;
@@ -278,7 +291,8 @@ void Server::ReleaseSlot() {
   }
 }
 
-absl::Status Server::Start(const ServerOptions& options) {
+absl::Status Server::Start(const ServerOptions& options, std::unique_ptr<net::WorkerPool> workers) {
+  workers_ = std::move(workers);
   if (options.threads < 1) return absl::InvalidArgumentError("threads must be at least 1");
   if (options.max_connections < 1) {
     return absl::InvalidArgumentError("max_connections must be at least 1");
@@ -340,6 +354,12 @@ absl::Status Server::Start(const ServerOptions& options) {
 void Server::BeginShutdown() {
   for (auto& thread : loops_) {
     thread->loop()->Post([t = thread.get()] { t->BeginShutdown(); });
+  }
+}
+
+void Server::Abort() {
+  for (auto& thread : loops_) {
+    thread->loop()->Post([t = thread.get()] { t->Abort(); });
   }
 }
 

@@ -8,8 +8,14 @@
 // buffers close, the loop returns freed memory to the system (malloc_trim)
 // a second later, so RSS falls back after an attack.
 //
-// Thread safety: Start(), BeginShutdown(), WaitFor() and ForceStop() are
-// called from one controlling thread (main); the loops run on their own.
+// The server may own a net::WorkerPool for its handlers' slow work; it is
+// destroyed after the loops have stopped and their connections (and so every
+// stream's pending work) are gone, and before the loops its completions
+// post to.
+//
+// Thread safety: Start(), BeginShutdown(), Abort(), Finished() and
+// ForceStop() are called from one controlling thread (main); the loops run
+// on their own.
 #ifndef EPOLLHTTP_SERVER_SERVER_H_
 #define EPOLLHTTP_SERVER_SERVER_H_
 
@@ -22,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "net/worker_pool.h"
 #include "server/connection.h"
 #include "server/http/codec.h"
 #include "server/http/router.h"
@@ -68,8 +75,10 @@ class Server {
   ~Server();  // ForceStop() + join.
 
   // Start() binds every listener (failing, with nothing running, on e.g. a
-  // busy port or a missing router) and starts the loop threads.
-  absl::Status Start(const ServerOptions& options);
+  // busy port or a missing router) and starts the loop threads. It takes
+  // `workers` (may be null), the pool the routers' handlers submit to.
+  absl::Status Start(const ServerOptions& options,
+                     std::unique_ptr<net::WorkerPool> workers = nullptr);
 
   // port() is the bound port (the real one when 0 was asked for).
   [[nodiscard]] uint16_t port() const { return port_; }
@@ -82,6 +91,9 @@ class Server {
   // is gone. Safe to call while the loops are busy: each acts on it within
   // one round.
   void BeginShutdown();
+  // Abort() is the shutdown deadline: each loop closes every connection it
+  // still has (a request in progress gets OnAbort(kShutdown)) and exits.
+  void Abort();
   // Finished() is true once every loop has exited.
   [[nodiscard]] bool Finished() const { return running_loops_.load() == 0; }
   // ForceStop() stops every loop now (connections are dropped) and joins.
@@ -96,6 +108,8 @@ class Server {
   std::atomic<int> open_connections_{0};
   int max_connections_ = 0;
   std::vector<std::unique_ptr<LoopThread>> loops_;
+  // After loops_: destroyed first, once ForceStop() has joined the loops.
+  std::unique_ptr<net::WorkerPool> workers_;
   std::vector<std::thread> threads_;
   std::atomic<int> running_loops_{0};
   uint16_t port_ = 0;

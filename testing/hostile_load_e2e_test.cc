@@ -29,15 +29,6 @@ std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> flags) {
   return server.ok() ? std::move(*server) : nullptr;
 }
 
-// ScrapeUntil() scrapes /metrics on `port` until sample `name` equals
-// `value` or 20 s pass; returns the last value seen.
-int64_t ScrapeUntil(uint16_t port, const std::string& name, int64_t value) {
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
-  int64_t seen = MetricValue(ScrapeMetrics(port), name);
-  while (seen != value && Clock::now() < deadline) seen = MetricValue(ScrapeMetrics(port), name);
-  return seen;
-}
-
 // ResidentBytesBelow() polls the resident size of `pid` until it is at most
 // `limit` or 10 s pass; returns the last size seen.
 int64_t ResidentBytesBelow(pid_t pid, int64_t limit) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -119,6 +120,15 @@ int64_t MetricValue(const std::string& body, absl::string_view name) {
   int64_t value = -1;
   if (!absl::SimpleAtoi(text.substr(begin, text.find('\n', begin) - begin), &value)) return -1;
   return value;
+}
+
+int64_t ScrapeUntil(uint16_t port, absl::string_view name, int64_t value) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int64_t seen = MetricValue(ScrapeMetrics(port), name);
+  while (seen != value && std::chrono::steady_clock::now() < deadline) {
+    seen = MetricValue(ScrapeMetrics(port), name);
+  }
+  return seen;
 }
 
 }  // namespace epollhttp::test

@@ -48,6 +48,10 @@ std::string ScrapeMetrics(uint16_t port);
 // `epollhttp_timeouts_total{kind="header"}`) in a /metrics body, or -1.
 int64_t MetricValue(const std::string& body, absl::string_view name);
 
+// ScrapeUntil() scrapes /metrics on `port` until sample `name` equals
+// `value` or 20 s pass; returns the last value seen.
+int64_t ScrapeUntil(uint16_t port, absl::string_view name, int64_t value);
+
 // ReadToEof() reads until the peer closes; returns the bytes, or sets
 // `*reset` when the connection was reset instead.
 std::string ReadToEof(int fd, bool* reset);
