@@ -4,7 +4,7 @@
 // Input layout: byte 0 is the configuration (bits 0-2: read sizes, see
 // split_plan.h; bit 3: the admin listener's router, where anything but
 // /healthz is 404; bit 4: asynchronous streams, below; bit 6: a minimum body
-// rate; bit 7: small parser limits; past every 64 reads the smallest read
+// rate; bit 7: small parser limits; past every 32 reads the smallest read
 // doubles). The rest is what the client sends,
 // optionally followed by the marker "\0ACT" and a script of two-byte actions
 // (pieces of client data to deliver first, action), then optionally by the
@@ -838,12 +838,12 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   size_t fed = 0;
   size_t action = 0;
   // Reads grow after the first pieces: a client trickling a few bytes per
-  // read takes the same paths on its 65th read as on its 1000th, and each
-  // read is an event to run. Past every 64 pieces the smallest piece doubles.
+  // read takes the same paths on its 33rd read as on its 1000th, and each
+  // read is an event to run. Past every 32 pieces the smallest piece doubles.
   size_t pieces = 0;
   auto next_piece = [&] {
     const size_t left = script.data.size() - fed;
-    const size_t least = std::min(left, size_t{1} << std::min<size_t>(pieces++ / 64, 16));
+    const size_t least = std::min(left, size_t{1} << std::min<size_t>(pieces++ / 32, 16));
     const size_t piece = whole ? left : std::max(plan.Next(left), least);
     if (!whole) fake.set_read_limit(piece);
     fake.PeerSend(script.data.substr(fed, piece));

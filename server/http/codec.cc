@@ -307,7 +307,8 @@ int ServerCodec::Respond(const Response& response) {
   WriteHeadBytes(response.status, response.content_type, response.fields,
                  static_cast<int64_t>(response.body.size()), response.body);
   reply_ = Reply::kDone;
-  AfterWrite();
+  // A finished response writes nothing more: writability does not matter.
+  if (!in_call_) sink_->Wake();
   return 0;
 }
 
