@@ -209,7 +209,7 @@ class AsyncStream final : public http::RequestStream {
   void OnWritable(http::ResponseWriter& writer) override { Alive(writer); }
 
   void OnAbort(http::AbortReason reason) override {
-    (void)reason;
+    Check(http::AbortReasonName(reason) != "unknown", "an abort without a reason");
     Check(!aborted_, "OnAbort() twice");
     aborted_ = true;
     ++log_->aborted;

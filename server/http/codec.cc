@@ -287,6 +287,8 @@ void ServerCodec::Abort(AbortReason reason) {
 }
 
 int ServerCodec::Refuse() const {
+  // Writers are called on the stream's loop thread only (handler.h).
+  EPOLLHTTP_DCHECK(loop() == nullptr || loop()->InLoopThread());
   if (aborted_ || !active_) return -ECANCELED;
   if (reply_ == Reply::kDone || reply_ == Reply::kCancelled) return -EALREADY;
   return 0;
@@ -407,6 +409,7 @@ void ServerCodec::Cancel() {
 }
 
 void ServerCodec::ResumeBody() {
+  EPOLLHTTP_DCHECK(loop() == nullptr || loop()->InLoopThread());
   if (aborted_ || !paused_) return;
   paused_ = false;
   if (!in_call_ && sink_ != nullptr) sink_->Wake();
