@@ -10,6 +10,8 @@ For a harness `NAME` (source NAME.cc, seeds in corpus/NAME/) it declares:
   NAME_replay_test  a cc_test that replays corpus/NAME/ in plain `bazel test`.
 """
 
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
+
 def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
     """Declares the targets above for harness `name`.
 
@@ -26,7 +28,7 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
     corpus = native.glob(["corpus/%s/**" % name])
     if not corpus:
         fail("fuzz harness %s has no seed corpus in fuzz/corpus/%s/" % (name, name))
-    native.cc_library(
+    cc_library(
         name = name + "_harness",
         testonly = True,
         srcs = [name + ".cc"],
@@ -37,7 +39,7 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
         deps = deps,
         alwayslink = True,
     )
-    native.cc_binary(
+    cc_binary(
         name = name + "_bin",
         testonly = True,
         linkopts = select({
@@ -50,6 +52,9 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
             "//conditions:default": ["//testing:fuzz_replay_main"],
         }),
     )
+
+    # Bazel 4.2.3 has sh_binary built in; rules_shell is not packaged for it.
+    # buildifier: disable=native-sh-binary
     native.sh_binary(
         name = name,
         testonly = True,
@@ -58,7 +63,7 @@ def epollhttp_fuzzer(name, deps = [], harness_coverage = False, max_len = 0):
         data = [":%s_bin" % name, "http.dict"] + corpus,
         tags = ["manual"],
     )
-    native.cc_test(
+    cc_test(
         name = name + "_replay_test",
         size = "small",
         args = ["fuzz/corpus/" + name],

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that building and testing epollhttp need.
+# Installs the Debian packages that building and testing epollhttp need, and
+# buildifier (tools/format.sh) from npm, pinned by tools/package-lock.json.
 #
 # Idempotent and fast: when every package is already installed it only runs
-# `dpkg -s` and exits. `apt-get update` runs only when something is missing, and
+# `dpkg -s` (and `buildifier --version`) and exits. `apt-get update` runs only when something is missing, and
 # `sudo` is used only when not root. A failed install prints one line naming the
 # missing packages and exits non-zero.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   bazel-rules-java     # @rules_java, local (bazel_tools registers JDK toolchains)
   g++                  # default toolchain
   clang                # --config=fuzz
+  clang-format-14      # tools/format.sh
   libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
   llvm-14              # llvm-profdata-14, llvm-cov-14 (fuzz/coverage.sh)
   zip                  # seed corpus zips (.clusterfuzzlite/build.sh)
@@ -31,11 +33,29 @@ packages=(
   python3-h11          # h11 0.14: a second reference parser (differential test)
 )
 
+# buildifier, pinned in tools/package.json + package-lock.json, from npm.
+# Node.js and npm come with the machine; Debian's nodejs and npm otherwise.
+install_buildifier() {
+  local dir
+  dir="$(cd "$(dirname "$0")" && pwd)"
+  [ -x "$dir/node_modules/.bin/buildifier" ] &&
+    "$dir/node_modules/.bin/buildifier" --version 2>/dev/null | grep -q 'version: 8.2.1' &&
+    return 0
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >/tmp/epollhttp-npm.log 2>&1; then
+    echo "tools/setup.sh: could not install buildifier from npm (log: /tmp/epollhttp-npm.log)" >&2
+    return 1
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -eq 0 ]; then
+  install_buildifier
+  exit $?
+fi
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -49,3 +69,4 @@ if ! { "${sudo[@]}" apt-get update -qq &&
   echo "tools/setup.sh: could not install ${still[*]:-${missing[*]}} (log: /tmp/epollhttp-setup.log)" >&2
   exit 1
 fi
+install_buildifier
