@@ -57,7 +57,8 @@ struct ServerOptions {
   bool defer_accept = true;
   // One listening socket shared by all loops, each watching it with
   // EPOLLEXCLUSIVE, instead of one SO_REUSEPORT socket per loop. Measured in
-  // README.md; the default won.
+  // docs/benchmarks.md ("Listeners"): within noise, and the default shares no
+  // accept queue.
   bool shared_listener = false;
   // A separate listener on the first loop, serving admin_router (for
   // /metrics and /healthz). Empty: none. admin_port 0 picks a free port.
