@@ -16,7 +16,7 @@
 # shellcheck disable=SC2086,SC2016
 #
 # For each harness fuzz/NAME.cc it writes to $OUT: the binary NAME,
-# NAME_seed_corpus.zip (fuzz/corpus/NAME/), NAME.dict (fuzz/http.dict), and
+# NAME_seed_corpus.zip (fuzz/corpus/NAME/), NAME.dict (its dictionary), and
 # NAME.options when the harness has defaults in fuzz/BUILD.bazel (max_len).
 #
 # Dependencies: abseil-cpp and llhttp are built from $SRC/abseil-cpp and
@@ -114,19 +114,11 @@ rm -f "$WORK/libepollhttp.a"
 ar rcs "$WORK/libepollhttp.a" "$obj"/*.o
 
 # --- the harnesses ---------------------------------------------------------------
-# Per-harness settings from fuzz/BUILD.bazel: "NAME MAX_LEN HARNESS_COVERAGE".
-settings=$(python3 - "$root/fuzz/BUILD.bazel" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-for block in re.findall(r'epollhttp_fuzzer\((.*?)\n\)', text, re.S):
-    name = re.search(r'name = "(\w+)"', block).group(1)
-    max_len = re.search(r'max_len = (\d+)', block)
-    coverage = re.search(r'harness_coverage = True', block) is not None
-    print(name, max_len.group(1) if max_len else 0, int(coverage))
-PY
-)
+# Per-harness settings from their one list, fuzz/harnesses.bzl:
+# "NAME MAX_LEN HARNESS_COVERAGE DICT".
+settings=$(python3 "$root/fuzz/harnesses.py" settings)
 count=0
-while read -r name max_len harness_coverage; do
+while read -r name max_len harness_coverage dict; do
   [[ -f fuzz/$name.cc ]] || { echo "build.sh: fuzz/$name.cc is missing" >&2; exit 1; }
   flags=()
   # As in the Bazel build, the harness's own oracle code is not
@@ -143,7 +135,7 @@ while read -r name max_len harness_coverage; do
   fi
   rm -f "$OUT/${name}_seed_corpus.zip"
   (cd "fuzz/corpus/$name" && zip -q -r "$OUT/${name}_seed_corpus.zip" .)
-  cp fuzz/http.dict "$OUT/$name.dict"
+  cp "fuzz/$dict" "$OUT/$name.dict"
   if ((max_len > 0)); then
     printf '[libfuzzer]\nmax_len = %s\n' "$max_len" >"$OUT/$name.options"
   fi

@@ -3,7 +3,8 @@
 //
 // Input layout: byte 0 is the configuration (bits 0-2: read sizes, see
 // split_plan.h; bit 3: the admin listener's router, where anything but
-// /healthz is 404; bit 4: asynchronous streams, below; bit 6: a minimum body
+// /healthz is 404; bit 4: asynchronous streams, below; bit 5: the server's
+// counters (with /metrics routed) and an access log; bit 6: a minimum body
 // rate; bit 7: small parser limits; past every 32 reads the smallest read
 // doubles). The rest is what the client sends,
 // optionally followed by the marker "\0ACT" and a script of two-byte actions
@@ -52,9 +53,11 @@
 //   header_timeout; the header timeout of a started head answers 408, the
 //   others close without writing;
 // - every connection ends once the client stops sending and time runs on;
-// - without time, drains, resets or early answers in the script, the output
+// - without time, drains, resets, early answers or counters in the script, the output
 //   does not depend on read sizes or write limits (`100 Continue` aside,
 //   which depends on timing by design).
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -71,9 +74,11 @@
 #include "fuzz/split_plan.h"
 #include "net/buffer.h"
 #include "net/event_loop.h"
+#include "server/access_log.h"
 #include "server/app.h"
 #include "server/connection.h"
 #include "server/http/codec.h"
+#include "server/metrics.h"
 #include "server/observers.h"
 #include "testing/fake_transport.h"
 
@@ -570,7 +575,9 @@ class ResponseChecker {
 // request (the codec knows a request's method once its head has parsed).
 class Observer final : public epollhttp::ConnectionObserver {
  public:
-  void Clear() {
+  // Clear() starts a run; every event is passed on to `next` (may be null).
+  void Clear(epollhttp::ConnectionObserver* next) {
+    next_ = next;
     write_timeouts_ = announced_ = timeouts_ = aborts_ = 0;
     last_timeout_ = TimeoutKind::kIdle;
     to_head_.clear();
@@ -578,25 +585,44 @@ class Observer final : public epollhttp::ConnectionObserver {
     length_ = -1;
     body_ = 0;
   }
-  void OnRequestStart() override { head_method_ = false; }
+  void OnRequestStart() override {
+    head_method_ = false;
+    if (next_ != nullptr) next_->OnRequestStart();
+  }
   void OnRequestHead(const http::RequestHead& head) override {
     head_method_ = head.method == http::Method::kHead;
     length_ = head.body_kind == http::BodyKind::kContentLength ? head.content_length : -1;
     body_ = 0;
     if (length_ > 0) announced_ += length_;
+    if (next_ != nullptr) next_->OnRequestHead(head);
   }
   void OnBodyBytes(int64_t n) override {
     body_ += n;
     Check(length_ < 0 || body_ <= length_, "body bytes beyond Content-Length");
+    if (next_ != nullptr) next_->OnBodyBytes(n);
   }
-  void OnResponse(int /*status*/, bool /*parse_error*/, int64_t /*body_bytes*/) override {
+  void OnResponse(int status, bool parse_error, int64_t body_bytes) override {
     to_head_.push_back(head_method_);
+    if (next_ != nullptr) next_->OnResponse(status, parse_error, body_bytes);
   }
-  void OnAbort(http::AbortReason /*reason*/) override { ++aborts_; }
+  void OnAbort(http::AbortReason reason) override {
+    ++aborts_;
+    if (next_ != nullptr) next_->OnAbort(reason);
+  }
   void OnTimeout(TimeoutKind kind) override {
     ++timeouts_;
     last_timeout_ = kind;
     if (kind == TimeoutKind::kWrite) ++write_timeouts_;
+    if (next_ != nullptr) next_->OnTimeout(kind);
+  }
+  void OnAccepted() override {
+    if (next_ != nullptr) next_->OnAccepted();
+  }
+  void OnClosed() override {
+    if (next_ != nullptr) next_->OnClosed();
+  }
+  void OnBytesWritten(int64_t n) override {
+    if (next_ != nullptr) next_->OnBytesWritten(n);
   }
   int64_t write_timeouts_ = 0;
   int64_t announced_ = 0;
@@ -609,6 +635,7 @@ class Observer final : public epollhttp::ConnectionObserver {
   bool head_method_ = false;
   int64_t length_ = -1;
   int64_t body_ = 0;
+  epollhttp::ConnectionObserver* next_ = nullptr;
 };
 
 struct Harness {
@@ -630,6 +657,12 @@ struct Harness {
   Clock::time_point started;
   epollhttp::HelloApp app{nullptr, /*admin_listener=*/false};
   epollhttp::HelloApp admin_app{nullptr, /*admin_listener=*/true};
+  // Bit 5: the server's counters, /metrics, and an access log (to /dev/null).
+  epollhttp::Metrics metrics{1};
+  epollhttp::StatsObserver stats{metrics.loop(0)};
+  epollhttp::HelloApp metrics_app{&metrics, /*admin_listener=*/false};
+  epollhttp::HelloApp metrics_admin_app{&metrics, /*admin_listener=*/true};
+  epollhttp::AccessLog access_log{::open("/dev/null", O_WRONLY | O_CLOEXEC)};
   StreamLog streams;
   AsyncHandler async_handler{&streams};
   http::Router async_router;
@@ -640,8 +673,8 @@ struct Harness {
   // The reference codecs (default and small limits), reset for each input.
   std::unique_ptr<http::ServerCodec> reference_codecs[2];
   // One work pool per configuration a work's codec is built for (router and
-  // limits: control bits 3, 4 and 7), kept across inputs.
-  std::unique_ptr<ConnectionWorkPool> pools[8];
+  // limits: control bits 3, 4, 5 and 7), kept across inputs.
+  std::unique_ptr<ConnectionWorkPool> pools[16];
   FakeTransport fake;
   Observer observer;
   char scratch[64 * 1024];
@@ -719,11 +752,15 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   h.loop->RunUntilIdle();  // The loop's round time catches up with the clock.
   ConnectionContext context;
   context.loop = h.loop.get();
+  const bool counted = (control & 0x20) != 0;
+  const epollhttp::HelloApp& app = counted ? h.metrics_app : h.app;
+  const epollhttp::HelloApp& admin_app = counted ? h.metrics_admin_app : h.admin_app;
   context.router = async              ? &h.async_router
-                   : (control & 0x08) ? &h.admin_app.admin_router()
-                                      : &h.app.router();
+                   : (control & 0x08) ? &admin_app.admin_router()
+                                      : &app.router();
   Observer& observer = h.observer;
-  observer.Clear();
+  observer.Clear(counted ? &h.stats : nullptr);
+  if (counted) context.access_log = &h.access_log;
   context.observer = &observer;
   context.codec = CodecOptionsFor(control);
   context.options.header_timeout = milliseconds(1000);
@@ -734,8 +771,9 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   context.options.body_min_rate = (control & 0x40) ? 100 : 0;
   context.scratch = absl::MakeSpan(h.scratch, sizeof(h.scratch));
   context.shared_output = &h.shared_output;
-  context.pool =
-      h.pools[(control & 0x08 ? 1 : 0) | (async ? 2 : 0) | (control & 0x80 ? 4 : 0)].get();
+  context.pool = h.pools[(control & 0x08 ? 1 : 0) | (async ? 2 : 0) | (control & 0x80 ? 4 : 0) |
+                         (counted ? 8 : 0)]
+                     .get();
   // A paused body keeps what is left of its read.
   const size_t max_buffered = context.codec.parser.max_head_bytes + sizeof(h.scratch) + 2048;
   h.streams.Clear(script.streams);
@@ -928,7 +966,8 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
       Check(!record.read || record.hash == expected.hash, "a stream's body bytes differ");
     }
   }
-  return streams.early;
+  // /metrics answers count what happened so far, which read sizes change.
+  return streams.early || counted;
 }
 
 }  // namespace

@@ -29,8 +29,8 @@ while (($#)); do
 done
 [[ $seconds =~ ^[1-9][0-9]*$ && $jobs =~ ^[1-9][0-9]*$ ]] || usage
 cd "$(dirname "$0")/.."
-harnesses=(content_length_fuzzer request_parser_fuzzer chunked_fuzzer connection_fuzzer
-  differential_fuzzer)
+# The harnesses, from their one list.
+mapfile -t harnesses < <(fuzz/harnesses.py names)
 # shellcheck disable=SC2054  # the commas belong to one flag
 bazel_flags=(--config=fuzz --noshow_progress --ui_event_filters=-info,-stdout,-stderr)
 
