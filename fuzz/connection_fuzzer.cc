@@ -624,6 +624,12 @@ class Observer final : public epollhttp::ConnectionObserver {
   void OnBytesWritten(int64_t n) override {
     if (next_ != nullptr) next_->OnBytesWritten(n);
   }
+  void OnRequestDone(absl::string_view route, int status,
+                     std::chrono::nanoseconds duration) override {
+    Check(!route.empty() && status >= 100 && status < 1000 && duration.count() >= 0,
+          "a timed request without a route, status or duration");
+    if (next_ != nullptr) next_->OnRequestDone(route, status, duration);
+  }
   int64_t write_timeouts_ = 0;
   int64_t announced_ = 0;
   int64_t timeouts_ = 0;
@@ -659,7 +665,7 @@ struct Harness {
   epollhttp::HelloApp admin_app{nullptr, /*admin_listener=*/true};
   // Bit 5: the server's counters, /metrics, and an access log (to /dev/null).
   epollhttp::Metrics metrics{1};
-  epollhttp::StatsObserver stats{metrics.loop(0)};
+  epollhttp::StatsObserver stats{metrics.loop(0), &metrics};
   epollhttp::HelloApp metrics_app{&metrics, /*admin_listener=*/false};
   epollhttp::HelloApp metrics_admin_app{&metrics, /*admin_listener=*/true};
   epollhttp::AccessLog access_log{::open("/dev/null", O_WRONLY | O_CLOEXEC)};

@@ -9,14 +9,26 @@
 # Prints per-file line coverage for server/http/ and for the connection and
 # codec, and ends with one line:
 #   line coverage: server/http NN.N%, server NN.N%
-# ("server" is every file under server/, sockets and main loop included, which
-# no harness drives). Exits 1 if a step fails.
+# ("server" is every file under server/ and net/ that a harness links; with
+# --seeds_only the line says "line coverage (seeds only)"). Exits 1 if a step
+# fails.
 #
-# Usage: fuzz/coverage.sh [OUTPUT_DIR]   (default .fuzz/coverage; the report
-# is OUTPUT_DIR/html/index.html)
+# Usage: fuzz/coverage.sh [--seeds_only] [OUTPUT_DIR]   (default
+# .fuzz/coverage; the report is OUTPUT_DIR/html/index.html). With
+# --seeds_only, only the checked-in seeds are replayed: what a fresh clone
+# proves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+seeds_only=0
+if [[ ${1:-} == --seeds_only ]]; then
+  seeds_only=1
+  shift
+fi
+if [[ $# -gt 1 || ${1:-} == -* ]]; then
+  echo "usage: fuzz/coverage.sh [--seeds_only] [OUTPUT_DIR]" >&2
+  exit 2
+fi
 dest=${1:-$root/.fuzz/coverage}
 mkdir -p "$dest"
 dest=$(cd "$dest" && pwd)
@@ -41,7 +53,9 @@ objects=()
 for corpus in fuzz/corpus/*/; do
   harness=$(basename "$corpus")
   dirs=("$corpus")
-  [[ -d $fuzz_out/$harness/corpus ]] && dirs+=("$fuzz_out/$harness/corpus")
+  if ((!seeds_only)) && [[ -d $fuzz_out/$harness/corpus ]]; then
+    dirs+=("$fuzz_out/$harness/corpus")
+  fi
   if ! LLVM_PROFILE_FILE="$dest/profiles/$harness.%p.profraw" \
     "$dest/out/$harness" -runs=0 "${dirs[@]}" >"$dest/$harness.log" 2>&1; then
     tail -20 "$dest/$harness.log" >&2
@@ -67,7 +81,9 @@ llvm-cov-14 report -instr-profile="$dest/merged.profdata" -ignore-filename-regex
 
 # report.txt columns: Filename Regions Missed Cover Functions Missed Executed
 # Lines Missed Cover Branches Missed Cover.
-awk -v html="$dest/html/index.html" '
+label=""
+((seeds_only)) && label=" (seeds only)"
+awk -v html="$dest/html/index.html" -v seeds="$label" '
   $1 ~ /^(server|net|base)\// && NF >= 10 {
     lines = $8; missed = $9
     if ($1 ~ /^(server|net)\//) { s_lines += lines; s_missed += missed }
@@ -78,6 +94,6 @@ awk -v html="$dest/html/index.html" '
   }
   END {
     print "report: " html
-    printf "line coverage: server/http %.1f%%, server %.1f%%\n",
+    printf "line coverage%s: server/http %.1f%%, server %.1f%%\n", seeds,
       100 * (h_lines - h_missed) / h_lines, 100 * (s_lines - s_missed) / s_lines
   }' "$dest/report.txt"

@@ -110,13 +110,17 @@ http::StreamStart DigestHandler::Start(const http::RequestHead& head,
   return {http::Owned(std::make_unique<DigestStream>(workers_, writer)), http::BodyMode::kRead};
 }
 
-HelloApp::HelloApp(const Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers)
+HelloApp::HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers)
     : metrics_(metrics), digest_(test_workers) {
   router_.SetDefault(&hello_);
   if (test_workers != nullptr) router_.Handle(http::Method::kPost, "/test/digest", &digest_);
   http::Router& admin = admin_listener ? admin_router_ : router_;
   admin.Handle(http::Method::kGet, "/healthz", &health_);
-  if (metrics != nullptr) admin.Handle(http::Method::kGet, "/metrics", &metrics_);
+  if (metrics != nullptr) {
+    admin.Handle(http::Method::kGet, "/metrics", &metrics_);
+    // The duration histogram's routes (anything else is "other").
+    for (const char* route : {"/healthz", "/metrics", "/test/digest"}) metrics->AddRoute(route);
+  }
 }
 
 }  // namespace epollhttp

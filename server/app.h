@@ -66,7 +66,8 @@ class HelloApp {
   // the app. With `admin_listener`, /healthz and /metrics are served only
   // through admin_router(). With `test_workers` (may be null), the test
   // routes are served too, on that pool.
-  HelloApp(const Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers = nullptr);
+  // The app names its routes in `metrics` (for the duration histogram).
+  HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers = nullptr);
   HelloApp(const HelloApp&) = delete;
   HelloApp& operator=(const HelloApp&) = delete;
 

@@ -61,6 +61,8 @@ void Connection::Acquire() {
   work_ = context_->pool->Take(*context_);
   work_->sink.set_connection(this);
   work_->codec.set_sink(&work_->sink);
+  // The codec's observers, in order: the request timer (with a loop
+  // observer), the access log (with a log), the loop's observer.
   http::CodecObserver* observer = context_->observer;
   if (context_->access_log != nullptr) {
     if (work_->access_log == nullptr) {
@@ -69,6 +71,10 @@ void Connection::Acquire() {
     }
     work_->access_log->set_peer(io_.PeerName());
     observer = work_->access_log.get();
+  }
+  if (context_->observer != nullptr) {
+    work_->timer.Reset(observer, context_->observer);
+    observer = &work_->timer;
   }
   work_->codec.set_observer(observer);
   if (draining_) work_->codec.StartDraining();

@@ -151,7 +151,8 @@ struct ConnectionWork {
       : codec(context.codec, context.router) {}
   http::ServerCodec codec;
   SessionSink sink;
-  net::Buffer input;  // Unconsumed input: a partial head, a backlog, bytes behind a hold.
+  net::Buffer input;   // Unconsumed input: a partial head, a backlog, bytes behind a hold.
+  RequestTimer timer;  // Times each request for the loop's observer.
   std::unique_ptr<AccessLogObserver> access_log;  // With an access log only.
 };
 

@@ -145,6 +145,21 @@ TEST_F(ConnectionTest, AnswersKeepAliveRequestsAndSetsNoDelayOnlyForTheSecondWri
   EXPECT_EQ(fake_->fin_writes(), 0);           // Kept-alive answers leave at once.
 }
 
+TEST_F(ConnectionTest, AnsweredRequestsAreTimedForTheDurationHistogram) {
+  Open(absl::StrCat(kGet, kGet, "BAD\r\n\r\n"));
+  const MetricsSnapshot s = metrics_.Snapshot();
+  // Route "other" (index 0), class 2xx: the two answered requests; the one
+  // that did not parse is not timed.
+  uint64_t timed = 0;
+  for (size_t i = 0; i < s.durations.size(); ++i) timed += s.durations[i];
+  uint64_t ok = 0;
+  for (int b = 0; b <= kDurationBounds; ++b)
+    ok += s.durations[static_cast<size_t>(kStatusClasses * 0 + 1) * (kDurationBounds + 1) +
+                      static_cast<size_t>(b)];
+  EXPECT_EQ(ok, 2u);
+  EXPECT_EQ(timed, 2u);
+}
+
 TEST_F(ConnectionTest, ConnectionCloseIsAnsweredAndClosedWithoutRegistering) {
   Open("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_NE(fake_->TakeWritten().find("Connection: close\r\n"), std::string::npos);

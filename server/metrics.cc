@@ -1,5 +1,8 @@
 #include "server/metrics.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
 
 namespace epollhttp {
@@ -19,6 +22,30 @@ void LoopStats::OnResponse(int status, bool parse_error) {
   if (parse_error) Add(parse_errors_[status - kMinStatus], 1);
 }
 
+void LoopStats::ObserveRequest(int route, int status, std::chrono::nanoseconds duration) {
+  if (route < 0 || route >= kMaxRoutes || status < 100 || status >= 600) return;
+  const int series = route * kStatusClasses + (status / 100 - 1);
+  const int64_t ns = std::max<int64_t>(duration.count(), 0);
+  int bucket = 0;
+  while (bucket < kDurationBounds && ns > kDurationBoundsNs[bucket]) ++bucket;
+  Add(durations_[static_cast<size_t>(series * (kDurationBounds + 1) + bucket)], 1);
+  Add(duration_sums_ns_[static_cast<size_t>(series)], ns);
+}
+
+int Metrics::AddRoute(absl::string_view label) {
+  if (const int index = Route(label); index != 0 || label == "other") return index;
+  if (static_cast<int>(routes_.size()) >= kMaxRoutes) return 0;
+  routes_.emplace_back(label);
+  return static_cast<int>(routes_.size()) - 1;
+}
+
+int Metrics::Route(absl::string_view label) const {
+  for (size_t i = 1; i < routes_.size(); ++i) {
+    if (routes_[i] == label) return static_cast<int>(i);
+  }
+  return 0;
+}
+
 Metrics::Metrics(int loops) {
   loops_.reserve(loops);
   for (int i = 0; i < loops; ++i) loops_.push_back(std::make_unique<LoopStats>());
@@ -35,6 +62,10 @@ MetricsSnapshot Metrics::Snapshot() const {
     }
     for (int k = 0; k < kTimeoutKinds; ++k) s.timeouts[k] += Read(w->timeouts_[k]);
     for (int k = 0; k < kAbortReasons; ++k) s.aborts[k] += Read(w->aborts_[k]);
+    for (size_t k = 0; k < s.durations.size(); ++k) s.durations[k] += Read(w->durations_[k]);
+    for (size_t k = 0; k < s.duration_sums_ns.size(); ++k) {
+      s.duration_sums_ns[k] += Read(w->duration_sums_ns_[k]);
+    }
     s.body_bytes += Read(w->body_bytes_);
     s.bytes_written += Read(w->bytes_written_);
     // Closed before accepted, so a scrape racing a new connection never shows
@@ -103,6 +134,35 @@ std::string Metrics::Render() const {
     absl::StrAppend(&out, "epollhttp_request_aborts_total{reason=\"",
                     http::AbortReasonName(static_cast<http::AbortReason>(k)), "\"} ", s.aborts[k],
                     "\n");
+  }
+  absl::StrAppend(&out,
+                  "# HELP epollhttp_request_duration_seconds Time from a request's parsed head to "
+                  "its last response byte queued, by route and status class.\n"
+                  "# TYPE epollhttp_request_duration_seconds histogram\n");
+  for (int route = 0; route < static_cast<int>(routes_.size()); ++route) {
+    for (int c = 0; c < kStatusClasses; ++c) {
+      const int series = route * kStatusClasses + c;
+      const uint64_t* buckets = &s.durations[static_cast<size_t>(series * (kDurationBounds + 1))];
+      uint64_t count = 0;
+      for (int b = 0; b <= kDurationBounds; ++b) count += buckets[b];
+      if (count == 0) continue;
+      const std::string labels = absl::StrCat("route=\"", routes_[static_cast<size_t>(route)],
+                                              "\",code=\"", c + 1, "xx\"");
+      uint64_t cumulative = 0;
+      for (int b = 0; b < kDurationBounds; ++b) {
+        cumulative += buckets[b];
+        char bound[32];
+        std::snprintf(bound, sizeof(bound), "%g", static_cast<double>(kDurationBoundsNs[b]) / 1e9);
+        absl::StrAppend(&out, "epollhttp_request_duration_seconds_bucket{", labels, ",le=\"", bound,
+                        "\"} ", cumulative, "\n");
+      }
+      char sum[32];
+      std::snprintf(sum, sizeof(sum), "%.9f",
+                    static_cast<double>(s.duration_sums_ns[static_cast<size_t>(series)]) / 1e9);
+      absl::StrAppend(&out, "epollhttp_request_duration_seconds_bucket{", labels, ",le=\"+Inf\"} ",
+                      count, "\n", "epollhttp_request_duration_seconds_sum{", labels, "} ", sum,
+                      "\n", "epollhttp_request_duration_seconds_count{", labels, "} ", count, "\n");
+    }
   }
   return out;
 }

@@ -14,11 +14,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "server/http/handler.h"
 
 namespace epollhttp {
@@ -27,6 +29,17 @@ enum class TimeoutKind : uint8_t { kHeader, kBody, kIdle, kWrite };
 inline constexpr int kTimeoutKinds = 4;
 // http::AbortReason values, kReset..kBadRequest.
 inline constexpr int kAbortReasons = 5;
+
+// The request-duration histogram: upper bounds in seconds (Prometheus `le`),
+// 50 µs to 10 s; a last bucket holds what is longer. By route (kMaxRoutes
+// labels, index 0 "other") and status class (1xx..5xx).
+inline constexpr int kDurationBounds = 17;
+inline constexpr int64_t kDurationBoundsNs[kDurationBounds] = {
+    50'000,      100'000,       250'000,       500'000,       1'000'000,     2'500'000,
+    5'000'000,   10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000,
+    500'000'000, 1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
+inline constexpr int kMaxRoutes = 8;
+inline constexpr int kStatusClasses = 5;
 
 class LoopStats {
  public:
@@ -40,6 +53,9 @@ class LoopStats {
   void OnTimeout(TimeoutKind kind) { Add(timeouts_[static_cast<int>(kind)], 1); }
   // OnAbort() counts a request that died before its response was finished.
   void OnAbort(http::AbortReason reason) { Add(aborts_[static_cast<int>(reason)], 1); }
+  // ObserveRequest() adds a request of route index `route` (Metrics::Route())
+  // answered with `status` (100-599; others are ignored) after `duration`.
+  void ObserveRequest(int route, int status, std::chrono::nanoseconds duration);
 
  private:
   friend class Metrics;
@@ -56,6 +72,9 @@ class LoopStats {
   std::array<Counter, kStatuses> parse_errors_{};
   std::array<Counter, kTimeoutKinds> timeouts_{};
   std::array<Counter, kAbortReasons> aborts_{};
+  // [route][class][bucket], the last bucket above every bound; and the sums.
+  std::array<Counter, kMaxRoutes * kStatusClasses*(kDurationBounds + 1)> durations_{};
+  std::array<Counter, kMaxRoutes * kStatusClasses> duration_sums_ns_{};
   Counter body_bytes_{0};
   Counter bytes_written_{0};
   Counter accepted_{0};
@@ -68,7 +87,10 @@ struct MetricsSnapshot {
   std::array<uint64_t, 500> parse_errors{};
   std::array<uint64_t, kTimeoutKinds> timeouts{};
   std::array<uint64_t, kAbortReasons> aborts{};  // Index: http::AbortReason.
-  uint64_t requests = 0;                         // Sum of responses.
+  // Request durations, as in LoopStats: per bucket (not cumulative), sums.
+  std::array<uint64_t, kMaxRoutes * kStatusClasses*(kDurationBounds + 1)> durations{};
+  std::array<uint64_t, kMaxRoutes * kStatusClasses> duration_sums_ns{};
+  uint64_t requests = 0;  // Sum of responses.
   uint64_t body_bytes = 0;
   uint64_t bytes_written = 0;
   uint64_t accepted = 0;
@@ -80,6 +102,14 @@ class Metrics {
   // Metrics() creates one LoopStats per loop thread.
   explicit Metrics(int loops);
 
+  // AddRoute() names a route of the duration histogram (a Router's label,
+  // e.g. "/healthz"): call before serving. Past kMaxRoutes - 1 routes, and
+  // for "other", it returns 0, the index of "other".
+  int AddRoute(absl::string_view label);
+  // Route() is the index of `label`, 0 ("other") if it was never added. Safe
+  // from any thread once serving.
+  [[nodiscard]] int Route(absl::string_view label) const;
+
   // loop() is loop `index`'s stats, for that loop's thread to update.
   [[nodiscard]] LoopStats* loop(int index) { return loops_[index].get(); }
   [[nodiscard]] int loops() const { return static_cast<int>(loops_.size()); }
@@ -89,11 +119,14 @@ class Metrics {
   // Render() is the Prometheus text exposition format (version 0.0.4) of a
   // snapshot: requests by status code, parse errors by status code, request
   // body bytes, bytes written, connections accepted / active / closed,
-  // timeouts by kind, and aborted requests by reason.
+  // timeouts by kind, aborted requests by reason, and the request-duration
+  // histogram (epollhttp_request_duration_seconds) by route and status class:
+  // series that have seen a request.
   [[nodiscard]] std::string Render() const;
 
  private:
   std::vector<std::unique_ptr<LoopStats>> loops_;
+  std::vector<std::string> routes_{"other"};
 };
 
 }  // namespace epollhttp

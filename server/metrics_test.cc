@@ -78,5 +78,44 @@ TEST(MetricsTest, ScrapeWhileAWorkerCountsSeesWholeValues) {
   EXPECT_EQ(metrics.Snapshot().body_bytes, static_cast<uint64_t>(kEvents));
 }
 
+TEST(MetricsTest, RequestDurationsAreAPrometheusHistogramByRouteAndStatusClass) {
+  Metrics metrics(2);
+  const int healthz = metrics.AddRoute("/healthz");
+  EXPECT_EQ(metrics.AddRoute("/healthz"), healthz);  // Once.
+  EXPECT_EQ(metrics.AddRoute("other"), 0);
+  EXPECT_EQ(metrics.Route("/never"), 0);
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  metrics.loop(0)->ObserveRequest(healthz, 200, microseconds(40));    // le 5e-05
+  metrics.loop(1)->ObserveRequest(healthz, 204, milliseconds(3));     // le 0.005
+  metrics.loop(1)->ObserveRequest(0, 404, std::chrono::seconds(11));  // above 10 s
+  metrics.loop(1)->ObserveRequest(0, 700, milliseconds(1));           // ignored
+  const std::string text = metrics.Render();
+  EXPECT_NE(text.find("# TYPE epollhttp_request_duration_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_bucket{route=\"/healthz\",code=\"2xx\","
+                      "le=\"5e-05\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_bucket{route=\"/healthz\",code=\"2xx\","
+                      "le=\"0.0025\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_bucket{route=\"/healthz\",code=\"2xx\","
+                      "le=\"0.005\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("epollhttp_request_duration_seconds_count{route=\"/healthz\",code=\"2xx\"} 2\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_sum{route=\"/healthz\",code=\"2xx\"} "
+                      "0.003040000\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_bucket{route=\"other\",code=\"4xx\","
+                      "le=\"10\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("epollhttp_request_duration_seconds_bucket{route=\"other\",code=\"4xx\","
+                      "le=\"+Inf\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("code=\"5xx\""), std::string::npos);  // Only series that saw a request.
+}
+
 }  // namespace
 }  // namespace epollhttp

@@ -2,6 +2,23 @@
 
 namespace epollhttp {
 
+void StatsObserver::OnRequestDone(absl::string_view route, int status,
+                                  std::chrono::nanoseconds duration) {
+  if (route.data() != last_route_) {
+    last_route_ = route.data();
+    last_index_ = metrics_ == nullptr ? 0 : metrics_->Route(route);
+  }
+  stats_->ObserveRequest(last_index_, status, duration);
+}
+
+void RequestTimer::OnResponse(int status, bool parse_error, int64_t body_bytes) {
+  if (!route_.empty() && stats_ != nullptr) {
+    stats_->OnRequestDone(route_, status, std::chrono::steady_clock::now() - started_);
+  }
+  route_ = {};
+  if (next_ != nullptr) next_->OnResponse(status, parse_error, body_bytes);
+}
+
 void AccessLogObserver::OnRequestStart() {
   started_ = std::chrono::steady_clock::now();
   method_.clear();

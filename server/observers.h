@@ -31,12 +31,19 @@ class ConnectionObserver : public http::CodecObserver {
   virtual void OnClosed() {}
   virtual void OnTimeout(TimeoutKind /*kind*/) {}
   virtual void OnBytesWritten(int64_t /*n*/) {}
+  // OnRequestDone(): a routed request was answered with `status`, `duration`
+  // after its head parsed (RequestTimer measures it). `route` is the
+  // router's label.
+  virtual void OnRequestDone(absl::string_view /*route*/, int /*status*/,
+                             std::chrono::nanoseconds /*duration*/) {}
 };
 
 class StatsObserver final : public ConnectionObserver {
  public:
-  // `stats` (not owned) must outlive the observer.
-  explicit StatsObserver(LoopStats* stats) : stats_(stats) {}
+  // `stats` and `metrics` (not owned; `metrics` may be null: durations are
+  // then counted as "other") must outlive the observer.
+  explicit StatsObserver(LoopStats* stats, const Metrics* metrics = nullptr)
+      : stats_(stats), metrics_(metrics) {}
 
   void OnBodyBytes(int64_t n) override { stats_->AddBodyBytes(n); }
   void OnResponse(int status, bool parse_error, int64_t body_bytes) override {
@@ -48,9 +55,57 @@ class StatsObserver final : public ConnectionObserver {
   void OnTimeout(TimeoutKind kind) override { stats_->OnTimeout(kind); }
   void OnAbort(http::AbortReason reason) override { stats_->OnAbort(reason); }
   void OnBytesWritten(int64_t n) override { stats_->AddBytesWritten(n); }
+  void OnRequestDone(absl::string_view route, int status,
+                     std::chrono::nanoseconds duration) override;
 
  private:
   LoopStats* stats_;
+  const Metrics* metrics_;
+  // The last route seen and its index: requests mostly repeat their route,
+  // and a label's bytes stay where the router keeps them.
+  const char* last_route_ = nullptr;
+  int last_index_ = 0;
+};
+
+// RequestTimer times each routed request from its parsed head to its
+// response (the last byte queued) and tells `stats` (OnRequestDone()); it
+// passes every event on to `next`. One per connection's work: it holds the
+// request in progress. Requests that do not parse, or die, are not timed.
+class RequestTimer final : public http::CodecObserver {
+ public:
+  // Reset() points the timer at `next` and `stats` (either may be null).
+  void Reset(http::CodecObserver* next, ConnectionObserver* stats) {
+    next_ = next;
+    stats_ = stats;
+    route_ = {};
+  }
+
+  void OnRequestStart() override {
+    if (next_ != nullptr) next_->OnRequestStart();
+  }
+  void OnRequestHead(const http::RequestHead& head) override {
+    started_ = std::chrono::steady_clock::now();
+    route_ = {};
+    if (next_ != nullptr) next_->OnRequestHead(head);
+  }
+  void OnRouted(absl::string_view route) override {
+    route_ = route;
+    if (next_ != nullptr) next_->OnRouted(route);
+  }
+  void OnBodyBytes(int64_t n) override {
+    if (next_ != nullptr) next_->OnBodyBytes(n);
+  }
+  void OnResponse(int status, bool parse_error, int64_t body_bytes) override;
+  void OnAbort(http::AbortReason reason) override {
+    route_ = {};
+    if (next_ != nullptr) next_->OnAbort(reason);
+  }
+
+ private:
+  http::CodecObserver* next_ = nullptr;
+  ConnectionObserver* stats_ = nullptr;
+  absl::string_view route_;  // Empty until routed.
+  std::chrono::steady_clock::time_point started_;
 };
 
 class AccessLogObserver final : public http::CodecObserver {

@@ -53,7 +53,7 @@ class Server::LoopThread {
         public_(std::move(listener), /*is_admin=*/false),
         // A shared socket wakes one waiting loop per connection, not all.
         accept_events_(options.shared_listener ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN) {
-    if (stats != nullptr) stats_ = std::make_unique<StatsObserver>(stats);
+    if (stats != nullptr) stats_ = std::make_unique<StatsObserver>(stats, options.metrics);
     if (options.access_log) access_log_ = std::make_unique<AccessLog>();
     context_.loop = loop_.get();
     context_.router = options.router;

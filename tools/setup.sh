@@ -29,6 +29,7 @@ packages=(
   openssl              # certificates made by the TLS tests and the bench
   pkg-config           # abseil link lines in third_party/
   curl                 # end-to-end tests with a real client
+  prometheus           # promtool and a real Prometheus scraping /metrics (prometheus_e2e_test)
   node-llhttp          # llhttp 8.1 C sources: a reference parser (differential test)
   python3-h11          # h11 0.14: a second reference parser (differential test)
 )

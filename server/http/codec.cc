@@ -184,7 +184,9 @@ bool ServerCodec::StartRequest(const RequestHead& head) {
   state_ = State::kBody;
   paused_ = false;
   active_ = true;  // The writer serves from here on, Start() included.
-  StreamStart start = router_->Route(head.method, head.target).Start(head, *this);
+  const Router::Match match = router_->Find(head.method, head.target);
+  if (observer_ != nullptr) observer_->OnRouted(match.route);
+  StreamStart start = match.handler->Start(head, *this);
   body_mode_ = start.body;
   stream_ = std::move(start.stream);
   if (stream_ == nullptr) {

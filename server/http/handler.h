@@ -227,6 +227,9 @@ class CodecObserver {
   virtual void OnRequestStart() {}
   // OnRequestHead(): a head parsed; its views are valid during the call only.
   virtual void OnRequestHead(const RequestHead& /*head*/) {}
+  // OnRouted(): the request went to the route labelled `route` (the
+  // router's label, e.g. "/healthz" or "other"; valid as long as the router).
+  virtual void OnRouted(absl::string_view /*route*/) {}
   // OnBodyBytes(): `n` more body bytes arrived (read or dropped unread).
   virtual void OnBodyBytes(int64_t /*n*/) {}
   // OnResponse(): a request ended with a response (its head queued, its body

@@ -19,23 +19,24 @@ void Router::Handle(Method method, absl::string_view path, const Handler* handle
   routes_.push_back({method, std::string(path), handler});
 }
 
-const Handler* Router::Find(Method method, absl::string_view path) const {
+const Router::Entry* Router::Exact(Method method, absl::string_view path) const {
   for (const Entry& entry : routes_) {
     // Size first: most paths differ in length from every route.
     if (entry.path.size() == path.size() && entry.method == method &&
         absl::string_view(entry.path) == path) {
-      return entry.handler;
+      return &entry;
     }
   }
   return nullptr;
 }
 
-const Handler& Router::Route(Method method, absl::string_view target) const {
-  if (routes_.empty()) return *default_;
+Router::Match Router::Find(Method method, absl::string_view target) const {
+  if (routes_.empty()) return {default_, "other"};
   const absl::string_view path = target.substr(0, target.find('?'));
-  const Handler* handler = Find(method, path);
-  if (handler == nullptr && method == Method::kHead) handler = Find(Method::kGet, path);
-  return handler != nullptr ? *handler : *default_;
+  const Entry* entry = Exact(method, path);
+  if (entry == nullptr && method == Method::kHead) entry = Exact(Method::kGet, path);
+  if (entry == nullptr) return {default_, "other"};
+  return {entry->handler, entry->path};
 }
 
 }  // namespace epollhttp::http

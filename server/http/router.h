@@ -39,8 +39,18 @@ class Router {
   // SetDefault() sends unrouted requests to `handler` (not owned).
   void SetDefault(const Handler* handler) { default_ = handler; }
 
-  // Route() is the handler for a request with this method and target.
-  [[nodiscard]] const Handler& Route(Method method, absl::string_view target) const;
+  // A request's handler, and the route's label for metrics: the routed path,
+  // or "other" for the default handler (valid as long as the router).
+  struct Match {
+    const Handler* handler;
+    absl::string_view route;
+  };
+  // Find() routes a request with this method and target.
+  [[nodiscard]] Match Find(Method method, absl::string_view target) const;
+  // Route() is the handler Match() finds.
+  [[nodiscard]] const Handler& Route(Method method, absl::string_view target) const {
+    return *Find(method, target).handler;
+  }
 
  private:
   struct Entry {
@@ -48,8 +58,8 @@ class Router {
     std::string path;
     const Handler* handler;
   };
-  // Find() is the handler routed for exactly `method` and `path`, or null.
-  [[nodiscard]] const Handler* Find(Method method, absl::string_view path) const;
+  // Exact() is the route for exactly `method` and `path`, or null.
+  [[nodiscard]] const Entry* Exact(Method method, absl::string_view path) const;
 
   std::vector<Entry> routes_;  // Few: a linear scan beats hashing the path.
   NotFoundHandler not_found_;

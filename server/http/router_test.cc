@@ -41,6 +41,17 @@ TEST(RouterTest, ALaterRouteReplacesAnEarlierOne) {
   EXPECT_EQ(&router.Route(Method::kGet, "/x"), &second);
 }
 
+TEST(RouterTest, AMatchNamesItsRouteForMetrics) {
+  Named get, fallback;
+  Router router;
+  router.Handle(Method::kGet, "/x", &get);
+  router.SetDefault(&fallback);
+  EXPECT_EQ(router.Find(Method::kGet, "/x?q").route, "/x");
+  EXPECT_EQ(router.Find(Method::kHead, "/x").route, "/x");
+  EXPECT_EQ(router.Find(Method::kGet, "/y").route, "other");
+  EXPECT_EQ(router.Find(Method::kGet, "/y").handler, &fallback);
+}
+
 TEST(RouterTest, TheDefaultDefaultIsNotFound) {
   Router router;
   EXPECT_NE(dynamic_cast<const NotFoundHandler*>(&router.Route(Method::kGet, "/")), nullptr);
