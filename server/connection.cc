@@ -156,13 +156,17 @@ void Connection::AfterIo() {
   // A stream waiting for room in the output gets it, a bounded number of
   // times per event; then the loop's other connections go first.
   for (int i = 0; work_ != nullptr && !io_.closed() && work_->codec.wants_writable() &&
-                  QueuedOutput() <= http::ResponseWriter::kHighWater / 2;
+                  QueuedOutput() <= work_->codec.write_high_water() / 2;
        ++i) {
     if (i == kWritableCallsPerEvent) {
       timer_.ArmNextRound();
       break;
     }
-    Call([this] { return work_->codec.OnOutputDrained(); });
+    if (Call([this] { return work_->codec.OnOutputDrained(); }).responses > 0 && Backlog()) {
+      // The stream finished its answer: requests already read wait behind
+      // it, and no readiness will come for them.
+      timer_.ArmNextRound();
+    }
   }
   MaybeRelease();
   if (io_.closed()) return;

@@ -807,41 +807,44 @@ TEST_F(AsyncConnectionTest, AnEarlyAnswerDuringTheBodyClosesAfterLingering) {
   EXPECT_EQ(probe_.body, "abc");
 }
 
+// GET /big streams 64 pieces of 64 KiB, each while the writer has room
+// (as a download would), the rest from OnWritable().
+class BigStream final : public http::RequestStream {
+ public:
+  explicit BigStream(int* chunks) : chunks_(chunks) {}
+  void OnEnd(http::ResponseWriter& writer) override {
+    http::ResponseHead head;
+    head.content_length = 64 * 64 * 1024;
+    writer.WriteHead(head);
+    OnWritable(writer);
+  }
+  void OnWritable(http::ResponseWriter& writer) override {
+    // Write while the writer has room, as a download would.
+    while (writer.writable() && *chunks_ < 64) {
+      writer.WriteBody(std::string(64 * 1024, 'd'));
+      ++*chunks_;
+    }
+    if (*chunks_ == 64) writer.Finish();
+  }
+
+ private:
+  int* chunks_;
+};
+class BigHandler final : public http::Handler {
+ public:
+  explicit BigHandler(int* chunks) : chunks_(chunks) {}
+  http::StreamStart Start(const http::RequestHead& head,
+                          http::ResponseWriter& writer) const override {
+    (void)head;
+    (void)writer;
+    return {http::Owned(std::make_unique<BigStream>(chunks_)), http::BodyMode::kDiscard};
+  }
+
+ private:
+  int* chunks_;
+};
+
 TEST_F(AsyncConnectionTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
-  class BigStream final : public http::RequestStream {
-   public:
-    explicit BigStream(int* chunks) : chunks_(chunks) {}
-    void OnEnd(http::ResponseWriter& writer) override {
-      http::ResponseHead head;
-      head.content_length = 64 * 64 * 1024;
-      writer.WriteHead(head);
-      OnWritable(writer);
-    }
-    void OnWritable(http::ResponseWriter& writer) override {
-      // Write while the writer has room, as a download would.
-      while (writer.writable() && *chunks_ < 64) {
-        writer.WriteBody(std::string(64 * 1024, 'd'));
-        ++*chunks_;
-      }
-      if (*chunks_ == 64) writer.Finish();
-    }
-
-   private:
-    int* chunks_;
-  };
-  class BigHandler final : public http::Handler {
-   public:
-    explicit BigHandler(int* chunks) : chunks_(chunks) {}
-    http::StreamStart Start(const http::RequestHead& head,
-                            http::ResponseWriter& writer) const override {
-      (void)head;
-      (void)writer;
-      return {http::Owned(std::make_unique<BigStream>(chunks_)), http::BodyMode::kDiscard};
-    }
-
-   private:
-    int* chunks_;
-  };
   int chunks = 0;
   BigHandler big(&chunks);
   router_.Handle(http::Method::kGet, "/big", &big);
@@ -865,6 +868,26 @@ TEST_F(AsyncConnectionTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
   EXPECT_EQ(chunks, 64);
   EXPECT_GT(received, 64u * 64 * 1024);
   EXPECT_FALSE(connection_->busy());
+}
+
+TEST_F(AsyncConnectionTest, AnAnswerFinishedFromOnWritableLetsTheRequestsBehindItGo) {
+  int chunks = 0;
+  BigHandler big(&chunks);
+  router_.Handle(http::Method::kGet, "/big", &big);
+  Open();
+  fake_->set_window(0);
+  // Everything arrives in one read: nothing more will make the socket
+  // readable, so the requests behind /big wait on the connection alone.
+  fake_->PeerSend(absl::StrCat("GET /big HTTP/1.1\r\nHost: a\r\n\r\n", kGet, kGet));
+  Run();
+  EXPECT_LT(chunks, 64);
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  EXPECT_EQ(chunks, 64);
+  const std::string all = fake_->TakeWritten();
+  EXPECT_EQ(Count(all, "Hello!"), 2);
+  EXPECT_EQ(connection_->responses(), 3);
+  EXPECT_FALSE(closed());
 }
 
 }  // namespace

@@ -302,7 +302,7 @@ void ServerCodec::AfterWrite() {
 }
 
 bool ServerCodec::writable() const {
-  return sink_ == nullptr || sink_->QueuedOutput() <= kHighWater;
+  return sink_ == nullptr || sink_->QueuedOutput() <= options_.write_high_water;
 }
 
 int ServerCodec::Respond(const Response& response) {

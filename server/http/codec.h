@@ -52,6 +52,9 @@ namespace epollhttp::http {
 struct CodecOptions {
   RequestParserOptions parser;
   BodyReaderOptions body;
+  // Queued response bytes beyond which a writer is not writable() (tests and
+  // the connection fuzzer use a small one to reach the wait for room).
+  size_t write_high_water = ResponseWriter::kHighWater;
 };
 
 // Limits on the work of one ServerCodec::OnInput() call, checked before each
@@ -136,10 +139,13 @@ class ServerCodec final : private ResponseWriter {
   InputResult Poll();
 
   // OnOutputDrained() tells the codec that the queued output fell to half
-  // of kHighWater or less: a stream waiting for that gets OnWritable().
+  // of its write_high_water or less: a stream waiting for that gets
+  // OnWritable().
   InputResult OnOutputDrained();
   // wants_writable() is true while a stream waits for OnWritable().
   [[nodiscard]] bool wants_writable() const { return wants_writable_; }
+  // write_high_water() is CodecOptions::write_high_water.
+  [[nodiscard]] size_t write_high_water() const { return options_.write_high_water; }
 
   // Abort() ends the request in progress because the connection died: its
   // stream (if its head parsed) gets OnAbort(`reason`) once and is

@@ -135,8 +135,8 @@ class ResponseWriter {
   virtual void ResumeBody() = 0;
 
   // writable() is false while the response bytes queued for the client
-  // exceed the codec's high-water mark (kHighWater); a stream that writes a
-  // large body waits for OnWritable() then.
+  // exceed the codec's high-water mark (kHighWater unless configured); a
+  // stream that writes a large body waits for OnWritable() then.
   [[nodiscard]] virtual bool writable() const = 0;
   [[nodiscard]] virtual bool aborted() const = 0;
   [[nodiscard]] virtual const Request& request() const = 0;
@@ -145,7 +145,7 @@ class ResponseWriter {
   // (codec unit tests).
   [[nodiscard]] virtual net::EventLoop* loop() const = 0;
 
-  // Queued response bytes beyond which writable() is false.
+  // Queued response bytes beyond which writable() is false, by default.
   static constexpr size_t kHighWater = 256 * 1024;
 
  protected:
@@ -167,8 +167,8 @@ class RequestStream {
   // OnEnd() runs once the whole body has arrived (right after Start() when
   // there is none).
   virtual void OnEnd(ResponseWriter& writer) { (void)writer; }
-  // OnWritable() runs when the queued response bytes fall to half of
-  // kHighWater after writable() had become false.
+  // OnWritable() runs when the queued response bytes fall to half of the
+  // high-water mark after writable() had become false.
   virtual void OnWritable(ResponseWriter& writer) { (void)writer; }
   // OnAbort() runs once if the request dies before it ends; the writer
   // refuses everything from then on. The stream is destroyed right after.
