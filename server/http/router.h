@@ -6,7 +6,7 @@
 // codec leaves out). The default handler answers 404 unless SetDefault()
 // replaces it.
 //
-// Thread safety: configure before serving; Route() is then safe from any
+// Thread safety: configure before serving; Find() is then safe from any
 // number of threads.
 #ifndef EPOLLHTTP_SERVER_HTTP_ROUTER_H_
 #define EPOLLHTTP_SERVER_HTTP_ROUTER_H_
@@ -47,10 +47,6 @@ class Router {
   };
   // Find() routes a request with this method and target.
   [[nodiscard]] Match Find(Method method, absl::string_view target) const;
-  // Route() is the handler Match() finds.
-  [[nodiscard]] const Handler& Route(Method method, absl::string_view target) const {
-    return *Find(method, target).handler;
-  }
 
  private:
   struct Entry {

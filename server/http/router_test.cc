@@ -16,21 +16,21 @@ TEST(RouterTest, RoutesByMethodAndExactPathIgnoringTheQuery) {
   router.Handle(Method::kGet, "/a", &get_a);
   router.Handle(Method::kPost, "/a", &post_a);
   router.SetDefault(&fallback);
-  EXPECT_EQ(&router.Route(Method::kGet, "/a"), &get_a);
-  EXPECT_EQ(&router.Route(Method::kGet, "/a?x=1"), &get_a);
-  EXPECT_EQ(&router.Route(Method::kPost, "/a"), &post_a);
-  EXPECT_EQ(&router.Route(Method::kPut, "/a"), &fallback);
-  EXPECT_EQ(&router.Route(Method::kGet, "/a/"), &fallback);
-  EXPECT_EQ(&router.Route(Method::kGet, "/"), &fallback);
+  EXPECT_EQ(router.Find(Method::kGet, "/a").handler, &get_a);
+  EXPECT_EQ(router.Find(Method::kGet, "/a?x=1").handler, &get_a);
+  EXPECT_EQ(router.Find(Method::kPost, "/a").handler, &post_a);
+  EXPECT_EQ(router.Find(Method::kPut, "/a").handler, &fallback);
+  EXPECT_EQ(router.Find(Method::kGet, "/a/").handler, &fallback);
+  EXPECT_EQ(router.Find(Method::kGet, "/").handler, &fallback);
 }
 
 TEST(RouterTest, HeadFallsBackToGetButAHeadRouteWins) {
   Named get, head;
   Router router;
   router.Handle(Method::kGet, "/x", &get);
-  EXPECT_EQ(&router.Route(Method::kHead, "/x"), &get);
+  EXPECT_EQ(router.Find(Method::kHead, "/x").handler, &get);
   router.Handle(Method::kHead, "/x", &head);
-  EXPECT_EQ(&router.Route(Method::kHead, "/x"), &head);
+  EXPECT_EQ(router.Find(Method::kHead, "/x").handler, &head);
 }
 
 TEST(RouterTest, ALaterRouteReplacesAnEarlierOne) {
@@ -38,7 +38,7 @@ TEST(RouterTest, ALaterRouteReplacesAnEarlierOne) {
   Router router;
   router.Handle(Method::kGet, "/x", &first);
   router.Handle(Method::kGet, "/x", &second);
-  EXPECT_EQ(&router.Route(Method::kGet, "/x"), &second);
+  EXPECT_EQ(router.Find(Method::kGet, "/x").handler, &second);
 }
 
 TEST(RouterTest, AMatchNamesItsRouteForMetrics) {
@@ -54,7 +54,7 @@ TEST(RouterTest, AMatchNamesItsRouteForMetrics) {
 
 TEST(RouterTest, TheDefaultDefaultIsNotFound) {
   Router router;
-  EXPECT_NE(dynamic_cast<const NotFoundHandler*>(&router.Route(Method::kGet, "/")), nullptr);
+  EXPECT_NE(dynamic_cast<const NotFoundHandler*>(router.Find(Method::kGet, "/").handler), nullptr);
 }
 
 }  // namespace
