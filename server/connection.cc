@@ -131,6 +131,23 @@ bool Connection::Start() {
 }
 
 void Connection::AfterIo() {
+  // A stream waiting for room in the output gets it, a bounded number of
+  // times per event; then the loop's other connections go first.
+  for (int i = 0; work_ != nullptr && !io_.closed() && work_->codec.wants_writable() &&
+                  QueuedOutput() <= work_->codec.write_high_water() / 2;
+       ++i) {
+    if (i == kWritableCallsPerEvent) {
+      timer_.ArmNextRound();
+      break;
+    }
+    if (Call([this] { return work_->codec.OnOutputDrained(); }).responses > 0 && Backlog()) {
+      // The stream finished its answer: requests already read wait behind
+      // it, and no readiness will come for them.
+      timer_.ArmNextRound();
+    }
+  }
+  // The phase (and so the deadline) is taken after the stream had its say:
+  // an answer finished from OnWritable() ends the request.
   const State state = io_.state();
   if (state != State::kClosed && state != State::kLingering) {
     const Phase phase = CodecPhase();
@@ -151,21 +168,6 @@ void Connection::AfterIo() {
       }
       phase_ = phase;
       restart_ = false;
-    }
-  }
-  // A stream waiting for room in the output gets it, a bounded number of
-  // times per event; then the loop's other connections go first.
-  for (int i = 0; work_ != nullptr && !io_.closed() && work_->codec.wants_writable() &&
-                  QueuedOutput() <= work_->codec.write_high_water() / 2;
-       ++i) {
-    if (i == kWritableCallsPerEvent) {
-      timer_.ArmNextRound();
-      break;
-    }
-    if (Call([this] { return work_->codec.OnOutputDrained(); }).responses > 0 && Backlog()) {
-      // The stream finished its answer: requests already read wait behind
-      // it, and no readiness will come for them.
-      timer_.ArmNextRound();
     }
   }
   MaybeRelease();

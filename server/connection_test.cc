@@ -890,5 +890,25 @@ TEST_F(AsyncConnectionTest, AnAnswerFinishedFromOnWritableLetsTheRequestsBehindI
   EXPECT_FALSE(closed());
 }
 
+TEST_F(AsyncConnectionTest, AnAnswerFinishedFromOnWritableLeavesTheConnectionToItsIdleTimeout) {
+  int chunks = 0;
+  BigHandler big(&chunks);
+  router_.Handle(http::Method::kGet, "/big", &big);
+  Open();
+  fake_->set_window(0);
+  fake_->PeerSend("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  Run();
+  fake_->set_window(FakeTransport::kUnlimited);
+  Run();
+  EXPECT_EQ(chunks, 64);
+  EXPECT_EQ(connection_->responses(), 1);
+  fake_->TakeWritten();
+  Advance(milliseconds(4999));
+  EXPECT_FALSE(closed());
+  Advance(milliseconds(1));
+  EXPECT_TRUE(closed());
+  EXPECT_EQ(Timeouts(TimeoutKind::kIdle), 1u);
+}
+
 }  // namespace
 }  // namespace epollhttp
