@@ -5,13 +5,14 @@
 // split_plan.h; bit 3: the admin listener's router, where anything but
 // /healthz is 404; bit 4: asynchronous streams, below; bit 5: the server's
 // counters (with /metrics routed) and an access log; bit 6: a minimum body
-// rate; bit 7: small parser limits; past every 32 reads the smallest read
-// doubles). The rest is what the client sends,
+// rate; bit 7: small parser limits and a 64-byte write high-water mark; past
+// every 32 reads the smallest read doubles). The rest is what the client sends,
 // optionally followed by the marker "\0ACT" and a script of two-byte actions
 // (pieces of client data to deliver first, action), then optionally by the
 // marker "\0ASY" and the streams' script. Actions close or open the peer's
 // window, cap each write, advance the clock, half-close or reset the
-// connection, or start a graceful drain. After the script, the peer reads
+// connection, start a graceful drain, or abort it as the shutdown deadline
+// does. After the script, the peer reads
 // everything and the clock runs on until the connection has ended.
 //
 // With bit 4 every request goes to an asynchronous stream whose behaviour
@@ -20,8 +21,10 @@
 // a body piece and for how many loop rounds; when it answers (from Start(),
 // from OnEnd(), some rounds after OnEnd(), or early, at its first body
 // piece); whether in one Respond(), in pieces (Content-Length or chunked,
-// one piece per round) or by cancelling; and whether a 104 comes first. It
-// answers `#<index> <body bytes> <body hash>`.
+// one piece per round, or after OnWritable() once the writer is not
+// writable()) or by cancelling; and whether a 104 comes first. It answers
+// `#<index> <body bytes> <body hash>`. A stream whose byte is 0xff is never
+// started: its handler returns none, which the codec answers 500.
 //
 // Oracles (any failure aborts):
 // - the output is a well-formed sequence of HTTP/1.1 responses (Content-
@@ -124,6 +127,7 @@ struct StreamLog {
     started = live = aborted = 0;
     early = cancelled_midway = false;
     ends.clear();
+    no_stream.clear();
   }
   // Plan() is stream `index`'s behaviour byte.
   uint8_t Plan(int index) const {
@@ -138,6 +142,7 @@ struct StreamLog {
   bool early = false;             // An answer racing the body (the output depends on read sizes).
   bool cancelled_midway = false;  // A response cut short by Cancel().
   std::vector<std::pair<int, BodyRecord>> ends;  // (index, record) at each OnEnd().
+  std::vector<int> no_stream;                    // Requests whose handler started none.
 };
 
 // The asynchronous stream (see the top of this file).
@@ -211,7 +216,13 @@ class AsyncStream final : public http::RequestStream {
     }
   }
 
-  void OnWritable(http::ResponseWriter& writer) override { Alive(writer); }
+  void OnWritable(http::ResponseWriter& writer) override {
+    Alive(writer);
+    Check(writer.writable(), "OnWritable() while not writable()");
+    if (!waiting_writable_) return;
+    waiting_writable_ = false;
+    WritePiece();
+  }
 
   void OnAbort(http::AbortReason reason) override {
     Check(http::AbortReasonName(reason) != "unknown", "an abort without a reason");
@@ -281,6 +292,8 @@ class AsyncStream final : public http::RequestStream {
 
   // WritePiece() writes the next piece of the body; the last one with
   // Finish(), in the same round (so a complete response is a finished one).
+  // The next piece waits for the next round, or for OnWritable() when the
+  // writer is not writable().
   void WritePiece() {
     const size_t left = text_.size() - written_;
     const size_t piece = left <= 1 ? left : 1 + Next(&pieces_) % left;
@@ -289,6 +302,10 @@ class AsyncStream final : public http::RequestStream {
     if (written_ == text_.size()) {
       Ok(writer_->Finish(), "Finish() refused");
       Done();
+      return;
+    }
+    if (!writer_->writable()) {
+      waiting_writable_ = true;
       return;
     }
     timer_.ArmNextRound();  // One piece per round.
@@ -338,6 +355,7 @@ class AsyncStream final : public http::RequestStream {
   bool read_ = false;
   bool interim_ = false;
   bool paused_ = false;
+  bool waiting_writable_ = false;
   bool ended_ = false;
   bool answering_ = false;
   bool answered_ = false;
@@ -350,6 +368,10 @@ class AsyncHandler final : public http::Handler {
   explicit AsyncHandler(StreamLog* log) : log_(log) {}
   http::StreamStart Start(const http::RequestHead& head,
                           http::ResponseWriter& writer) const override {
+    if (log_->Plan(log_->started) == 0xff) {
+      log_->no_stream.push_back(log_->started++);
+      return {};
+    }
     auto stream = std::make_unique<AsyncStream>(log_, log_->started++, writer);
     AsyncStream* raw = stream.get();
     const http::BodyMode mode = raw->body_mode();
@@ -414,8 +436,11 @@ class ResponseChecker {
  public:
   // `to_head` (not owned) holds, in order, whether each response the codec
   // reported answers a HEAD request; the checker takes one per response.
-  ResponseChecker(size_t input_size, bool async, const std::vector<bool>* to_head)
-      : input_size_(input_size), async_(async), to_head_(to_head) {}
+  // `no_stream` (not owned) lists the requests whose handler started no
+  // stream (answered 500).
+  ResponseChecker(size_t input_size, bool async, const std::vector<bool>* to_head,
+                  const std::vector<int>* no_stream)
+      : input_size_(input_size), async_(async), to_head_(to_head), no_stream_(no_stream) {}
 
   // Consume() parses every complete response at the front of `*pending`
   // (keeping a partial one, as writes may split it) and appends it to
@@ -504,6 +529,12 @@ class ResponseChecker {
           ++next_stream_;
         }
         ++successes_;
+      } else if (status == 500 && async_ && !close &&
+                 std::find(no_stream_->begin(), no_stream_->end(), next_stream_) !=
+                     no_stream_->end()) {
+        // A handler that started no stream: the codec's 500, in order.
+        Check(to_head || body == "the handler started no stream\n", "bad 500 for no stream");
+        ++next_stream_;
       } else {
         Check(status == 404 || (status >= 400 && status < 600), "unexpected status");
         if (status != 404) {
@@ -560,6 +591,7 @@ class ResponseChecker {
   size_t input_size_;
   bool async_;
   const std::vector<bool>* to_head_;
+  const std::vector<int>* no_stream_;
   std::string dechunked_;
   size_t next_ = 0;  // The next response's entry in to_head_.
   int next_stream_ = 0;
@@ -724,6 +756,7 @@ http::CodecOptions CodecOptionsFor(uint8_t control) {
     codec.body.max_body_bytes = 64;
     codec.body.max_chunk_extension_bytes = 8;
     codec.body.max_trailer_bytes = 32;
+    codec.write_high_water = 64;
   }
   return codec;
 }
@@ -787,7 +820,7 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   FakeTransport& fake = h.fake;
   fake.Reset();
   auto connection = std::make_unique<Connection>(&context, &fake);
-  ResponseChecker checker(script.data.size(), async, &observer.to_head_);
+  ResponseChecker checker(script.data.size(), async, &observer.to_head_, &h.streams.no_stream);
   h.pending.clear();
   transcript->clear();
   const Clock::time_point opened = h.time->Now();
@@ -877,6 +910,7 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   };
 
   bool reset = false;
+  bool aborted = false;  // By the harness, as the shutdown deadline does.
   // Start, as after accept: whatever the first piece holds is read at once.
   SplitPlan plan(control);
   size_t fed = 0;
@@ -922,7 +956,14 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
         fake.PeerReset();
         fed = script.data.size();
         break;
-      case 7: connection->Drain(); break;
+      case 7:
+        if (arg & 1) {
+          aborted = true;
+          connection->Abort();
+        } else {
+          connection->Drain();
+        }
+        break;
     }
   };
   if (action + 1 < script.actions.size()) due = static_cast<uint8_t>(script.actions[action]);
@@ -953,11 +994,16 @@ bool Run(Harness& h, const Script& script, uint8_t control, bool whole, std::str
   checker.Consume(&h.pending, transcript, /*at_end=*/true);
   const StreamLog& streams = h.streams;
   Check(streams.live == 0, "a stream outlived its connection");
-  Check(!async || streams.aborted == observer.aborts_, "aborts the observer did not see");
+  // The observer also sees the aborts of requests whose handler started no
+  // stream.
+  Check(!async ||
+            (streams.aborted <= observer.aborts_ &&
+             observer.aborts_ <= streams.aborted + static_cast<int64_t>(streams.no_stream.size())),
+        "aborts the observer did not see");
   // Only a write timeout, a reset, an abort or a cancelled stream may cut a
   // response short.
-  Check(h.pending.empty() || observer.write_timeouts_ > 0 || reset || streams.aborted > 0 ||
-            streams.cancelled_midway,
+  Check(h.pending.empty() || observer.write_timeouts_ > 0 || reset || aborted ||
+            streams.aborted > 0 || streams.cancelled_midway,
         "a partial response at the end");
   const int64_t lines = std::count(script.data.begin(), script.data.end(), '\n');
   Check(checker.responses() <= lines + 1, "more responses than requests");
