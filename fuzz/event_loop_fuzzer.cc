@@ -369,7 +369,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           pipe.kills = !pipe.kills;
         } else if (pipe.watcher != nullptr) {
           pipe.paused = !pipe.paused;
-          Check(pipe.watcher->SetEvents(pipe.paused ? 0 : EPOLLIN), "SetEvents failed");
+          Check(pipe.watcher->SetEvents(pipe.paused ? 0u : uint32_t{EPOLLIN}), "SetEvents failed");
         }
         break;
       }
