@@ -34,7 +34,8 @@ status=0
 if ((check)); then
   "$buildifier" --mode=check --lint=warn -r . || status=1
   if ! clang-format-14 --dry-run --Werror "${cpp[@]}"; then status=1; fi
-  ((status == 0)) && echo "tools/format.sh: formatted (buildifier, clang-format)"
+  ((status == 0)) &&
+    echo "tools/format.sh --check: ${#cpp[@]} C++ files and every BUILD/.bzl file formatted, lint clean"
 else
   "$buildifier" --mode=fix --lint=fix -r .
   clang-format-14 -i "${cpp[@]}"
