@@ -1,33 +1,66 @@
 #include "base/cli_flags.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
 
-#include "absl/flags/parse.h"
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/version.h"
 
 namespace epollhttp {
 namespace {
 
-bool IsHelpFlag(absl::string_view arg) {
-  for (const absl::string_view help : {"--help", "--helpfull", "--helpshort", "--helppackage",
-                                       "--version", "--only_check_args", "-help"}) {
-    if (arg == help || absl::StartsWith(arg, absl::StrCat(help, "="))) return true;
-  }
-  return false;
+// Exits 0 after printing `text` (and a newline) to stdout.
+[[noreturn]] void PrintAndExit(const std::string& text) {
+  std::fputs(text.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  std::exit(0);
 }
 
 }  // namespace
 
-bool ParseFlags(int argc, char** argv, const std::vector<std::string>& repeatable,
+std::string HelpText(absl::string_view flags_prefix) {
+  std::vector<std::pair<std::string, const absl::CommandLineFlag*>> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StartsWith(flag->Filename(), flags_prefix)) flags.emplace_back(name, flag);
+  }
+  std::sort(flags.begin(), flags.end());
+  std::string text = absl::StrCat(absl::ProgramUsageMessage(), "\n\nFlags:");
+  for (const auto& [name, flag] : flags) {
+    absl::StrAppend(&text, "\n  --", name, "  ", flag->Help(), " (default: \"",
+                    flag->DefaultValue(), "\")");
+  }
+  absl::StrAppend(&text, "\n  --help  this text; --helpfull: every flag, abseil's included",
+                  "\n  --version  the version and the git commit of the build");
+  return text;
+}
+
+std::string ResolveUserPath(absl::string_view path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path[0] == '/' || path == "-" || cwd == nullptr || *cwd == '\0') {
+    return std::string(path);
+  }
+  return absl::StrCat(cwd, "/", path);
+}
+
+bool ParseFlags(const CliProgram& program, int argc, char** argv,
+                const std::vector<std::string>& repeatable,
                 std::map<std::string, std::vector<std::string>>* repeated, std::string* error) {
   for (int i = 1; i < argc; ++i) {
-    if (IsHelpFlag(argv[i])) {
-      absl::ParseCommandLine(argc, argv);  // Prints the help and exits.
-      return true;
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort") {
+      PrintAndExit(HelpText(program.flags_prefix));
     }
+    if (arg == "--helpfull") PrintAndExit(HelpText(""));
+    if (arg == "--version" || arg == "-version") PrintAndExit(VersionLine(program.name));
   }
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];

@@ -26,7 +26,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -206,13 +205,7 @@ int MergeMain(int argc, char** argv) {
         "merge: no reports given (usage: loadgen merge FILE... [--json PATH|-] "
         "[--html PATH])");
   }
-  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-  auto resolve = [cwd](std::string path) {
-    if (!path.empty() && path[0] != '/' && path != "-" && cwd != nullptr) {
-      path = absl::StrCat(cwd, "/", path);
-    }
-    return path;
-  };
+  const auto resolve = [](const std::string& path) { return epollhttp::ResolveUserPath(path); };
   std::vector<epollhttp::loadgen::Report> reports;
   for (const std::string& file : files) {
     std::ifstream in(resolve(file), std::ios::binary);
@@ -254,14 +247,9 @@ int main(int argc, char** argv) {
       "Usage: loadgen [--url URL] [--threads N] [--clients N] [--requests N | --duration D] "
       "[--rate R] [--cacert PATH | --insecure] [--start_at TIME] [--html PATH] "
       "[--file PATH [--form]] [--json PATH]");
-  absl::FlagsUsageConfig usage_config;
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::StartsWith(path, "loadgen/");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
   std::map<std::string, std::vector<std::string>> repeated;
-  if (std::string error; !epollhttp::ParseFlags(argc, argv, {"header"}, &repeated, &error)) {
+  if (std::string error;
+      !epollhttp::ParseFlags({"loadgen", "loadgen/"}, argc, argv, {"header"}, &repeated, &error)) {
     return Usage(error);
   }
   const std::vector<std::string>& raw_headers = repeated["header"];
@@ -273,7 +261,7 @@ int main(int argc, char** argv) {
     return Usage(absl::StrCat("--url must be http[s]://host[:port][/path], got \"", url, "\""));
   }
   options.tls.verify = !absl::GetFlag(FLAGS_insecure);
-  options.tls.ca_file = absl::GetFlag(FLAGS_cacert);
+  options.tls.ca_file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_cacert));
   if (!absl::StartsWith(url, "https://") &&
       (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
     return Usage("--cacert and --insecure apply only to an https:// --url");
@@ -350,8 +338,7 @@ int main(int argc, char** argv) {
   const int64_t body_bytes = absl::GetFlag(FLAGS_body_bytes);
   if (body_bytes < 0) return Usage("--body_bytes must be >= 0");
   if (!file.empty()) {
-    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-    if (file[0] != '/' && cwd != nullptr) file = absl::StrCat(cwd, "/", file);
+    file = epollhttp::ResolveUserPath(file);
     auto loaded = Payload::FromFile(file);
     if (!loaded.ok()) return Usage(std::string(loaded.status().message()));
     payload = std::move(*loaded);
@@ -369,7 +356,7 @@ int main(int argc, char** argv) {
 
   // Open the JSON destination now, so a bad path is a usage error, not a
   // report lost after the run.
-  const std::string json_path = absl::GetFlag(FLAGS_json);
+  const std::string json_path = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_json));
   FILE* json_out = nullptr;
   if (json_path == "-") {
     json_out = stdout;
@@ -377,10 +364,8 @@ int main(int argc, char** argv) {
     json_out = std::fopen(json_path.c_str(), "w");
     if (json_out == nullptr) return Usage(absl::StrCat("cannot write --json ", json_path));
   }
-  std::string html_path = absl::GetFlag(FLAGS_html);
+  const std::string html_path = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_html));
   if (!html_path.empty()) {
-    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
-    if (html_path[0] != '/' && cwd != nullptr) html_path = absl::StrCat(cwd, "/", html_path);
     FILE* probe = std::fopen(html_path.c_str(), "w");  // A bad path fails now, not after the run.
     if (probe == nullptr) return Usage(absl::StrCat("cannot write --html ", html_path));
     std::fclose(probe);

@@ -22,7 +22,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -114,16 +113,9 @@ int main(int argc, char** argv) {
       "An epoll HTTP/1.1 server that answers every request with the tutorial's hello "
       "text.\nUsage: server [--address A] [--port P] [--threads N] "
       "[--access_log] [limits and timeouts, see below]");
-  absl::FlagsUsageConfig usage_config;
-  // --help lists this binary's flags (abseil's default matches only files
-  // named after the program).
-  usage_config.contains_help_flags = [](absl::string_view path) {
-    return absl::StartsWith(path, "server/");
-  };
-  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage_config);
   std::map<std::string, std::vector<std::string>> unused;
-  if (std::string error; !epollhttp::ParseFlags(argc, argv, {}, &unused, &error)) {
+  if (std::string error;
+      !epollhttp::ParseFlags({"server", "server/"}, argc, argv, {}, &unused, &error)) {
     std::fprintf(stderr, "server: %s\n", error.c_str());
     return 2;
   }

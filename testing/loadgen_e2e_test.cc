@@ -178,5 +178,48 @@ TEST(LoadgenE2eTest, StartAtInThePastIsAUsageError) {
   EXPECT_EQ(out, "loadgen: --start_at 2001-01-01T00:00:00Z is in the past\n");
 }
 
+TEST(LoadgenE2eTest, HelpAndVersionExitZero) {
+  int status = -1;
+  const std::string help = RunCommand(absl::StrCat(LoadgenPath(), " --help"), &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(help.find("--threads"), std::string::npos) << help;
+  EXPECT_NE(help.find("--json"), std::string::npos) << help;
+  const std::string version = RunCommand(absl::StrCat(LoadgenPath(), " --version"), &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(version.rfind("loadgen 0.", 0), 0u) << version;
+  EXPECT_NE(version.find(" (commit "), std::string::npos) << version;
+  const std::string server = RunCommand(RunfilePath("server/server") + " --version", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(server.rfind("server 0.", 0), 0u) << server;
+}
+
+// `bazel run` starts the binary in its runfiles tree and says where the
+// command ran in BUILD_WORKING_DIRECTORY: relative paths are the user's.
+TEST(LoadgenE2eTest, RelativeOutputPathsLandWhereBazelRunRan) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string user_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/user");
+  const std::string runfiles_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/runfiles");
+  int status = 0;
+  RunCommand(absl::StrCat("mkdir -p ", user_dir, " ", runfiles_dir), &status);
+  const std::string out = RunCommand(
+      absl::StrCat("cd ", runfiles_dir, " && BUILD_WORKING_DIRECTORY=", user_dir, " ",
+                   LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/ --threads 1 --requests 2 --progress never --json rel.json --html rel.html"),
+      &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_TRUE(std::ifstream(user_dir + "/rel.json").good());
+  EXPECT_TRUE(std::ifstream(user_dir + "/rel.html").good());
+  EXPECT_FALSE(std::ifstream(runfiles_dir + "/rel.json").good());
+  // merge reads and writes the same way.
+  const std::string merged =
+      RunCommand(absl::StrCat("cd ", runfiles_dir, " && BUILD_WORKING_DIRECTORY=", user_dir, " ",
+                              LoadgenPath(), " merge rel.json --json merged.json"),
+                 &status);
+  EXPECT_EQ(status, 0) << merged;
+  EXPECT_TRUE(std::ifstream(user_dir + "/merged.json").good());
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
 }  // namespace
 }  // namespace epollhttp::test
