@@ -38,6 +38,7 @@
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
+#include "loadgen/url.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/",
           "Target URL: http://host[:port][/path] or https://host[:port][/path].");
@@ -96,30 +97,6 @@ namespace {
 using epollhttp::loadgen::Payload;
 using epollhttp::loadgen::RunInfo;
 using epollhttp::loadgen::RunOptions;
-
-// ParseUrl() splits http[s]://host[:port][/path] into origin and path.
-bool ParseUrl(absl::string_view url, std::string* origin, std::string* path) {
-  const absl::string_view scheme = absl::StartsWith(url, "https://") ? "https://" : "http://";
-  if (!absl::StartsWith(url, scheme)) return false;
-  const absl::string_view rest = url.substr(scheme.size());
-  const size_t slash = rest.find('/');
-  const absl::string_view authority = rest.substr(0, slash);
-  if (authority.empty() || authority.find_first_of(" @?#") != absl::string_view::npos) {
-    return false;
-  }
-  const size_t colon = authority.rfind(':');
-  if (colon != absl::string_view::npos) {
-    int port = 0;
-    const absl::string_view digits = authority.substr(colon + 1);
-    if (colon == 0 || digits.empty() || digits.find_first_not_of("0123456789") != digits.npos ||
-        !absl::SimpleAtoi(digits, &port) || port < 1 || port > 65535) {
-      return false;
-    }
-  }
-  *origin = absl::StrCat(scheme, authority);
-  *path = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
-  return true;
-}
 
 bool ValidHeader(const std::string& header, std::string* name, std::string* value) {
   const size_t colon = header.find(':');
@@ -257,13 +234,13 @@ int main(int argc, char** argv) {
 
   RunOptions options;
   const std::string url = absl::GetFlag(FLAGS_url);
-  if (!ParseUrl(url, &options.origin, &options.path)) {
-    return Usage(absl::StrCat("--url must be http[s]://host[:port][/path], got \"", url, "\""));
-  }
+  const absl::StatusOr<epollhttp::loadgen::Url> target = epollhttp::loadgen::ParseUrl(url);
+  if (!target.ok()) return Usage(absl::StrCat("--url ", target.status().message()));
+  options.origin = target->Origin();
+  options.path = target->path;
   options.tls.verify = !absl::GetFlag(FLAGS_insecure);
   options.tls.ca_file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_cacert));
-  if (!absl::StartsWith(url, "https://") &&
-      (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
+  if (!target->tls && (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
     return Usage("--cacert and --insecure apply only to an https:// --url");
   }
   if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0) {

@@ -11,8 +11,6 @@
 namespace epollhttp::loadgen {
 namespace {
 
-constexpr absl::string_view kSchema = "epollhttp.loadgen/3";
-
 absl::Status Missing(absl::string_view field) {
   return absl::InvalidArgumentError(absl::StrCat("the report has no valid \"", field, "\""));
 }
@@ -80,9 +78,9 @@ absl::StatusOr<Report> ReadReport(absl::string_view json) {
   const JsonValue& root = *parsed;
   std::string schema;
   if (!GetString(root, "schema", &schema).ok()) return Missing("schema");
-  if (schema != kSchema) {
+  if (schema != kReportSchema) {
     return absl::InvalidArgumentError(
-        absl::StrCat("schema \"", schema, "\" cannot be combined: merge needs \"", kSchema,
+        absl::StrCat("schema \"", schema, "\" cannot be combined: merge needs \"", kReportSchema,
                      "\" (reports that carry their latency histograms)"));
   }
   Report r;

@@ -167,7 +167,7 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
 std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds) {
   const int64_t total = stats.succeeded + stats.failed;
   std::string out = absl::StrCat(
-      "{\"schema\": \"epollhttp.loadgen/3\", \"url\": ", JsonString(info.url),
+      "{\"schema\": \"", kReportSchema, "\", \"url\": ", JsonString(info.url),
       ", \"method\": ", JsonString(info.method), ", \"threads\": ", info.threads,
       ", \"clients\": ", info.clients, ", \"mode\": \"",
       info.merged                    ? "merged"

@@ -39,10 +39,15 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "loadgen/histogram.h"
 #include "loadgen/time_series.h"
 
 namespace epollhttp::loadgen {
+
+// The JSON report's schema name, written by FormatJson() and required by
+// `loadgen merge`.
+inline constexpr absl::string_view kReportSchema = "epollhttp.loadgen/3";
 
 enum class ErrorKind : uint8_t {
   kConnect,    // Could not connect (refused, unreachable, connect timeout).

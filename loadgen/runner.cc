@@ -8,11 +8,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "httplib.h"
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
+#include "loadgen/url.h"
 
 namespace epollhttp::loadgen {
 namespace {
@@ -248,39 +250,18 @@ bool SendsBody(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
-namespace {
-
-// SplitOrigin() splits "http[s]://host[:port]" (as checked by the command
-// line); `*tls` is whether the scheme is https.
-bool SplitOrigin(const std::string& origin, std::string* host, int* port, bool* tls) {
-  absl::string_view authority = origin;
-  *tls = absl::ConsumePrefix(&authority, "https://");
-  if (!*tls && !absl::ConsumePrefix(&authority, "http://")) return false;
-  const size_t colon = authority.rfind(':');
-  const size_t bracket = authority.rfind(']');
-  if (colon == absl::string_view::npos || (bracket != absl::string_view::npos && colon < bracket)) {
-    *host = std::string(authority);
-    *port = *tls ? 443 : 80;
-    return !host->empty();
-  }
-  *host = std::string(authority.substr(0, colon));
-  return !host->empty() && absl::SimpleAtoi(authority.substr(colon + 1), port) && *port > 0 &&
-         *port < 65536;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
                              double* seconds, double* start_unix_seconds) {
   // Client c runs as a fiber on thread c % threads, so the clients of a
   // thread share one epoll_wait.
-  std::string host;
-  int port = 0;
-  bool https = false;
-  if (!SplitOrigin(options.origin, &host, &port, &https)) {
-    return absl::InvalidArgumentError("origin must be http[s]://host[:port], got " +
-                                      options.origin);
-  }
+  absl::StatusOr<Url> target = ParseUrl(options.origin);
+  if (!target.ok())
+    return absl::InvalidArgumentError(absl::StrCat("origin ", target.status().message()));
+  const std::string& host = target->host;
+  const int port = target->port;
+  const bool https = target->tls;
   std::unique_ptr<TlsContext> tls;
   if (https) {
     absl::StatusOr<std::unique_ptr<TlsContext>> context = TlsContext::Create(options.tls);
