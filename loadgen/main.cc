@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -143,28 +145,80 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return std::fclose(f) == 0 && ok;
 }
 
+// The report formats, for run and merge alike: `--<flag> PATH` writes the
+// report rendered by `render` to PATH ("-": stdout, instead of the summary).
+struct OutputFormat {
+  absl::string_view flag;
+  std::string (*render)(const RunInfo&, const epollhttp::loadgen::RunStats&, double);
+};
+constexpr OutputFormat kOutputFormats[] = {
+    {"json", &epollhttp::loadgen::FormatJson},
+    {"html", &epollhttp::loadgen::FormatHtml},
+};
+
+// An output asked for: a format and its path (resolved).
+struct Output {
+  const OutputFormat* format;
+  std::string path;
+};
+
+// CheckOutputs() checks that every output's path can be written (creating or
+// truncating it now, so a bad path is a usage error before the run, not a
+// report lost after it); InvalidArgument naming the flag otherwise.
+absl::Status CheckOutputs(const std::vector<Output>& outputs) {
+  for (const Output& output : outputs) {
+    if (output.path == "-") continue;
+    FILE* probe = std::fopen(output.path.c_str(), "w");
+    if (probe == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot write --", output.format->flag, " ",
+                                                     output.path, ": ", std::strerror(errno)));
+    }
+    std::fclose(probe);
+  }
+  return absl::OkStatus();
+}
+
+// WriteReport() prints the summary to stdout (unless an output goes there)
+// and writes every output; false, with one line on stderr, if one fails.
+bool WriteReport(absl::string_view command, const std::vector<Output>& outputs, const RunInfo& info,
+                 const epollhttp::loadgen::RunStats& stats, double seconds) {
+  const bool to_stdout = std::any_of(outputs.begin(), outputs.end(),
+                                     [](const Output& output) { return output.path == "-"; });
+  if (!to_stdout) {
+    std::fputs(epollhttp::loadgen::FormatSummary(info, stats, seconds).c_str(), stdout);
+  }
+  for (const Output& output : outputs) {
+    if (!WriteFile(output.path, output.format->render(info, stats, seconds))) {
+      std::fprintf(stderr, "loadgen: %swriting %s failed\n", std::string(command).c_str(),
+                   output.path.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 // MergeMain() is `loadgen merge FILE... [--json PATH|-] [--html PATH]`.
 int MergeMain(int argc, char** argv) {
   std::vector<std::string> files;
-  std::string json_path, html_path;
+  std::vector<Output> outputs;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
-    std::string* target = nullptr;
+    const OutputFormat* format = nullptr;
     std::string value;
-    for (const auto& [flag, into] : {std::pair<const char*, std::string*>("--json", &json_path),
-                                     std::pair<const char*, std::string*>("--html", &html_path)}) {
+    for (const OutputFormat& candidate : kOutputFormats) {
+      const std::string flag = absl::StrCat("--", candidate.flag);
       if (arg == flag) {
         if (i + 1 >= argc) return Usage(absl::StrCat("merge: ", flag, " needs a path"));
-        target = into;
+        format = &candidate;
         value = argv[++i];
       } else if (absl::StartsWith(arg, absl::StrCat(flag, "="))) {
-        target = into;
-        value = arg.substr(std::strlen(flag) + 1);
+        format = &candidate;
+        value = arg.substr(flag.size() + 1);
       }
     }
-    if (target != nullptr) {
+    if (format != nullptr) {
       if (value.empty()) return Usage(absl::StrCat("merge: ", arg, " needs a path"));
-      *target = value;
+      outputs.push_back({format, epollhttp::ResolveUserPath(value)});
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
           "Usage: loadgen merge FILE... [--json PATH|-] [--html PATH]\n"
@@ -182,10 +236,9 @@ int MergeMain(int argc, char** argv) {
         "merge: no reports given (usage: loadgen merge FILE... [--json PATH|-] "
         "[--html PATH])");
   }
-  const auto resolve = [](const std::string& path) { return epollhttp::ResolveUserPath(path); };
   std::vector<epollhttp::loadgen::Report> reports;
   for (const std::string& file : files) {
-    std::ifstream in(resolve(file), std::ios::binary);
+    std::ifstream in(epollhttp::ResolveUserPath(file), std::ios::binary);
     if (!in) return Usage(absl::StrCat("merge: cannot read ", file));
     std::stringstream text;
     text << in.rdbuf();
@@ -195,24 +248,134 @@ int MergeMain(int argc, char** argv) {
   }
   absl::StatusOr<epollhttp::loadgen::Report> merged = epollhttp::loadgen::MergeReports(reports);
   if (!merged.ok()) return Usage(absl::StrCat("merge: ", merged.status().message()));
-  if (json_path != "-") {
-    std::fputs(
-        epollhttp::loadgen::FormatSummary(merged->info, merged->stats, merged->seconds).c_str(),
-        stdout);
+  if (absl::Status checked = CheckOutputs(outputs); !checked.ok()) {
+    return Usage(absl::StrCat("merge: ", checked.message()));
   }
-  if (!json_path.empty() &&
-      !WriteFile(resolve(json_path),
-                 epollhttp::loadgen::FormatJson(merged->info, merged->stats, merged->seconds))) {
-    std::fprintf(stderr, "loadgen: merge: writing %s failed\n", json_path.c_str());
-    return 1;
-  }
-  if (!html_path.empty() &&
-      !WriteFile(resolve(html_path),
-                 epollhttp::loadgen::FormatHtml(merged->info, merged->stats, merged->seconds))) {
-    std::fprintf(stderr, "loadgen: merge: writing %s failed\n", html_path.c_str());
-    return 1;
-  }
+  if (!WriteReport("merge: ", outputs, merged->info, merged->stats, merged->seconds)) return 1;
   return 0;
+}
+
+// Everything a run needs from the command line, checked.
+struct RunConfig {
+  RunOptions options;
+  std::string url;
+  absl::Duration duration;
+  std::string progress;  // auto, always or never.
+  std::string file;      // The body's file (resolved), or empty: a generated body.
+  int64_t body_bytes = 0;
+  bool form = false;
+  std::vector<Output> outputs;
+};
+
+// ParseRunFlags() reads and checks the run's flags (after ParseFlags());
+// InvalidArgument with the one line to show for any usage error.
+absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_headers) {
+  RunConfig config;
+  RunOptions& options = config.options;
+  config.url = absl::GetFlag(FLAGS_url);
+  const std::string& url = config.url;
+  const absl::StatusOr<epollhttp::loadgen::Url> target = epollhttp::loadgen::ParseUrl(url);
+  if (!target.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--url ", target.status().message()));
+  options.origin = target->Origin();
+  options.path = target->path;
+  options.tls.verify = !absl::GetFlag(FLAGS_insecure);
+  options.tls.ca_file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_cacert));
+  if (!target->tls && (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
+    return absl::InvalidArgumentError("--cacert and --insecure apply only to an https:// --url");
+  }
+  if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cacert ", options.tls.ca_file, ": ", std::strerror(errno)));
+  }
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads < 1 || options.threads > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be 1..1024, got ", options.threads));
+  }
+  options.clients = absl::GetFlag(FLAGS_clients);
+  if (options.clients == 0) options.clients = options.threads;
+  if (options.clients < options.threads || options.clients > 100'000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--clients must be --threads..100000 (or 0), got ", absl::GetFlag(FLAGS_clients)));
+  }
+  options.requests_per_client = absl::GetFlag(FLAGS_requests);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  config.duration = duration;
+  if (duration < absl::ZeroDuration())
+    return absl::InvalidArgumentError("--duration must not be negative");
+  options.duration = absl::ToChronoNanoseconds(duration);
+  if (duration == absl::ZeroDuration() && options.requests_per_client < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--requests must be >= 1, got ", options.requests_per_client));
+  }
+  if (const std::string start_at = absl::GetFlag(FLAGS_start_at); !start_at.empty()) {
+    absl::Time when;
+    if (!ParseStartAt(start_at, &when)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--start_at must be Unix seconds or RFC 3339, got \"", start_at, "\""));
+    }
+    if (when < absl::Now() - absl::Seconds(1)) {
+      return absl::InvalidArgumentError(absl::StrCat("--start_at ", start_at, " is in the past"));
+    }
+    options.start_at = absl::ToChronoTime(when);
+  }
+  options.rate = absl::GetFlag(FLAGS_rate);
+  if (!(options.rate >= 0) || options.rate > 1e7)
+    return absl::InvalidArgumentError("--rate must be 0..1e7");
+  options.method = absl::AsciiStrToUpper(absl::GetFlag(FLAGS_method));
+  if (std::string(" GET HEAD POST PUT PATCH DELETE OPTIONS ").find(" " + options.method + " ") ==
+          std::string::npos ||
+      options.method.find(' ') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
+                     "OPTIONS, got \"",
+                     absl::GetFlag(FLAGS_method), "\""));
+  }
+  for (const std::string& header : raw_headers) {
+    std::string name, value;
+    if (!ValidHeader(header, &name, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--header must be 'Name: value', got \"", header, "\""));
+    }
+    options.headers.emplace_back(name, value);
+  }
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout <= absl::ZeroDuration())
+    return absl::InvalidArgumentError("--timeout must be positive");
+  options.timeout = absl::ToChronoMilliseconds(timeout);
+  if (options.timeout.count() == 0) options.timeout = std::chrono::milliseconds(1);
+  options.keepalive = absl::GetFlag(FLAGS_keepalive);
+  options.expect_status = absl::GetFlag(FLAGS_expect_status);
+  if (options.expect_status < 100 || options.expect_status > 599) {
+    return absl::InvalidArgumentError("--expect_status must be 100..599");
+  }
+  options.expect_body = absl::GetFlag(FLAGS_expect_body);
+  options.print_responses = absl::GetFlag(FLAGS_print_responses);
+  options.content_type = absl::GetFlag(FLAGS_content_type);
+  config.progress = absl::GetFlag(FLAGS_progress);
+  const std::string& progress = config.progress;
+  if (progress != "auto" && progress != "always" && progress != "never") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--progress must be auto, always or never, got \"", progress, "\""));
+  }
+
+  config.file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_file));
+  config.body_bytes = absl::GetFlag(FLAGS_body_bytes);
+  if (config.body_bytes < 0) return absl::InvalidArgumentError("--body_bytes must be >= 0");
+  config.form = absl::GetFlag(FLAGS_form);
+  if (config.form && !epollhttp::loadgen::SendsBody(options.method)) {
+    return absl::InvalidArgumentError(
+        "--form needs a method that sends a body (POST, PUT or PATCH)");
+  }
+  // Each format's flag (--json, --html) is read by name, so the table is
+  // the one list.
+  for (const OutputFormat& format : kOutputFormats) {
+    const std::string path = absl::FindCommandLineFlag(format.flag)->CurrentValue();
+    if (!path.empty()) config.outputs.push_back({&format, epollhttp::ResolveUserPath(path)});
+  }
+  if (absl::Status checked = CheckOutputs(config.outputs); !checked.ok()) return checked;
+  return config;
 }
 
 int main(int argc, char** argv) {
@@ -229,124 +392,30 @@ int main(int argc, char** argv) {
       !epollhttp::ParseFlags({"loadgen", "loadgen/"}, argc, argv, {"header"}, &repeated, &error)) {
     return Usage(error);
   }
-  const std::vector<std::string>& raw_headers = repeated["header"];
+  absl::StatusOr<RunConfig> parsed = ParseRunFlags(repeated["header"]);
+  if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
+  RunConfig& config = *parsed;
+  RunOptions& options = config.options;
+  const std::string& url = config.url;
+  const absl::Duration duration = config.duration;
+  const std::string& progress = config.progress;
   ::signal(SIGPIPE, SIG_IGN);  // A server closing mid-upload must not kill us.
-
-  RunOptions options;
-  const std::string url = absl::GetFlag(FLAGS_url);
-  const absl::StatusOr<epollhttp::loadgen::Url> target = epollhttp::loadgen::ParseUrl(url);
-  if (!target.ok()) return Usage(absl::StrCat("--url ", target.status().message()));
-  options.origin = target->Origin();
-  options.path = target->path;
-  options.tls.verify = !absl::GetFlag(FLAGS_insecure);
-  options.tls.ca_file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_cacert));
-  if (!target->tls && (absl::GetFlag(FLAGS_insecure) || !options.tls.ca_file.empty())) {
-    return Usage("--cacert and --insecure apply only to an https:// --url");
-  }
-  if (!options.tls.ca_file.empty() && ::access(options.tls.ca_file.c_str(), R_OK) != 0) {
-    return Usage(absl::StrCat("--cacert ", options.tls.ca_file, ": ", std::strerror(errno)));
-  }
-  options.threads = absl::GetFlag(FLAGS_threads);
-  if (options.threads < 1 || options.threads > 1024) {
-    return Usage(absl::StrCat("--threads must be 1..1024, got ", options.threads));
-  }
-  options.clients = absl::GetFlag(FLAGS_clients);
-  if (options.clients == 0) options.clients = options.threads;
-  if (options.clients < options.threads || options.clients > 100'000) {
-    return Usage(absl::StrCat("--clients must be --threads..100000 (or 0), got ",
-                              absl::GetFlag(FLAGS_clients)));
-  }
-  options.requests_per_client = absl::GetFlag(FLAGS_requests);
-  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
-  if (duration < absl::ZeroDuration()) return Usage("--duration must not be negative");
-  options.duration = absl::ToChronoNanoseconds(duration);
-  if (duration == absl::ZeroDuration() && options.requests_per_client < 1) {
-    return Usage(absl::StrCat("--requests must be >= 1, got ", options.requests_per_client));
-  }
-  if (const std::string start_at = absl::GetFlag(FLAGS_start_at); !start_at.empty()) {
-    absl::Time when;
-    if (!ParseStartAt(start_at, &when)) {
-      return Usage(
-          absl::StrCat("--start_at must be Unix seconds or RFC 3339, got \"", start_at, "\""));
-    }
-    if (when < absl::Now() - absl::Seconds(1)) {
-      return Usage(absl::StrCat("--start_at ", start_at, " is in the past"));
-    }
-    options.start_at = absl::ToChronoTime(when);
-  }
-  options.rate = absl::GetFlag(FLAGS_rate);
-  if (!(options.rate >= 0) || options.rate > 1e7) return Usage("--rate must be 0..1e7");
-  options.method = absl::AsciiStrToUpper(absl::GetFlag(FLAGS_method));
-  if (std::string(" GET HEAD POST PUT PATCH DELETE OPTIONS ").find(" " + options.method + " ") ==
-          std::string::npos ||
-      options.method.find(' ') != std::string::npos) {
-    return Usage(
-        absl::StrCat("--method must be GET, HEAD, POST, PUT, PATCH, DELETE or "
-                     "OPTIONS, got \"",
-                     absl::GetFlag(FLAGS_method), "\""));
-  }
-  for (const std::string& header : raw_headers) {
-    std::string name, value;
-    if (!ValidHeader(header, &name, &value)) {
-      return Usage(absl::StrCat("--header must be 'Name: value', got \"", header, "\""));
-    }
-    options.headers.emplace_back(name, value);
-  }
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (timeout <= absl::ZeroDuration()) return Usage("--timeout must be positive");
-  options.timeout = absl::ToChronoMilliseconds(timeout);
-  if (options.timeout.count() == 0) options.timeout = std::chrono::milliseconds(1);
-  options.keepalive = absl::GetFlag(FLAGS_keepalive);
-  options.expect_status = absl::GetFlag(FLAGS_expect_status);
-  if (options.expect_status < 100 || options.expect_status > 599) {
-    return Usage("--expect_status must be 100..599");
-  }
-  options.expect_body = absl::GetFlag(FLAGS_expect_body);
-  options.print_responses = absl::GetFlag(FLAGS_print_responses);
-  options.content_type = absl::GetFlag(FLAGS_content_type);
-  const std::string progress = absl::GetFlag(FLAGS_progress);
-  if (progress != "auto" && progress != "always" && progress != "never") {
-    return Usage(absl::StrCat("--progress must be auto, always or never, got \"", progress, "\""));
-  }
 
   // The body: loaded or generated once, shared by every thread.
   std::unique_ptr<Payload> payload;
-  std::string file = absl::GetFlag(FLAGS_file);
-  const int64_t body_bytes = absl::GetFlag(FLAGS_body_bytes);
-  if (body_bytes < 0) return Usage("--body_bytes must be >= 0");
-  if (!file.empty()) {
-    file = epollhttp::ResolveUserPath(file);
-    auto loaded = Payload::FromFile(file);
+  if (!config.file.empty()) {
+    auto loaded = Payload::FromFile(config.file);
     if (!loaded.ok()) return Usage(std::string(loaded.status().message()));
     payload = std::move(*loaded);
   } else {
-    payload = Payload::Generated(body_bytes);
+    payload = Payload::Generated(config.body_bytes);
   }
-  if (absl::GetFlag(FLAGS_form)) {
-    if (!epollhttp::loadgen::SendsBody(options.method)) {
-      return Usage("--form needs a method that sends a body (POST, PUT or PATCH)");
-    }
+  if (config.form) {
+    const std::string& file = config.file;
     const std::string name = file.empty() ? "payload.bin" : file.substr(file.find_last_of('/') + 1);
     options.content_type = payload->WrapAsForm(name, options.content_type);
   }
   options.payload = payload.get();
-
-  // Open the JSON destination now, so a bad path is a usage error, not a
-  // report lost after the run.
-  const std::string json_path = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_json));
-  FILE* json_out = nullptr;
-  if (json_path == "-") {
-    json_out = stdout;
-  } else if (!json_path.empty()) {
-    json_out = std::fopen(json_path.c_str(), "w");
-    if (json_out == nullptr) return Usage(absl::StrCat("cannot write --json ", json_path));
-  }
-  const std::string html_path = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_html));
-  if (!html_path.empty()) {
-    FILE* probe = std::fopen(html_path.c_str(), "w");  // A bad path fails now, not after the run.
-    if (probe == nullptr) return Usage(absl::StrCat("cannot write --html ", html_path));
-    std::fclose(probe);
-  }
 
   RunInfo info;
   info.url = url;
@@ -401,21 +470,7 @@ int main(int argc, char** argv) {
   }
   const epollhttp::loadgen::RunStats& stats = *run;
 
-  if (json_out != stdout) {
-    std::fputs(epollhttp::loadgen::FormatSummary(info, stats, seconds).c_str(), stdout);
-  }
-  if (json_out != nullptr) {
-    std::fputs(epollhttp::loadgen::FormatJson(info, stats, seconds).c_str(), json_out);
-    if (json_out != stdout && std::fclose(json_out) != 0) {
-      std::fprintf(stderr, "loadgen: writing %s failed\n", json_path.c_str());
-      return 1;
-    }
-  }
-  if (!html_path.empty() &&
-      !WriteFile(html_path, epollhttp::loadgen::FormatHtml(info, stats, seconds))) {
-    std::fprintf(stderr, "loadgen: writing %s failed\n", html_path.c_str());
-    return 1;
-  }
+  if (!WriteReport("", config.outputs, info, stats, seconds)) return 1;
   if (stats.errors[static_cast<int>(epollhttp::loadgen::ErrorKind::kTls)] > 0) {
     std::fprintf(
         stderr, "loadgen: TLS with %s failed %lld times: %s\n", options.origin.c_str(),
