@@ -2,8 +2,8 @@
 // load generator (see runner.h and report.h).
 //
 // Exit status: 0 when every request succeeded, 1 when any failed, 2 for a
-// usage error (bad flag or value, bad URL, unreadable file), always with one
-// line on stderr saying what was wrong.
+// usage error (bad flag or value, bad URL, unreadable file), 3 when a --slo
+// term was breached, always with a line on stderr saying what was wrong.
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,6 +40,7 @@
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
+#include "loadgen/slo.h"
 #include "loadgen/url.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/",
@@ -91,6 +92,10 @@ ABSL_FLAG(std::string, start_at, "",
           "with `loadgen merge`.");
 ABSL_FLAG(std::string, progress, "auto",
           "Live progress line on stderr: auto (when stderr is a terminal), always or never.");
+ABSL_FLAG(std::string, slo, "",
+          "Pass/fail gate, e.g. 'p99<2s,errors<0.1%': comma-separated terms p<N><DURATION "
+          "(latency percentile), errors<N% or errors<N (failed requests); a breach prints the "
+          "term and what was measured, and exits 3.");
 ABSL_FLAG(bool, print_responses, false,
           "Print every reply's status and body, like the tutorial's Python script.");
 
@@ -197,12 +202,34 @@ bool WriteReport(absl::string_view command, const std::vector<Output>& outputs, 
   return true;
 }
 
-// MergeMain() is `loadgen merge FILE... [--json PATH|-] [--html PATH]`.
+// Gate() is the exit status for a finished run or merge: 3 (each breach on
+// stderr) if an --slo term is breached, else `otherwise`.
+int Gate(absl::string_view command, const std::vector<epollhttp::loadgen::SloTerm>& slo,
+         const epollhttp::loadgen::RunStats& stats, int otherwise) {
+  const std::vector<std::string> breaches = epollhttp::loadgen::SloBreaches(slo, stats);
+  for (const std::string& breach : breaches) {
+    std::fprintf(stderr, "loadgen: %sSLO breached: %s\n", std::string(command).c_str(),
+                 breach.c_str());
+  }
+  return breaches.empty() ? otherwise : 3;
+}
+
+// MergeMain() is `loadgen merge FILE... [--json PATH|-] [--html PATH] [--slo EXPR]`.
 int MergeMain(int argc, char** argv) {
   std::vector<std::string> files;
   std::vector<Output> outputs;
+  std::vector<epollhttp::loadgen::SloTerm> slo;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--slo" || absl::StartsWith(arg, "--slo=")) {
+      if (arg == "--slo" && i + 1 >= argc) return Usage("merge: --slo needs an expression");
+      const std::string expression = arg == "--slo" ? argv[++i] : arg.substr(6);
+      absl::StatusOr<std::vector<epollhttp::loadgen::SloTerm>> parsed =
+          epollhttp::loadgen::ParseSlo(expression);
+      if (!parsed.ok()) return Usage(absl::StrCat("merge: ", parsed.status().message()));
+      slo = std::move(*parsed);
+      continue;
+    }
     const OutputFormat* format = nullptr;
     std::string value;
     for (const OutputFormat& candidate : kOutputFormats) {
@@ -221,7 +248,7 @@ int MergeMain(int argc, char** argv) {
       outputs.push_back({format, epollhttp::ResolveUserPath(value)});
     } else if (arg == "--help" || arg == "-h") {
       std::printf(
-          "Usage: loadgen merge FILE... [--json PATH|-] [--html PATH]\n"
+          "Usage: loadgen merge FILE... [--json PATH|-] [--html PATH] [--slo EXPR]\n"
           "Combines the --json reports of runs made at the same time into one.\n");
       return 0;
     } else if (absl::StartsWith(arg, "-") && arg != "-") {
@@ -252,7 +279,7 @@ int MergeMain(int argc, char** argv) {
     return Usage(absl::StrCat("merge: ", checked.message()));
   }
   if (!WriteReport("merge: ", outputs, merged->info, merged->stats, merged->seconds)) return 1;
-  return 0;
+  return Gate("merge: ", slo, merged->stats, 0);
 }
 
 // Everything a run needs from the command line, checked.
@@ -265,6 +292,7 @@ struct RunConfig {
   int64_t body_bytes = 0;
   bool form = false;
   std::vector<Output> outputs;
+  std::vector<epollhttp::loadgen::SloTerm> slo;
 };
 
 // ParseRunFlags() reads and checks the run's flags (after ParseFlags());
@@ -375,6 +403,10 @@ absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_head
     if (!path.empty()) config.outputs.push_back({&format, epollhttp::ResolveUserPath(path)});
   }
   if (absl::Status checked = CheckOutputs(config.outputs); !checked.ok()) return checked;
+  absl::StatusOr<std::vector<epollhttp::loadgen::SloTerm>> slo =
+      epollhttp::loadgen::ParseSlo(absl::GetFlag(FLAGS_slo));
+  if (!slo.ok()) return slo.status();
+  config.slo = std::move(*slo);
   return config;
 }
 
@@ -477,5 +509,5 @@ int main(int argc, char** argv) {
         static_cast<long long>(stats.errors[static_cast<int>(epollhttp::loadgen::ErrorKind::kTls)]),
         stats.tls_error.c_str());
   }
-  return stats.failed == 0 ? 0 : 1;
+  return Gate("", config.slo, stats, stats.failed == 0 ? 0 : 1);
 }

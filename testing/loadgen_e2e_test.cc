@@ -193,6 +193,32 @@ TEST(LoadgenE2eTest, HelpAndVersionExitZero) {
   EXPECT_EQ(server.rfind("server 0.", 0), 0u) << server;
 }
 
+TEST(LoadgenE2eTest, AnSloBreachExits3AndNamesTheTerm) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string base =
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/ --threads 1 --requests 20 --progress never");
+  int status = -1;
+  std::string out = RunCommand(base + " --slo 'p99<30s,errors<1%' 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  // No request is answered within a microsecond.
+  out = RunCommand(base + " --slo 'p50<1us,errors<1%' 2>&1", &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("loadgen: SLO breached: p50<1us: "), std::string::npos) << out;
+  EXPECT_EQ(out.find("SLO breached: errors"), std::string::npos) << out;
+  out = RunCommand(base + " --slo 'p99<' 2>&1", &status);
+  EXPECT_EQ(status, 2) << out;
+  // merge applies it to the merged result.
+  const std::string json = absl::StrCat(std::getenv("TEST_TMPDIR"), "/slo.json");
+  RunCommand(absl::StrCat(base, " --json ", json, " >/dev/null"), &status);
+  EXPECT_EQ(status, 0);
+  out = RunCommand(absl::StrCat(LoadgenPath(), " merge ", json, " '--slo=p50<1us' 2>&1"), &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("loadgen: merge: SLO breached: p50<1us"), std::string::npos) << out;
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
 // `bazel run` starts the binary in its runfiles tree and says where the
 // command ran in BUILD_WORKING_DIRECTORY: relative paths are the user's.
 TEST(LoadgenE2eTest, RelativeOutputPathsLandWhereBazelRunRan) {
