@@ -35,18 +35,11 @@ install_peers valgrind
 # instructions BIN N: user-space instructions of a server run that serves N
 # requests (0: none).
 instructions() {
-  local dir=$work/run_$RANDOM port=
-  mkdir -p "$dir"
-  valgrind --tool=callgrind --callgrind-out-file="$dir/out" "$1" --port 0 --threads 1 \
-    2>"$dir/err" &
-  local pid=$!
-  pids+=("$pid")
-  for _ in $(seq 600); do
-    port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$dir/err")
-    [[ -n $port ]] && break
-    sleep 0.1
-  done
-  [[ -n $port ]] || { tail -5 "$dir/err" >&2; echo "instructions.sh: $1 did not start" >&2; exit 1; }
+  local dir=$work/run_$RANDOM
+  server_launcher=(valgrind --tool=callgrind "--callgrind-out-file=$dir/out")
+  server_bin=$1 server_start_tries=600 start_epollhttp_in "$dir" --threads 1
+  server_launcher=()
+  local pid=$server_pid port=$server_port
   python3 - "$port" "$2" <<'EOF'
 import socket
 import sys

@@ -13,6 +13,7 @@
 # script waits for its children, and `work` is removed.
 bench_start() {
   cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+  server_launcher=()
   # shellcheck disable=SC2034  # read by the scripts that call this
   root=$PWD
   work=$(mktemp -d)
@@ -76,14 +77,16 @@ wait_for_port() {  # wait_for_port PORT [LOG]: until something accepts on it (5 
 
 # start_epollhttp_in DIR FLAGS...: starts the server binary ($server_bin if
 # set, else $bin/server/server) with --port 0 and FLAGS; sets `server_pid` and
-# `server_port`.
+# `server_port`. The array `server_launcher`, if set, is put in front of the
+# binary (valgrind and its flags), and `server_start_tries` (default 100)
+# counts the 50 ms waits for it to listen.
 start_epollhttp_in() {
   local dir=$1; shift
   mkdir -p "$dir"
-  "${server_bin:-$bin/server/server}" --port 0 "$@" 2>"$dir/err" &
+  "${server_launcher[@]}" "${server_bin:-$bin/server/server}" --port 0 "$@" 2>"$dir/err" &
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 100); do
+  for _ in $(seq "${server_start_tries:-100}"); do
     server_port=$(sed -n 's|^epollhttp listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$dir/err")
     [[ -n $server_port ]] && return
     sleep 0.05
