@@ -844,19 +844,31 @@ class BigHandler final : public http::Handler {
   int* chunks_;
 };
 
-TEST_F(AsyncConnectionTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
-  int chunks = 0;
-  BigHandler big(&chunks);
-  router_.Handle(http::Method::kGet, "/big", &big);
-  Open();
-  fake_->set_window(0);
-  fake_->PeerSend("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
-  Run();
+// GET /big routed, the connection opened with the peer's window shut.
+class BigStreamTest : public AsyncConnectionTest {
+ protected:
+  BigStreamTest() { router_.Handle(http::Method::kGet, "/big", &big_); }
+
+  // SendWithClosedWindow() opens the connection with the window shut,
+  // delivers `bytes` in one read and runs the loop.
+  void SendWithClosedWindow(absl::string_view bytes) {
+    Open();
+    fake_->set_window(0);
+    fake_->PeerSend(bytes);
+    Run();
+  }
+
+  int chunks_ = 0;
+  BigHandler big_{&chunks_};
+};
+
+TEST_F(BigStreamTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
+  SendWithClosedWindow("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
   // Nothing taken: the stream stopped at the high-water mark.
   EXPECT_LE(connection_->queued_output(), http::ResponseWriter::kHighWater + 64 * 1024 + 200);
-  EXPECT_LT(chunks, 64);
+  EXPECT_LT(chunks_, 64);
   size_t received = 0;
-  while (!closed() && chunks < 64) {
+  while (!closed() && chunks_ < 64) {
     fake_->OpenWindow(256 * 1024);
     Run();
     received += fake_->TakeWritten().size();
@@ -865,42 +877,30 @@ TEST_F(AsyncConnectionTest, AStreamedBodyLargerThanTheWindowWaitsForWritable) {
   fake_->set_window(FakeTransport::kUnlimited);
   Run();
   received += fake_->TakeWritten().size();
-  EXPECT_EQ(chunks, 64);
+  EXPECT_EQ(chunks_, 64);
   EXPECT_GT(received, 64u * 64 * 1024);
   EXPECT_FALSE(connection_->busy());
 }
 
-TEST_F(AsyncConnectionTest, AnAnswerFinishedFromOnWritableLetsTheRequestsBehindItGo) {
-  int chunks = 0;
-  BigHandler big(&chunks);
-  router_.Handle(http::Method::kGet, "/big", &big);
-  Open();
-  fake_->set_window(0);
+TEST_F(BigStreamTest, AnAnswerFinishedFromOnWritableLetsTheRequestsBehindItGo) {
   // Everything arrives in one read: nothing more will make the socket
   // readable, so the requests behind /big wait on the connection alone.
-  fake_->PeerSend(absl::StrCat("GET /big HTTP/1.1\r\nHost: a\r\n\r\n", kGet, kGet));
-  Run();
-  EXPECT_LT(chunks, 64);
+  SendWithClosedWindow(absl::StrCat("GET /big HTTP/1.1\r\nHost: a\r\n\r\n", kGet, kGet));
+  EXPECT_LT(chunks_, 64);
   fake_->set_window(FakeTransport::kUnlimited);
   Run();
-  EXPECT_EQ(chunks, 64);
+  EXPECT_EQ(chunks_, 64);
   const std::string all = fake_->TakeWritten();
   EXPECT_EQ(Count(all, "Hello!"), 2);
   EXPECT_EQ(connection_->responses(), 3);
   EXPECT_FALSE(closed());
 }
 
-TEST_F(AsyncConnectionTest, AnAnswerFinishedFromOnWritableLeavesTheConnectionToItsIdleTimeout) {
-  int chunks = 0;
-  BigHandler big(&chunks);
-  router_.Handle(http::Method::kGet, "/big", &big);
-  Open();
-  fake_->set_window(0);
-  fake_->PeerSend("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
-  Run();
+TEST_F(BigStreamTest, AnAnswerFinishedFromOnWritableLeavesTheConnectionToItsIdleTimeout) {
+  SendWithClosedWindow("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
   fake_->set_window(FakeTransport::kUnlimited);
   Run();
-  EXPECT_EQ(chunks, 64);
+  EXPECT_EQ(chunks_, 64);
   EXPECT_EQ(connection_->responses(), 1);
   fake_->TakeWritten();
   Advance(milliseconds(4999));
