@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/string_view.h"
 #include "loadgen/fiber.h"
 #include "loadgen/tls.h"
 
@@ -105,14 +106,43 @@ class StatusLineGuard {
   bool interim_ = false;
 };
 
+}  // namespace
+
 // The stream of one request: non-blocking socket (or TLS, when `tls` is
 // set) calls, waiting (in the fiber scheduler or poll) only when a call would
 // block. Reads are buffered, because cpp-httplib reads a response's head one
 // byte at a time.
 class FiberStream final : public httplib::Stream {
  public:
-  FiberStream(int fd, TlsConnection* tls, FiberScheduler* fibers, std::chrono::milliseconds timeout)
-      : fd_(fd), tls_(tls), fibers_(fibers), timeout_(timeout) {}
+  FiberStream(int fd, TlsConnection* tls, FiberScheduler* fibers, std::chrono::milliseconds timeout,
+              RequestTrace* trace)
+      : fd_(fd), tls_(tls), fibers_(fibers), timeout_(timeout), trace_(trace) {}
+
+  // Finished() is called once cpp-httplib is done with the stream; `ok` is
+  // its verdict. Bytes still buffered after a good response followed it.
+  void Finished(bool ok) {
+    if (ok && begin_ < end_ && trace_ != nullptr) trace_->bytes_after_response = true;
+  }
+
+  // AwaitContinue(): FiberClient::AwaitContinue() for this request.
+  bool AwaitContinue(std::chrono::milliseconds timeout) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    while (true) {
+      switch (BufferedAnswer(/*final_from=*/200)) {
+        case Answer::kContinue: return true;
+        case Answer::kFinal: return false;
+        case Answer::kNone: break;
+      }
+      if (end_ - begin_ == sizeof(buffer_)) return true;  // No head fits: let cpp-httplib judge.
+      // Input already reported may be read at once; otherwise wait for it.
+      const bool reported = fibers_ != nullptr && fibers_->ReadableSeen(fd_);
+      if (!reported && !WaitFor(fibers_, fd_, POLLIN, deadline)) return true;  // Send anyway.
+      if (Peek() == PeekResult::kClosed) {
+        Failed();
+        return false;
+      }
+    }
+  }
 
   bool is_readable() const override {
     // Only used by callers that then read(); read() itself waits.
@@ -122,21 +152,22 @@ class FiberStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     const ssize_t n = ReadSome(ptr, size);
-    if (n > 0 && !guard_.Consume(ptr, static_cast<size_t>(n))) return -1;
+    if (n > 0 && !guard_.Consume(ptr, static_cast<size_t>(n))) return Failed();
+    if (n <= 0) Failed();
     return n;
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (tls_ != nullptr) return WriteTls(ptr, size);
-    Clock::time_point deadline;  // Set when a wait is first needed.
-    while (true) {
-      const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n >= 0) return n;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-      if (deadline == Clock::time_point()) deadline = Clock::now() + timeout_;
-      if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+    if (trace_ != nullptr && !trace_->marks.sending()) trace_->marks.SendStarted(Clock::now());
+    const ssize_t n = tls_ != nullptr ? WriteTls(ptr, size) : WriteTcp(ptr, size);
+    if (n < 0) {
+      // A server that answers early may close at once: its answer is read
+      // before the error counts.
+      if (trace_ != nullptr && Peek() != PeekResult::kClosed) (void)BufferedAnswer(300);
+      return Failed();
     }
+    if (trace_ != nullptr) trace_->marks.Wrote(Clock::now());
+    return n;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -148,6 +179,99 @@ class FiberStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  enum class Answer { kNone, kContinue, kFinal };
+  enum class PeekResult { kData, kNothing, kClosed };
+
+  // Failed() notes a failed socket read or write; returns -1.
+  ssize_t Failed() {
+    if (trace_ != nullptr) trace_->stream_failed = true;
+    return -1;
+  }
+
+  ssize_t WriteTcp(const char* ptr, size_t size) {
+    Clock::time_point deadline;  // Set when a wait is first needed.
+    while (true) {
+      const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (deadline == Clock::time_point()) deadline = Clock::now() + timeout_;
+      if (!WaitFor(fibers_, fd_, POLLOUT, deadline)) return -1;
+      // While the server is not reading, look for an answer it sent early.
+      if (trace_ != nullptr && fibers_ != nullptr && fibers_->ReadableSeen(fd_) &&
+          Peek() != PeekResult::kClosed && BufferedAnswer(300) == Answer::kFinal) {
+        return -1;
+      }
+    }
+  }
+
+  // Peek() reads what the socket holds, without waiting, onto the end of
+  // the buffer (while it has room).
+  PeekResult Peek() {
+    if (begin_ > 0 && end_ == sizeof(buffer_)) {
+      std::memmove(buffer_, buffer_ + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    const size_t room = sizeof(buffer_) - end_;
+    if (room == 0) return PeekResult::kNothing;
+    size_t n = 0;
+    if (tls_ != nullptr) {
+      switch (tls_->Read(buffer_ + end_, room, &n)) {
+        case TlsIo::kDone: break;
+        case TlsIo::kWantRead:
+          if (fibers_ != nullptr) fibers_->ClearReadable(fd_);
+          return PeekResult::kNothing;
+        case TlsIo::kWantWrite: return PeekResult::kNothing;
+        case TlsIo::kClosed:
+        case TlsIo::kError: return PeekResult::kClosed;
+      }
+    } else {
+      const ssize_t got = ::recv(fd_, buffer_ + end_, room, MSG_DONTWAIT);
+      if (got == 0) return PeekResult::kClosed;
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+          if (fibers_ != nullptr && errno != EINTR) fibers_->ClearReadable(fd_);
+          return PeekResult::kNothing;
+        }
+        return PeekResult::kClosed;
+      }
+      n = static_cast<size_t>(got);
+      if (fibers_ != nullptr && n < room) fibers_->ClearReadable(fd_);
+    }
+    end_ += n;
+    if (trace_ != nullptr) trace_->marks.Read(Clock::now());
+    return PeekResult::kData;
+  }
+
+  // BufferedAnswer() looks at the complete response heads at the front of
+  // the buffer: a 100 Continue (or other interim answer) is consumed; a
+  // final status of at least `final_from` is noted as the trace's
+  // early_status (and left for cpp-httplib to read).
+  Answer BufferedAnswer(int final_from) {
+    while (true) {
+      const absl::string_view pending(buffer_ + begin_, end_ - begin_);
+      const size_t head_end = pending.find("\r\n\r\n");
+      // "HTTP/1.x NNN": the status code is at 9..11.
+      if (head_end == absl::string_view::npos || head_end < 12 ||
+          pending.substr(0, 7) != "HTTP/1." || pending[8] != ' ') {
+        return Answer::kNone;
+      }
+      int code = 0;
+      for (size_t i = 9; i < 12; ++i) {
+        if (pending[i] < '0' || pending[i] > '9') return Answer::kNone;
+        code = code * 10 + (pending[i] - '0');
+      }
+      if (code >= 200) {
+        if (code < final_from) return Answer::kNone;
+        if (trace_ != nullptr) trace_->early_status = code;
+        return Answer::kFinal;
+      }
+      begin_ += head_end + 4;  // An interim answer: cpp-httplib need not see it.
+      if (code == 100) return Answer::kContinue;
+    }
+  }
+
   ssize_t ReadSome(char* ptr, size_t size) {
     if (begin_ < end_) {
       if (size == 1) {  // cpp-httplib reads a response head byte by byte.
@@ -189,6 +313,7 @@ class FiberStream final : public httplib::Stream {
       if (n >= 0) {
         // A short read emptied the socket: later input reports a new edge.
         if (fibers_ != nullptr && static_cast<size_t>(n) < size) fibers_->ClearReadable(fd_);
+        if (n > 0) MarkRead();
         return n;
       }
       if (errno == EINTR) {
@@ -206,7 +331,9 @@ class FiberStream final : public httplib::Stream {
     while (true) {
       size_t n = 0;
       switch (const TlsIo io = tls_->Read(into, size, &n)) {
-        case TlsIo::kDone: return static_cast<ssize_t>(n);
+        case TlsIo::kDone:
+          if (n > 0) MarkRead();
+          return static_cast<ssize_t>(n);
         case TlsIo::kClosed: return 0;
         case TlsIo::kWantRead:
         case TlsIo::kWantWrite:  // A write: a key update or renegotiation.
@@ -233,17 +360,20 @@ class FiberStream final : public httplib::Stream {
     }
   }
 
+  void MarkRead() {
+    if (trace_ != nullptr && trace_->marks.needs_first_byte()) trace_->marks.Read(Clock::now());
+  }
+
   const int fd_;
   TlsConnection* const tls_;  // Null: plain TCP.
   FiberScheduler* const fibers_;
   const std::chrono::milliseconds timeout_;
+  RequestTrace* const trace_;  // Null: not traced.
   StatusLineGuard guard_;
   char buffer_[16 * 1024];
   size_t begin_ = 0;
   size_t end_ = 0;
 };
-
-}  // namespace
 
 FiberClient::FiberClient(const std::string& host, int port, std::chrono::milliseconds timeout,
                          const TlsContext* tls)
@@ -277,6 +407,7 @@ FiberClient::~FiberClient() = default;
 
 bool FiberClient::create_and_connect_socket(Socket& socket, httplib::Error& error) {
   tls_connection_.reset();  // Its socket is closed already.
+  if (trace_ != nullptr) trace_->marks.ConnectStarted(Clock::now());
   if (!Resolve()) {
     error = httplib::Error::Connection;
     return false;
@@ -309,10 +440,15 @@ bool FiberClient::create_and_connect_socket(Socket& socket, httplib::Error& erro
       return false;
     }
   }
-  if (tls_ != nullptr && !Handshake(fd, fibers, error)) {
-    tls_connection_.reset();
-    ::close(fd);
-    return false;
+  if (trace_ != nullptr) trace_->marks.ConnectDone(Clock::now());
+  if (tls_ != nullptr) {
+    if (trace_ != nullptr) trace_->marks.TlsStarted(Clock::now());
+    if (!Handshake(fd, fibers, error)) {
+      tls_connection_.reset();
+      ::close(fd);
+      return false;
+    }
+    if (trace_ != nullptr) trace_->marks.TlsDone(Clock::now());
   }
   socket.sock = fd;
   return true;
@@ -352,8 +488,17 @@ void FiberClient::shutdown_ssl(Socket& socket, bool shutdown_gracefully) {
 
 bool FiberClient::process_socket(const Socket& socket,
                                  std::function<bool(httplib::Stream& strm)> callback) {
-  FiberStream stream(socket.sock, tls_connection_.get(), FiberScheduler::Current(), timeout_);
-  return callback(stream);
+  FiberStream stream(socket.sock, tls_connection_.get(), FiberScheduler::Current(), timeout_,
+                     trace_);
+  stream_ = &stream;
+  const bool ok = callback(stream);
+  stream_ = nullptr;
+  stream.Finished(ok);
+  return ok;
+}
+
+bool FiberClient::AwaitContinue(std::chrono::milliseconds timeout) {
+  return stream_ == nullptr || stream_->AwaitContinue(timeout);
 }
 
 }  // namespace epollhttp::loadgen

@@ -20,6 +20,13 @@
 // is Error::SSLServerVerification (the certificate) or Error::SSLConnection
 // (anything else, a timeout included), with the reason in tls_error().
 //
+// With a RequestTrace (set_trace()), the client also times each request's
+// phases (loadgen/phases.h), can hold a body back until the server's
+// 100 Continue (AwaitContinue()), notices a final answer that arrives while
+// the body is still being sent (an early 413 stops the upload, as curl does),
+// and tells a protocol fault (cpp-httplib gave up on bytes the socket
+// delivered fine, or bytes followed a response) from a transport failure.
+//
 // Thread safety: as httplib::ClientImpl; used by one fiber (or thread) at a
 // time, on the thread of the scheduler it runs under.
 #ifndef EPOLLHTTP_LOADGEN_FIBER_CLIENT_H_
@@ -33,9 +40,35 @@
 
 #include "httplib.h"
 #include "loadgen/fiber.h"
+#include "loadgen/phases.h"
 #include "loadgen/tls.h"
 
 namespace epollhttp::loadgen {
+
+class FiberStream;
+
+// RequestTrace is what one request's stream records beyond cpp-httplib's
+// result. The caller calls Start() before each request and reads it after.
+struct RequestTrace {
+  PhaseMarks marks;
+  // A final status (>= 200 while waiting for 100 Continue, >= 300 while the
+  // body was being sent) that arrived before the body was all sent: the
+  // upload stopped there, so cpp-httplib reports a write error or a cancel.
+  int early_status = 0;
+  // A socket read or write failed: end of stream, an error, a timeout, or a
+  // status line over 1 KiB. When cpp-httplib fails a read without this, the
+  // bytes themselves were at fault: a protocol error.
+  bool stream_failed = false;
+  // Bytes arrived after the response ended (before the next request).
+  bool bytes_after_response = false;
+
+  void Start() {
+    marks.Start();
+    early_status = 0;
+    stream_failed = false;
+    bytes_after_response = false;
+  }
+};
 
 class FiberClient : public httplib::ClientImpl {
  public:
@@ -57,6 +90,18 @@ class FiberClient : public httplib::ClientImpl {
   // resumed an earlier session.
   [[nodiscard]] int64_t tls_handshakes() const { return tls_handshakes_; }
   [[nodiscard]] int64_t tls_resumed() const { return tls_resumed_; }
+
+  // set_trace() makes every request record into `trace` (not owned; null:
+  // nothing is recorded). Set it between requests.
+  void set_trace(RequestTrace* trace) { trace_ = trace; }
+
+  // AwaitContinue() is for a request sent with Expect: 100-continue, called
+  // (from its content provider) before the first body byte: it waits until
+  // the server's 100 Continue (true), a final answer (false, with the
+  // status in the trace's early_status), the end of the connection (false)
+  // or `timeout`, after which the body goes anyway (true), as curl does.
+  // Interim answers other than 100 are skipped. True outside a request.
+  bool AwaitContinue(std::chrono::milliseconds timeout);
 
  protected:
   // Connect failures are Error::Connection; an expired timeout is
@@ -84,6 +129,8 @@ class FiberClient : public httplib::ClientImpl {
   std::unique_ptr<TlsConnection> tls_connection_;  // The open socket's.
   TlsSessionCache sessions_;
   std::string tls_error_;
+  RequestTrace* trace_ = nullptr;
+  FiberStream* stream_ = nullptr;  // The request in progress, during process_socket().
   int64_t tls_handshakes_ = 0;
   int64_t tls_resumed_ = 0;
 };

@@ -35,10 +35,15 @@ int64_t Histogram::LowestEquivalent(int index) {
   return sub << shift;
 }
 
-Histogram::Histogram() : counts_(static_cast<size_t>(Index(kMaxValue)) + 1, 0) {}
+Histogram::Histogram() = default;
+
+void Histogram::Allocate() {
+  if (counts_.empty()) counts_.assign(static_cast<size_t>(Index(kMaxValue)) + 1, 0);
+}
 
 void Histogram::Record(int64_t value) {
   value = std::clamp<int64_t>(value, 0, kMaxValue);
+  Allocate();
   ++counts_[static_cast<size_t>(Index(value))];
   min_ = count_ == 0 ? value : std::min(min_, value);
   max_ = std::max(max_, value);
@@ -50,6 +55,7 @@ void Histogram::Record(int64_t value) {
 
 void Histogram::Merge(const Histogram& other) {
   if (other.count_ == 0) return;
+  Allocate();
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
@@ -74,13 +80,14 @@ absl::Status Histogram::AddHdr(const HdrCounts& h) {
     return absl::InvalidArgumentError(
         "the histogram's range or precision differs from loadgen's (1 us to 1 h, 3 digits)");
   }
-  if (h.counts.size() > counts_.size()) {
+  if (h.counts.size() > static_cast<size_t>(Index(kMaxValue)) + 1) {
     return absl::InvalidArgumentError("the histogram has more counts than its range holds");
   }
   for (size_t i = 0; i < h.counts.size(); ++i) {
     const int64_t n = h.counts[i];
     if (n == 0) continue;
     if (n < 0) return absl::InvalidArgumentError("the histogram has a negative count");
+    Allocate();
     counts_[i] += n;
     const int index = static_cast<int>(i);
     const int64_t low = LowestEquivalent(index);
@@ -118,7 +125,7 @@ double Histogram::stdev() const {
 }
 
 int64_t Histogram::CountAtOrBelow(int64_t value) const {
-  if (value < 0) return 0;
+  if (value < 0 || count_ == 0) return 0;
   const int last = Index(std::min(value, kMaxValue));
   int64_t n = 0;
   for (int i = 0; i <= last; ++i) n += counts_[static_cast<size_t>(i)];

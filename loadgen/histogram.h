@@ -6,7 +6,8 @@
 // that each power-of-two range is split into 1024 equal buckets, so a reported
 // value is within 1/1024 (< 0.1%) of every value recorded in its bucket.
 // Larger values are clamped to the maximum and counted. Memory is fixed
-// (~184 KiB) whatever the number of samples; min, max, mean and stdev are
+// (~184 KiB, allocated at the first sample, so an unused histogram costs
+// nothing) whatever the number of samples; min, max, mean and stdev are
 // tracked exactly.
 //
 // Thread safety: not synchronised. Each loadgen thread records into its own
@@ -68,6 +69,8 @@ class Histogram {
 
  private:
   static int Index(int64_t value);
+  // Allocate() makes the buckets on first use.
+  void Allocate();
   static int64_t HighestEquivalent(int index);
   static int64_t LowestEquivalent(int index);
 

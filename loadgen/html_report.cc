@@ -175,6 +175,84 @@ std::string Row(const std::string& name, const std::string& value) {
   return absl::StrCat("<tr><th>", Escape(name), "</th><td>", Escape(value), "</td></tr>\n");
 }
 
+// PhaseChart() is where a request's time goes: one bar of the phases' mean
+// time per answered request (connect and tls spread over every request, so
+// the segments add up to the mean request), with a legend, and a table of
+// each phase's percentiles. Empty when no request was answered.
+std::string PhaseChart(const RunStats& stats) {
+  const int64_t answered = stats.phases[static_cast<int>(Phase::kSend)].count();
+  if (answered == 0) return "";
+  constexpr const char* kColors[kPhases] = {"#8e44ad", "#16a085", "#1f5fa8", "#d35400", "#27ae60"};
+  double per_request[kPhases];
+  double total = 0;
+  for (int p = 0; p < kPhases; ++p) {
+    per_request[p] = stats.phases[p].sum() / static_cast<double>(answered);
+    total += per_request[p];
+  }
+  const double plot = kWidth - kLeft - kRight;
+  constexpr double kBarTop = 10, kBarHeight = 36, kLegendTop = 70;
+  std::string out = absl::StrFormat(
+      "<h2>Phases</h2>\n<figure><figcaption>Where a request's time goes (mean per answered "
+      "request: %s)</figcaption>\n<svg id=\"phases\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
+      Us(total), kWidth, kLegendTop + 24 * kPhases, kWidth, kLegendTop + 24 * kPhases);
+  double x = kLeft;
+  int row = 0;
+  for (int p = 0; p < kPhases; ++p) {
+    if (stats.phases[p].count() == 0) continue;
+    const double w = total > 0 ? plot * per_request[p] / total : 0;
+    absl::StrAppend(&out, absl::StrFormat("<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" "
+                                          "height=\"%.0f\" fill=\"%s\"><title>%s: %s</title>"
+                                          "</rect>\n",
+                                          x, kBarTop, w, kBarHeight, kColors[p], kPhaseLabels[p],
+                                          Us(per_request[p])));
+    if (w > 60) {
+      absl::StrAppend(&out,
+                      absl::StrFormat("<text class=\"legend\" x=\"%.1f\" y=\"%.0f\" "
+                                      "fill=\"#fff\" text-anchor=\"middle\">%s</text>\n",
+                                      x + w / 2, kBarTop + kBarHeight / 2 + 4, kPhaseKeys[p]));
+    }
+    x += w;
+    const Histogram& h = stats.phases[p];
+    const double y = kLegendTop + 24 * row++;
+    absl::StrAppend(
+        &out, absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"14\" fill=\"%s\"/>"
+                              "<text class=\"legend\" x=\"%.0f\" y=\"%.0f\">%s: %s per request "
+                              "(%d timed: p50 %s, p99 %s)</text>\n",
+                              kLeft, y, kColors[p], kLeft + 22, y + 12, kPhaseLabels[p],
+                              Us(per_request[p]), h.count(),
+                              Us(static_cast<double>(h.ValueAtPercentile(50))),
+                              Us(static_cast<double>(h.ValueAtPercentile(99)))));
+  }
+  absl::StrAppend(&out,
+                  "</svg></figure>\n<table id=\"phase-table\">\n<tr><th>phase</th>"
+                  "<th>count</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th>"
+                  "<th>max</th></tr>\n");
+  for (int p = 0; p < kPhases; ++p) {
+    const Histogram& h = stats.phases[p];
+    if (h.count() == 0) continue;
+    absl::StrAppend(&out, "<tr><th>", kPhaseLabels[p], "</th><td>", h.count(), "</td><td>",
+                    Us(h.mean()), "</td>");
+    for (const double percentile : {50.0, 90.0, 99.0}) {
+      absl::StrAppend(&out, "<td>", Us(static_cast<double>(h.ValueAtPercentile(percentile))),
+                      "</td>");
+    }
+    absl::StrAppend(&out, "<td>", Us(static_cast<double>(h.max())), "</td></tr>\n");
+  }
+  const Histogram& rate = stats.upload_rate;
+  if (rate.count() > 0) {
+    absl::StrAppend(&out,
+                    absl::StrFormat("<tr><th>upload per request</th><td>%d</td><td>%.1f MB/s</td>"
+                                    "<td>%.1f MB/s</td><td colspan=\"2\">min %.1f MB/s</td>"
+                                    "<td>%.1f MB/s</td></tr>\n",
+                                    rate.count(), rate.mean() / 1000,
+                                    static_cast<double>(rate.ValueAtPercentile(50)) / 1000,
+                                    static_cast<double>(rate.min()) / 1000,
+                                    static_cast<double>(rate.max()) / 1000));
+  }
+  return out + "</table>\n";
+}
+
 }  // namespace
 
 std::string FormatHtml(const RunInfo& info, const RunStats& stats, double seconds) {
@@ -205,15 +283,19 @@ std::string FormatHtml(const RunInfo& info, const RunStats& stats, double second
   absl::StrAppend(&out, Row("started", started),
                   Row("duration", absl::StrFormat("%.3f s", seconds)));
   if (info.merged) absl::StrAppend(&out, Row("merged runs", absl::StrCat(info.runs)));
-  absl::StrAppend(&out, Row("threads / clients", absl::StrCat(info.threads, " / ", info.clients)),
-                  Row("mode", info.merged ? "merged"
-                              : info.requests_per_client > 0
-                                  ? absl::StrCat(info.requests_per_client, " requests per client")
-                                  : absl::StrFormat("%.6g s", info.duration_limit_seconds)),
-                  Row("rate", info.rate > 0 ? absl::StrFormat("%.6g req/s (open model)", info.rate)
-                                            : "as fast as answered (closed model)"),
-                  Row("body", absl::StrCat(info.body_bytes, " bytes")),
-                  Row("connections", info.keepalive ? "keep-alive" : "one per request"));
+  absl::StrAppend(
+      &out, Row("threads / clients", absl::StrCat(info.threads, " / ", info.clients)),
+      Row("mode", info.merged ? "merged"
+                  : info.requests_per_client > 0
+                      ? absl::StrCat(info.requests_per_client, " requests per client")
+                      : absl::StrFormat("%.6g s", info.duration_limit_seconds)),
+      Row("rate", !info.rate_stages.empty()
+                      ? absl::StrFormat("stages %s (mean %.6g req/s, open model)", info.rate_stages,
+                                        info.rate)
+                  : info.rate > 0 ? absl::StrFormat("%.6g req/s (open model)", info.rate)
+                                  : "as fast as answered (closed model)"),
+      Row("body", absl::StrCat(info.body_bytes, " bytes")),
+      Row("connections", info.keepalive ? "keep-alive" : "one per request"));
   absl::StrAppend(
       &out, "</table>\n<h2>Results</h2>\n<table>\n",
       Row("requests",
@@ -231,11 +313,24 @@ std::string FormatHtml(const RunInfo& info, const RunStats& stats, double second
     absl::StrAppend(&out, Row("TLS handshakes", absl::StrCat(stats.tls_handshakes, " (",
                                                              stats.tls_resumed, " resumed)")));
   }
-  absl::StrAppend(&out, "</table>\n", PercentileChart(info, stats), OverTimeCharts(stats),
-                  "<h2>Status codes</h2>\n<table id=\"status-codes\">\n");
+  absl::StrAppend(&out, "</table>\n", PercentileChart(info, stats), PhaseChart(stats),
+                  OverTimeCharts(stats), "<h2>Status codes</h2>\n<table id=\"status-codes\">\n");
   if (stats.status_codes.empty()) absl::StrAppend(&out, Row("none", ""));
   for (const auto& [code, n] : stats.status_codes) {
     absl::StrAppend(&out, Row(absl::StrCat(code), absl::StrCat(n)));
+  }
+  if (!stats.bodies.empty()) {
+    absl::StrAppend(&out,
+                    "</table>\n<h2>Bodies</h2>\n<table id=\"bodies\">\n<tr><th>body</th>"
+                    "<th>bytes</th><th>requests</th><th>failed</th><th>p50</th><th>p99</th>"
+                    "<th>max</th></tr>\n");
+    for (const BodyStats& b : stats.bodies) {
+      absl::StrAppend(&out, "<tr><th>", Escape(b.name), "</th><td>", b.body_bytes, "</td><td>",
+                      b.requests, "</td><td>", b.failed, "</td><td>",
+                      Us(static_cast<double>(b.latency.ValueAtPercentile(50))), "</td><td>",
+                      Us(static_cast<double>(b.latency.ValueAtPercentile(99))), "</td><td>",
+                      Us(static_cast<double>(b.latency.max())), "</td></tr>\n");
+    }
   }
   absl::StrAppend(&out, "</table>\n<h2>Errors</h2>\n<table id=\"errors\">\n");
   for (int i = 0; i < kErrorKinds; ++i) {

@@ -35,12 +35,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/cli_flags.h"
+#include "loadgen/bodies.h"
 #include "loadgen/html_report.h"
 #include "loadgen/merge.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
 #include "loadgen/runner.h"
+#include "loadgen/schedule.h"
 #include "loadgen/slo.h"
+#include "loadgen/units.h"
 #include "loadgen/url.h"
 
 ABSL_FLAG(std::string, url, "http://127.0.0.1:8000/",
@@ -60,19 +63,40 @@ ABSL_FLAG(int64_t, requests, 100,
           "Requests per client (the total is clients x requests). Ignored with --duration.");
 ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
           "Run for this long instead of a request count, e.g. 30s or 2m.");
-ABSL_FLAG(double, rate, 0,
+ABSL_FLAG(std::string, rate, "0",
           "Total requests per second across all clients (open model; latency is measured "
           "from each request's intended send time). 0: each client sends as fast as it is "
-          "answered.");
+          "answered. Stages ramp linearly, as k6's: [START,]RATE:DURATION,... e.g. "
+          "'50:1m,500:5m,0:30s' (up to 50/s in a minute, on to 500/s over five, down to 0 in "
+          "30 s); the stages set the run's length.");
 ABSL_FLAG(std::string, method, "POST",
           "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS; POST, PUT and PATCH send the body.");
 ABSL_FLAG(std::vector<std::string>, header, {},
           "Extra request header 'Name: value'; repeat the flag for more than one.");
 ABSL_FLAG(std::string, file, "",
           "Send this file as the body (relative paths resolve against the directory "
-          "`bazel run` was started from). Default: a generated body of --body_bytes.");
+          "`bazel run` was started from). Repeat the flag to send several files in turn, each "
+          "reported on its own. Default: a generated body of --body_bytes.");
 ABSL_FLAG(int64_t, body_bytes, 3748935,
           "Size in bytes of the generated body (default: the tutorial image's size).");
+ABSL_FLAG(std::string, body_sizes, "",
+          "A mix of generated bodies instead of one: SIZE:PERCENT%,... e.g. "
+          "'1k:50%,3.7M:45%,100M:5%' (k, M, G decimal; Ki, Mi, Gi binary); each size is "
+          "reported on its own.");
+ABSL_FLAG(bool, chunked, false,
+          "Send the body with Transfer-Encoding: chunked instead of Content-Length.");
+ABSL_FLAG(int64_t, chunk_bytes, 64 * 1024, "With --chunked: body bytes per chunk.");
+ABSL_FLAG(bool, expect_continue, false,
+          "Send Expect: 100-continue and hold the body until the server's 100 Continue (or "
+          "--continue_timeout). A final answer instead (417, 413, 401) is recorded as that "
+          "status.");
+ABSL_FLAG(absl::Duration, continue_timeout, absl::Seconds(1),
+          "With --expect_continue: send the body anyway after this long without a 100, as "
+          "curl does.");
+ABSL_FLAG(std::string, client_upload_rate, "",
+          "Send each client's body no faster than this, e.g. 2Mbit or 20Mbit (bit, kbit, Mbit, "
+          "Gbit, or B, kB, MB per second), as a slow uplink would. Latency still counts from "
+          "the request's start.");
 ABSL_FLAG(std::string, content_type, "application/octet-stream", "Content-Type of the body.");
 ABSL_FLAG(bool, form, false,
           "Send the body as a multipart/form-data field named \"file\", as a browser upload "
@@ -287,9 +311,10 @@ struct RunConfig {
   RunOptions options;
   std::string url;
   absl::Duration duration;
-  std::string progress;  // auto, always or never.
-  std::string file;      // The body's file (resolved), or empty: a generated body.
-  int64_t body_bytes = 0;
+  std::string progress;            // auto, always or never.
+  std::vector<std::string> files;  // The bodies' files (resolved), or none: generated bodies,
+  std::vector<epollhttp::loadgen::BodySize> body_sizes;  // of these sizes,
+  int64_t body_bytes = 0;                                // or of this one.
   bool form = false;
   std::vector<Output> outputs;
   std::vector<epollhttp::loadgen::SloTerm> slo;
@@ -297,7 +322,8 @@ struct RunConfig {
 
 // ParseRunFlags() reads and checks the run's flags (after ParseFlags());
 // InvalidArgument with the one line to show for any usage error.
-absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_headers) {
+absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_headers,
+                                        const std::vector<std::string>& raw_files) {
   RunConfig config;
   RunOptions& options = config.options;
   config.url = absl::GetFlag(FLAGS_url);
@@ -348,9 +374,14 @@ absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_head
     }
     options.start_at = absl::ToChronoTime(when);
   }
-  options.rate = absl::GetFlag(FLAGS_rate);
-  if (!(options.rate >= 0) || options.rate > 1e7)
-    return absl::InvalidArgumentError("--rate must be 0..1e7");
+  absl::StatusOr<epollhttp::loadgen::RateSchedule> schedule =
+      epollhttp::loadgen::RateSchedule::Parse(absl::GetFlag(FLAGS_rate));
+  if (!schedule.ok()) return schedule.status();
+  options.schedule = std::move(*schedule);
+  if (options.schedule.staged() && duration != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--duration and --rate stages both set the run's length; give one");
+  }
   options.method = absl::AsciiStrToUpper(absl::GetFlag(FLAGS_method));
   if (std::string(" GET HEAD POST PUT PATCH DELETE OPTIONS ").find(" " + options.method + " ") ==
           std::string::npos ||
@@ -388,13 +419,53 @@ absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_head
         absl::StrCat("--progress must be auto, always or never, got \"", progress, "\""));
   }
 
-  config.file = epollhttp::ResolveUserPath(absl::GetFlag(FLAGS_file));
+  for (const std::string& file : raw_files) {
+    if (file.empty()) return absl::InvalidArgumentError("--file needs a path");
+    config.files.push_back(epollhttp::ResolveUserPath(file));
+  }
   config.body_bytes = absl::GetFlag(FLAGS_body_bytes);
   if (config.body_bytes < 0) return absl::InvalidArgumentError("--body_bytes must be >= 0");
+  if (const std::string sizes = absl::GetFlag(FLAGS_body_sizes); !sizes.empty()) {
+    if (!config.files.empty()) {
+      return absl::InvalidArgumentError("--body_sizes and --file both choose the body; give one");
+    }
+    absl::StatusOr<std::vector<epollhttp::loadgen::BodySize>> parsed =
+        epollhttp::loadgen::ParseBodySizes(sizes);
+    if (!parsed.ok()) return parsed.status();
+    config.body_sizes = std::move(*parsed);
+  }
   config.form = absl::GetFlag(FLAGS_form);
-  if (config.form && !epollhttp::loadgen::SendsBody(options.method)) {
+  options.chunked = absl::GetFlag(FLAGS_chunked);
+  options.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
+  if (options.chunk_bytes < 1 || options.chunk_bytes > (int64_t{16} << 20)) {
     return absl::InvalidArgumentError(
-        "--form needs a method that sends a body (POST, PUT or PATCH)");
+        absl::StrCat("--chunk_bytes must be 1..16777216, got ", options.chunk_bytes));
+  }
+  options.expect_continue = absl::GetFlag(FLAGS_expect_continue);
+  const absl::Duration continue_timeout = absl::GetFlag(FLAGS_continue_timeout);
+  if (continue_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--continue_timeout must not be negative");
+  }
+  options.continue_timeout = absl::ToChronoMilliseconds(continue_timeout);
+  if (const std::string rate = absl::GetFlag(FLAGS_client_upload_rate); !rate.empty()) {
+    absl::StatusOr<double> bytes_per_second = epollhttp::loadgen::ParseByteRate(rate);
+    if (!bytes_per_second.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--client_upload_rate ", bytes_per_second.status().message()));
+    }
+    options.upload_bytes_per_second = *bytes_per_second;
+  }
+  if (!epollhttp::loadgen::SendsBody(options.method)) {
+    for (const auto& [flag, given] :
+         {std::pair("--form", config.form), std::pair("--chunked", options.chunked),
+          std::pair("--expect_continue", options.expect_continue),
+          std::pair("--client_upload_rate", options.upload_bytes_per_second > 0),
+          std::pair("--body_sizes", !config.body_sizes.empty())}) {
+      if (given) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " needs a method that sends a body (POST, PUT or PATCH)"));
+      }
+    }
   }
   // Each format's flag (--json, --html) is read by name, so the table is
   // the one list.
@@ -420,11 +491,11 @@ int main(int argc, char** argv) {
       "[--rate R] [--cacert PATH | --insecure] [--start_at TIME] [--html PATH] "
       "[--file PATH [--form]] [--json PATH]");
   std::map<std::string, std::vector<std::string>> repeated;
-  if (std::string error;
-      !epollhttp::ParseFlags({"loadgen", "loadgen/"}, argc, argv, {"header"}, &repeated, &error)) {
+  if (std::string error; !epollhttp::ParseFlags({"loadgen", "loadgen/"}, argc, argv,
+                                                {"header", "file"}, &repeated, &error)) {
     return Usage(error);
   }
-  absl::StatusOr<RunConfig> parsed = ParseRunFlags(repeated["header"]);
+  absl::StatusOr<RunConfig> parsed = ParseRunFlags(repeated["header"], repeated["file"]);
   if (!parsed.ok()) return Usage(std::string(parsed.status().message()));
   RunConfig& config = *parsed;
   RunOptions& options = config.options;
@@ -433,21 +504,42 @@ int main(int argc, char** argv) {
   const std::string& progress = config.progress;
   ::signal(SIGPIPE, SIG_IGN);  // A server closing mid-upload must not kill us.
 
-  // The body: loaded or generated once, shared by every thread.
-  std::unique_ptr<Payload> payload;
-  if (!config.file.empty()) {
-    auto loaded = Payload::FromFile(config.file);
+  // The bodies: loaded or generated once each, shared by every thread.
+  std::vector<std::unique_ptr<Payload>> payloads;
+  std::vector<std::string> names;
+  std::vector<double> weights;
+  for (const std::string& file : config.files) {
+    auto loaded = Payload::FromFile(file);
     if (!loaded.ok()) return Usage(std::string(loaded.status().message()));
-    payload = std::move(*loaded);
-  } else {
-    payload = Payload::Generated(config.body_bytes);
+    payloads.push_back(std::move(*loaded));
+    names.push_back(file.substr(file.find_last_of('/') + 1));
+    weights.push_back(1);
   }
-  if (config.form) {
-    const std::string& file = config.file;
-    const std::string name = file.empty() ? "payload.bin" : file.substr(file.find_last_of('/') + 1);
-    options.content_type = payload->WrapAsForm(name, options.content_type);
+  for (const epollhttp::loadgen::BodySize& size : config.body_sizes) {
+    payloads.push_back(Payload::Generated(size.bytes));
+    names.push_back(size.text);
+    weights.push_back(size.percent);
   }
-  options.payload = payload.get();
+  if (payloads.empty()) {
+    payloads.push_back(Payload::Generated(config.body_bytes));
+    names.push_back("payload.bin");
+    weights.push_back(1);
+  }
+  const std::string content_type = options.content_type;
+  double mean_bytes = 0;
+  double weight_sum = 0;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    // With --form every body is a browser upload of its own file; the
+    // boundary is the same for all, so one Content-Type serves them.
+    if (config.form) {
+      options.content_type =
+          payloads[i]->WrapAsForm(config.files.empty() ? "payload.bin" : names[i], content_type);
+    }
+    if (payloads.size() > 1) options.bodies.push_back({names[i], payloads[i].get(), weights[i]});
+    mean_bytes += weights[i] * static_cast<double>(payloads[i]->size());
+    weight_sum += weights[i];
+  }
+  options.payload = payloads.front().get();
 
   RunInfo info;
   info.url = url;
@@ -455,10 +547,16 @@ int main(int argc, char** argv) {
   info.threads = options.threads;
   info.clients = options.clients;
   info.requests_per_client = options.duration.count() > 0 ? 0 : options.requests_per_client;
-  info.duration_limit_seconds = absl::ToDoubleSeconds(duration);
-  info.rate = options.rate;
-  info.body_bytes =
-      epollhttp::loadgen::SendsBody(options.method) ? static_cast<int64_t>(payload->size()) : 0;
+  info.duration_limit_seconds =
+      options.schedule.staged() ? std::chrono::duration<double>(options.schedule.length()).count()
+                                : absl::ToDoubleSeconds(duration);
+  if (options.schedule.staged()) info.requests_per_client = 0;
+  info.rate = options.schedule.mean_rate();
+  info.rate_stages = options.schedule.staged() ? options.schedule.text() : "";
+  // Several bodies: their mean size, by share.
+  info.body_bytes = epollhttp::loadgen::SendsBody(options.method)
+                        ? static_cast<int64_t>(std::llround(mean_bytes / weight_sum))
+                        : 0;
   info.keepalive = options.keepalive;
 
   // Live progress on stderr.

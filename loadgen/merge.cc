@@ -44,7 +44,8 @@ const JsonValue* GetObject(const JsonValue& object, absl::string_view key) {
 
 // ReadLatency() rebuilds a histogram from its encoding and exact figures.
 absl::Status ReadLatency(const JsonValue& root, absl::string_view figures_key,
-                         absl::string_view histogram_key, Histogram* out) {
+                         absl::string_view histogram_key, Histogram* out,
+                         const JsonValue* figures = nullptr) {
   std::string encoded;
   if (absl::Status s = GetString(root, histogram_key, &encoded); !s.ok()) return s;
   absl::StatusOr<HdrCounts> counts = DecodeHdr(encoded);
@@ -54,7 +55,7 @@ absl::Status ReadLatency(const JsonValue& root, absl::string_view figures_key,
   if (absl::Status s = out->AddHdr(*counts); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(histogram_key, ": ", s.message()));
   }
-  const JsonValue* figures = GetObject(root, figures_key);
+  if (figures == nullptr) figures = GetObject(root, figures_key);
   if (figures == nullptr) return Missing(figures_key);
   int64_t min = 0, max = 0;
   double mean = 0, stdev = 0;
@@ -66,6 +67,23 @@ absl::Status ReadLatency(const JsonValue& root, absl::string_view figures_key,
   if (out->count() > 0) {
     const double n = static_cast<double>(out->count());
     out->RestoreStats(min, max, mean * n, (stdev * stdev + mean * mean) * n);
+  }
+  return absl::OkStatus();
+}
+
+// ReadHistogramObject() rebuilds `object`.`key`, written by HistogramJson()
+// (figures, count and the encoded histogram in one object).
+absl::Status ReadHistogramObject(const JsonValue& object, absl::string_view key, Histogram* out) {
+  const JsonValue* figures = GetObject(object, key);
+  if (figures == nullptr) return Missing(key);
+  if (absl::Status s = ReadLatency(*figures, "", "histogram", out, figures); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(key, ": ", s.message()));
+  }
+  int64_t count = 0;
+  if (absl::Status s = GetInt(*figures, "count", &count); !s.ok()) return s;
+  if (count != out->count()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, ": the count differs from the histogram's"));
   }
   return absl::OkStatus();
 }
@@ -144,6 +162,31 @@ absl::StatusOr<Report> ReadReport(absl::string_view json) {
   } else {
     stats.latency_uncorrected = stats.latency;  // Closed model: the same samples.
   }
+  const JsonValue* phases = GetObject(root, "phases_us");
+  if (phases == nullptr) return Missing("phases_us");
+  for (int p = 0; p < kPhases; ++p) {
+    if (absl::Status s = ReadHistogramObject(*phases, kPhaseKeys[p], &stats.phases[p]); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("phases_us: ", s.message()));
+    }
+  }
+  if (absl::Status s = ReadHistogramObject(root, "upload_kB_per_second", &stats.upload_rate);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = GetString(root, "rate_stages", &info.rate_stages); !s.ok()) return s;
+  const JsonValue* bodies = root.Find("bodies");
+  if (bodies == nullptr || bodies->type() != JsonValue::Type::kArray) return Missing("bodies");
+  for (const JsonValue& entry : bodies->array()) {
+    BodyStats body;
+    for (absl::Status s :
+         {GetString(entry, "name", &body.name), GetInt(entry, "body_bytes", &body.body_bytes),
+          GetInt(entry, "requests", &body.requests), GetInt(entry, "failed", &body.failed),
+          GetInt(entry, "bytes_sent", &body.bytes_sent),
+          ReadHistogramObject(entry, "latency_us", &body.latency)}) {
+      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("bodies: ", s.message()));
+    }
+    stats.bodies.push_back(std::move(body));
+  }
   const JsonValue* series = root.Find("time_series");
   if (series == nullptr || series->type() != JsonValue::Type::kArray) return Missing("time_series");
   for (const JsonValue& entry : series->array()) {
@@ -195,6 +238,11 @@ absl::StatusOr<Report> MergeReports(const std::vector<Report>& reports) {
     out.stats.tls_handshakes += s.tls_handshakes;
     out.stats.tls_resumed += s.tls_resumed;
     for (const auto& [code, n] : s.status_codes) out.stats.status_codes[code] += n;
+    // Rebuilt with exact figures, so merging them is exact.
+    for (int p = 0; p < kPhases; ++p) out.stats.phases[p].Merge(s.phases[p]);
+    out.stats.upload_rate.Merge(s.upload_rate);
+    MergeBodies(s.bodies, &out.stats.bodies);
+    if (r.info.rate_stages != out.info.rate_stages) out.info.rate_stages = "(several)";
     for (const auto& [h, into] :
          {std::pair(&s.latency, &out.stats.latency),
           std::pair(&s.latency_uncorrected, &out.stats.latency_uncorrected)}) {

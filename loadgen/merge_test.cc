@@ -37,6 +37,9 @@ Report FakeRun(uint64_t seed, int n, double start, Histogram* all) {
       ++r.stats.status_codes[200];
     }
     r.stats.bytes_received += 28;
+    r.stats.phases[static_cast<int>(Phase::kWait)].Record(latency / 2);
+    if (i % 10 == 0) r.stats.phases[static_cast<int>(Phase::kConnect)].Record(i % 300);
+    r.stats.upload_rate.Record(latency * 3);
     r.stats.series.Record(static_cast<int64_t>(start) + i * 3 / n, latency, failed, 0, 28);
   }
   r.stats.series.Finish();
@@ -62,6 +65,11 @@ TEST(MergeTest, AReportReadsBackAsItWasWritten) {
   EXPECT_NEAR(back.stats.latency.mean(), r.stats.latency.mean(), 1e-3 * r.stats.latency.mean());
   EXPECT_EQ(back.stats.series.seconds().size(), r.stats.series.seconds().size());
   EXPECT_DOUBLE_EQ(back.info.start_unix_seconds, 1764500000.25);
+  for (int p = 0; p < kPhases; ++p) {
+    EXPECT_EQ(back.stats.phases[p].ToHdr().counts, r.stats.phases[p].ToHdr().counts) << p;
+    EXPECT_EQ(back.stats.phases[p].max(), r.stats.phases[p].max()) << p;
+  }
+  EXPECT_EQ(back.stats.upload_rate.ToHdr().counts, r.stats.upload_rate.ToHdr().counts);
 }
 
 TEST(MergeTest, MergedPercentilesEqualOneHistogramOfEverySample) {
@@ -81,6 +89,16 @@ TEST(MergeTest, MergedPercentilesEqualOneHistogramOfEverySample) {
   EXPECT_EQ(merged->stats.latency.max(), all.max());
   EXPECT_NEAR(merged->stats.latency.mean(), all.mean(), 1e-6 * all.mean());
   EXPECT_NEAR(merged->stats.latency.stdev(), all.stdev(), 1e-4 * all.stdev());
+  // Phases merge exactly too: the wait histogram holds every run's samples.
+  Histogram all_waits;
+  for (int i = 0; i < 3; ++i) {
+    all_waits.Merge(FakeRun(100 + i, 20000 + 1000 * i, 0, nullptr).stats.phases[3]);
+  }
+  const Histogram& waits = merged->stats.phases[static_cast<int>(Phase::kWait)];
+  EXPECT_EQ(waits.ToHdr().counts, all_waits.ToHdr().counts);
+  EXPECT_EQ(waits.min(), all_waits.min());
+  EXPECT_EQ(waits.max(), all_waits.max());
+  EXPECT_NEAR(waits.mean(), all_waits.mean(), 1e-6 * all_waits.mean());
   // Earliest start to latest end.
   EXPECT_DOUBLE_EQ(merged->seconds, 1.0 + 3.5);
   EXPECT_EQ(merged->info.runs, 3);
@@ -106,16 +124,23 @@ TEST(MergeTest, ReportsThatCannotBeCombinedSayWhy) {
   const Report r = FakeRun(7, 100, 1764500000.0, nullptr);
   std::string json = FormatJson(r.info, r.stats, r.seconds);
   std::string old = json;
-  old.replace(old.find("loadgen/3"), 9, "loadgen/2");
+  old.replace(old.find("loadgen/4"), 9, "loadgen/3");
   absl::StatusOr<Report> read = ReadReport(old);
   ASSERT_FALSE(read.ok());
-  EXPECT_NE(read.status().message().find("schema \"epollhttp.loadgen/2\" cannot be combined"),
+  EXPECT_NE(read.status().message().find("schema \"epollhttp.loadgen/3\" cannot be combined"),
             std::string::npos);
   std::string broken = json;
   broken.replace(broken.find("\"latency_histogram\": \"HISTF") + 28, 4, "!!!!");
   read = ReadReport(broken);
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.status().message().find("latency_histogram"), std::string::npos);
+  broken = json;
+  broken.replace(broken.find("\"count\": "), 9, "\"count\": 1");
+  read = ReadReport(broken);
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("phases_us: connect: the count differs"),
+            std::string::npos)
+      << read.status();
   read = ReadReport(json.substr(0, json.size() / 2));
   EXPECT_FALSE(read.ok());
   EXPECT_FALSE(MergeReports({}).ok());

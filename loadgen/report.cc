@@ -54,6 +54,20 @@ std::string LatencyJson(const Histogram& h) {
       ", \"p999\": ", h.ValueAtPercentile(99.9), ", \"p9999\": ", h.ValueAtPercentile(99.99), "}");
 }
 
+// HistogramJson() is LatencyJson() with the sample count and the encoded
+// histogram inside, so a reader rebuilds it exactly.
+std::string HistogramJson(const Histogram& h) {
+  std::string figures = LatencyJson(h);
+  figures.pop_back();
+  return absl::StrCat(figures, ", \"count\": ", h.count(), ", \"histogram\": \"",
+                      EncodeHdr(h.ToHdr()), "\"}");
+}
+
+// MBps() renders a kB/s figure as MB/s.
+std::string MBps(int64_t kb_per_second) {
+  return absl::StrFormat("%.1f", static_cast<double>(kb_per_second) / 1000);
+}
+
 std::string LatencyLines(const char* label, const Histogram& h) {
   return absl::StrCat(absl::StrFormat("  %-12s min %-9s mean %-9s stdev %-9s max %s\n", label,
                                       Us(static_cast<double>(h.min())), Us(h.mean()), Us(h.stdev()),
@@ -65,6 +79,21 @@ std::string LatencyLines(const char* label, const Histogram& h) {
 }
 
 }  // namespace
+
+void MergeBodies(const std::vector<BodyStats>& from, std::vector<BodyStats>* into) {
+  for (const BodyStats& body : from) {
+    auto it = std::find_if(into->begin(), into->end(),
+                           [&body](const BodyStats& b) { return b.name == body.name; });
+    if (it == into->end()) {
+      into->push_back(body);
+      continue;
+    }
+    it->requests += body.requests;
+    it->failed += body.failed;
+    it->bytes_sent += body.bytes_sent;
+    it->latency.Merge(body.latency);
+  }
+}
 
 void RunStats::Merge(const RunStats& other) {
   latency.Merge(other.latency);
@@ -80,6 +109,9 @@ void RunStats::Merge(const RunStats& other) {
   tls_resumed += other.tls_resumed;
   for (const auto& [code, n] : other.status_codes) status_codes[code] += n;
   if (tls_error.empty()) tls_error = other.tls_error;
+  for (int p = 0; p < kPhases; ++p) phases[p].Merge(other.phases[p]);
+  upload_rate.Merge(other.upload_rate);
+  MergeBodies(other.bodies, &bodies);
   (void)series.Merge(other.series);  // Both from this process: same parameters.
 }
 
@@ -129,7 +161,12 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
   }
   absl::StrAppend(&out, " ", info.method, " ", info.url, ", ", info.body_bytes, "-byte body, ",
                   info.keepalive ? "keep-alive" : "a connection per request");
-  if (info.rate > 0) absl::StrAppend(&out, ", target ", Number(info.rate), " req/s");
+  if (!info.rate_stages.empty()) {
+    absl::StrAppend(&out, ", rate stages ", info.rate_stages, " (mean ", Number(info.rate),
+                    " req/s)");
+  } else if (info.rate > 0) {
+    absl::StrAppend(&out, ", target ", Number(info.rate), " req/s");
+  }
   absl::StrAppend(&out, "\n");
   absl::StrAppend(&out, absl::StrFormat("  %lld succeeded, %lld failed in %.3f s: %.1f req/s, "
                                         "upload %.1f MB/s, download %.2f MB/s\n",
@@ -160,7 +197,44 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
                     " resumed\n");
   }
   if (!stats.tls_error.empty()) absl::StrAppend(&out, "  tls failure: ", stats.tls_error, "\n");
+  absl::StrAppend(&out, PhaseTable(stats));
+  if (!stats.bodies.empty()) {
+    absl::StrAppend(&out, absl::StrFormat("  %-14s %11s %9s %9s %9s %9s\n", "bodies", "bytes",
+                                          "requests", "failed", "p50", "p99"));
+    for (const BodyStats& b : stats.bodies) {
+      absl::StrAppend(
+          &out,
+          absl::StrFormat("    %-12s %11d %9d %9d %9s %9s\n", b.name, b.body_bytes, b.requests,
+                          b.failed, Us(static_cast<double>(b.latency.ValueAtPercentile(50))),
+                          Us(static_cast<double>(b.latency.ValueAtPercentile(99)))));
+    }
+  }
   absl::StrAppend(&out, LatencyBars(stats.latency));
+  return out;
+}
+
+std::string PhaseTable(const RunStats& stats) {
+  std::string out = absl::StrFormat("  %-14s %9s %9s %9s %9s %9s %9s\n", "phases", "count", "mean",
+                                    "p50", "p90", "p99", "max");
+  bool any = false;
+  for (int p = 0; p < kPhases; ++p) {
+    const Histogram& h = stats.phases[p];
+    if (h.count() == 0) continue;
+    any = true;
+    absl::StrAppend(
+        &out, absl::StrFormat("    %-12s %9d %9s %9s %9s %9s %9s\n", kPhaseLabels[p], h.count(),
+                              Us(h.mean()), Us(static_cast<double>(h.ValueAtPercentile(50))),
+                              Us(static_cast<double>(h.ValueAtPercentile(90))),
+                              Us(static_cast<double>(h.ValueAtPercentile(99))),
+                              Us(static_cast<double>(h.max()))));
+  }
+  if (!any) return "";
+  const Histogram& rate = stats.upload_rate;
+  if (rate.count() > 0) {
+    absl::StrAppend(&out, absl::StrFormat("  upload per request: min %s  p50 %s  max %s MB/s\n",
+                                          MBps(rate.min()), MBps(rate.ValueAtPercentile(50)),
+                                          MBps(rate.max())));
+  }
   return out;
 }
 
@@ -203,7 +277,21 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
     absl::StrAppend(&out, ",\n \"latency_uncorrected_histogram\": \"",
                     EncodeHdr(stats.latency_uncorrected.ToHdr()), "\"");
   }
-  absl::StrAppend(&out, ",\n \"time_series\": [");
+  absl::StrAppend(&out, ",\n \"phases_us\": {");
+  for (int p = 0; p < kPhases; ++p) {
+    absl::StrAppend(&out, p == 0 ? "\n  \"" : ",\n  \"", kPhaseKeys[p],
+                    "\": ", HistogramJson(stats.phases[p]));
+  }
+  absl::StrAppend(&out, "},\n \"upload_kB_per_second\": ", HistogramJson(stats.upload_rate));
+  absl::StrAppend(&out, ",\n \"rate_stages\": ", JsonString(info.rate_stages), ",\n \"bodies\": [");
+  for (size_t i = 0; i < stats.bodies.size(); ++i) {
+    const BodyStats& b = stats.bodies[i];
+    absl::StrAppend(&out, i == 0 ? "\n  " : ",\n  ", "{\"name\": ", JsonString(b.name),
+                    ", \"body_bytes\": ", b.body_bytes, ", \"requests\": ", b.requests,
+                    ", \"failed\": ", b.failed, ", \"bytes_sent\": ", b.bytes_sent,
+                    ", \"latency_us\": ", HistogramJson(b.latency), "}");
+  }
+  absl::StrAppend(&out, "],\n \"time_series\": [");
   first = true;
   Histogram second_histogram;
   for (const auto& [t, second] : stats.series.seconds()) {

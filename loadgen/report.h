@@ -1,7 +1,7 @@
 // report.h: what a load-generator run measured, and its two renderings: the
 // human summary (stdout) and the JSON report (--json).
 //
-// JSON schema "epollhttp.loadgen/3" (stable; this is its documentation):
+// JSON schema "epollhttp.loadgen/4" (stable; this is its documentation):
 //   schema, url, method, threads, clients, mode ("requests" | "duration" |
 //   "merged"), rate_per_second (0: closed model), body_bytes, keepalive,
 //   start_unix_seconds (when the clock started), runs (1, or how many
@@ -9,7 +9,8 @@
 //   requests_per_second, duration_seconds, bytes_sent, bytes_received,
 //   upload_mb_per_second, download_mb_per_second,
 //   status_codes {"200": n, ...},
-//   errors {connect, write, read, status, body, lost_body_bytes, tls},
+//   errors {connect, write, read, status, body, lost_body_bytes, tls,
+//   protocol},
 //   lost_body_bytes, late_requests, tls_handshakes, tls_resumed,
 //   latency_us {min, mean, stdev, max, p50, p90, p99, p999, p9999},
 //   latency_uncorrected_us {same keys},
@@ -17,6 +18,17 @@
 //   encoding ("HISTFAA...", loadgen/hdr_codec.h; 1 us to 1 h, 3 digits),
 //   latency_uncorrected_histogram: the same, from actual send times (only
 //   with --rate),
+//   phases_us {connect, tls, send, wait, receive}: each {same keys as
+//   latency_us, count, histogram} (loadgen/phases.h says what each phase
+//   spans; connect and tls count new connections, the others answered
+//   requests),
+//   upload_kB_per_second {same keys}: each answered upload's body bytes
+//   over its send phase, in kB/s,
+//   rate_stages: --rate's stages ("" without; rate_per_second is then their
+//   mean planned rate),
+//   bodies: [{name, body_bytes, requests, failed, bytes_sent, latency_us
+//   {same keys as phases_us}}, ...], one per body of a run that sent
+//   several, else [],
 //   time_series: [{t (Unix second), requests, errors, bytes_sent,
 //   bytes_received, p50_us, p99_us, histogram}, ...], one entry per second
 //   in which requests completed.
@@ -38,16 +50,18 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "loadgen/histogram.h"
+#include "loadgen/phases.h"
 #include "loadgen/time_series.h"
 
 namespace epollhttp::loadgen {
 
 // The JSON report's schema name, written by FormatJson() and required by
 // `loadgen merge`.
-inline constexpr absl::string_view kReportSchema = "epollhttp.loadgen/3";
+inline constexpr absl::string_view kReportSchema = "epollhttp.loadgen/4";
 
 enum class ErrorKind : uint8_t {
   kConnect,    // Could not connect (refused, unreachable, connect timeout).
@@ -57,15 +71,28 @@ enum class ErrorKind : uint8_t {
   kBody,       // A response body other than --expect_body.
   kLostBytes,  // X-Received-Body-Bytes differs from the bytes sent.
   kTls,        // The TLS handshake failed (certificate verification included).
+  // The server broke HTTP/1.1: a bad status line, header or framing, or
+  // bytes after the response (a Connection: close not kept to, say).
+  kProtocol,
 };
-inline constexpr int kErrorKinds = 7;
+inline constexpr int kErrorKinds = 8;
 // Each kind's key in the JSON report (which `loadgen merge` reads back) and
 // its label in the text and HTML summaries, indexed by ErrorKind.
 inline constexpr const char* kErrorKeys[kErrorKinds] = {
-    "connect", "write", "read", "status", "body", "lost_body_bytes", "tls"};
+    "connect", "write", "read", "status", "body", "lost_body_bytes", "tls", "protocol"};
 inline constexpr const char* kErrorLabels[kErrorKinds] = {
     "connect",         "write",           "read/timeout", "unexpected status",
-    "unexpected body", "lost body bytes", "tls"};
+    "unexpected body", "lost body bytes", "tls",          "protocol"};
+
+// What one of several bodies (--body_sizes, --file more than once) saw.
+struct BodyStats {
+  std::string name;
+  int64_t body_bytes = 0;  // Its size.
+  int64_t requests = 0;
+  int64_t failed = 0;
+  int64_t bytes_sent = 0;
+  Histogram latency;  // As RunStats::latency, for its requests.
+};
 
 struct RunStats {
   Histogram latency;              // From the intended send time.
@@ -82,10 +109,22 @@ struct RunStats {
   int64_t tls_resumed = 0;     // of which resumed an earlier session.
   std::string tls_error;       // Why the first failed TLS handshake failed.
   TimeSeries series;           // Per second (finished before reporting).
+  // Each phase's times (loadgen/phases.h), indexed by Phase: connect and tls
+  // for every new connection, the rest for every request fully answered.
+  std::array<Histogram, kPhases> phases;
+  // Each answered upload's body bytes over its send phase, in kB/s.
+  Histogram upload_rate;
+  // One per body when a run sends several (in the order given), else empty.
+  std::vector<BodyStats> bodies;
 
   void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
+  // Merge() adds `other`'s counts and samples (bodies matched by name).
   void Merge(const RunStats& other);
 };
+
+// MergeBodies() adds `from`'s per-body figures to `into`'s, matching bodies
+// by name (a body `into` lacks is appended).
+void MergeBodies(const std::vector<BodyStats>& from, std::vector<BodyStats>* into);
 
 struct RunInfo {
   std::string url;
@@ -99,6 +138,7 @@ struct RunInfo {
   bool keepalive = true;
   double start_unix_seconds = 0;  // When the run's clock started.
   int runs = 1;                   // Reports merged into this one.
+  std::string rate_stages;        // --rate's stages, or empty.
   bool merged = false;
 };
 
@@ -107,6 +147,10 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
 
 // FormatJson() is the JSON report (one object, trailing newline).
 std::string FormatJson(const RunInfo& info, const RunStats& stats, double seconds);
+
+// PhaseTable() is the summary's table of phase times (empty when no phase
+// was timed) and the per-request upload rate.
+std::string PhaseTable(const RunStats& stats);
 
 // LatencyBars() is a text histogram of `h`: `rows` log-spaced ranges from
 // min to max, each with its count and a bar scaled to the largest.

@@ -22,6 +22,13 @@ RunStats SampleStats() {
   s.bytes_received = 2800;
   s.status_codes[200] = 99;
   s.status_codes[503] = 1;
+  for (int i = 1; i <= 98; ++i) {
+    s.phases[static_cast<int>(Phase::kSend)].Record(10);
+    s.phases[static_cast<int>(Phase::kWait)].Record(i * 20);
+    s.phases[static_cast<int>(Phase::kReceive)].Record(5);
+    s.upload_rate.Record(1000);  // 1 MB/s.
+  }
+  s.phases[static_cast<int>(Phase::kConnect)].Record(40);
   return s;
 }
 
@@ -41,7 +48,7 @@ RunInfo SampleInfo() {
 TEST(ReportTest, JsonHasTheDocumentedSchema) {
   const std::string json = FormatJson(SampleInfo(), SampleStats(), 2.0);
   for (const char* key :
-       {"\"schema\": \"epollhttp.loadgen/3\"",
+       {"\"schema\": \"epollhttp.loadgen/4\"",
         "\"runs\": 1",
         "\"start_unix_seconds\": ",
         "\"latency_histogram\": \"HISTFAA",
@@ -55,7 +62,14 @@ TEST(ReportTest, JsonHasTheDocumentedSchema) {
         "\"bytes_received\": 2800,",
         "\"status_codes\": {\"200\": 99, \"503\": 1}",
         "\"errors\": {\"connect\": 1, \"write\": 0, \"read\": 0, \"status\": 0, \"body\": 0, "
-        "\"lost_body_bytes\": 1, \"tls\": 0}",
+        "\"lost_body_bytes\": 1, \"tls\": 0, \"protocol\": 0}",
+        "\"phases_us\": {\n  \"connect\": {\"min\": 40, \"mean\": 40,",
+        "\"tls\": {\"min\": 0, \"mean\": 0, \"stdev\": 0, \"max\": 0, \"p50\": 0, \"p90\": 0, "
+        "\"p99\": 0, \"p999\": 0, \"p9999\": 0, \"count\": 0, \"histogram\": \"HISTFAA",
+        "\"send\": {\"min\": 10, \"mean\": 10, \"stdev\": 0, \"max\": 10, \"p50\": 10,",
+        "\"wait\": {\"min\": 20, \"mean\": 990, \"stdev\": ",
+        "\"count\": 98, \"histogram\": \"HISTFAA",
+        "\"upload_kB_per_second\": {\"min\": 1000, \"mean\": 1000,",
         "\"lost_body_bytes\": 7",
         "\"late_requests\": 0",
         "\"tls_handshakes\": 0, \"tls_resumed\": 0",

@@ -1,6 +1,7 @@
 #include "loadgen/runner.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "httplib.h"
+#include "loadgen/bodies.h"
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
 #include "loadgen/url.h"
@@ -20,6 +22,9 @@ namespace epollhttp::loadgen {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// --client_upload_rate sends a body in slices this long at the rate.
+constexpr double kPaceSliceSeconds = 0.01;
 
 int64_t Micros(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
@@ -57,6 +62,13 @@ std::mutex& PrintMutex() {
   return *mutex;
 }
 
+std::vector<double> Weights(const RunOptions& options) {
+  std::vector<double> weights;
+  for (const Body& body : options.bodies) weights.push_back(body.weight);
+  if (weights.empty()) weights.push_back(1);
+  return weights;
+}
+
 // One client: a cpp-httplib client sending one request at a time, as a fiber
 // on its thread's scheduler. Its results go to the thread's RunStats.
 class Client {
@@ -73,7 +85,13 @@ class Client {
         completed_(completed),
         stats_(*stats),
         client_(host, port, options.timeout, tls),
-        sends_body_(SendsBody(options.method)) {
+        sends_body_(SendsBody(options.method)),
+        picker_(Weights(options)) {
+    if (options.bodies.empty()) {
+      bodies_.push_back(options.payload);
+    } else {
+      for (const Body& body : options.bodies) bodies_.push_back(body.payload);
+    }
     client_.set_keep_alive(options.keepalive);
     // No Accept-Encoding: bodies are counted and compared as sent.
     client_.set_decompress(false);
@@ -93,24 +111,28 @@ class Client {
       headers_.emplace("Host", host);
     }
     client_.ResolveOnce();  // Before the clock starts; failures show as connect errors.
+    client_.set_trace(&trace_);
+    if (options.upload_bytes_per_second > 0) {
+      pace_slice_ = static_cast<size_t>(
+          std::max(1.0, std::floor(options.upload_bytes_per_second * kPaceSliceSeconds)));
+    }
   }
 
   void Run() {
-    const bool open_model = options_.rate > 0;
-    // Each client sends every clients/rate seconds, offset by index/rate so
-    // the clients interleave evenly.
-    const auto interval = open_model
-                              ? std::chrono::duration<double>(options_.clients / options_.rate)
-                              : std::chrono::duration<double>(0);
-    const auto offset = open_model ? std::chrono::duration<double>(index_ / options_.rate)
-                                   : std::chrono::duration<double>(0);
-    const bool timed = options_.duration.count() > 0;
-    const Clock::time_point end = start_ + options_.duration;
+    const RateSchedule& schedule = options_.schedule;
+    const bool open_model = schedule.open();
+    const bool timed = options_.duration.count() > 0 || schedule.staged();
+    const Clock::time_point end =
+        start_ + (schedule.staged() ? schedule.length() : options_.duration);
     for (int64_t i = 0;; ++i) {
       if (!timed && i >= options_.requests_per_client) break;
+      // Request k of the run (this client's i-th): the clients interleave.
+      const int64_t k = index_ + i * options_.clients;
       Clock::time_point intended = Clock::now();
       if (open_model) {
-        intended = start_ + std::chrono::duration_cast<Clock::duration>(offset + i * interval);
+        const std::optional<std::chrono::nanoseconds> due = schedule.DueAt(k);
+        if (!due.has_value()) break;
+        intended = start_ + std::chrono::duration_cast<Clock::duration>(*due);
         if (timed && intended >= end) break;
         // The scheduler runs the other clients meanwhile and wakes this one
         // on time (it spins through the last 200 us: a timed wait overshoots
@@ -119,11 +141,14 @@ class Client {
       } else if (timed && intended >= end) {
         break;
       }
+      body_index_ = picker_.Pick(k);
+      payload_ = bodies_[body_index_];
       const Clock::time_point sent = Clock::now();
       if (open_model && sent - intended > std::chrono::milliseconds(1)) ++stats_.late;
       httplib::Response response;
       const httplib::Error error = Send(&response);
       const Clock::time_point done = Clock::now();
+      RecordPhases(error, done);
       const int64_t latency = Micros(done - intended);
       stats_.latency.Record(latency);
       stats_.latency_uncorrected.Record(Micros(done - sent));
@@ -131,6 +156,13 @@ class Client {
       const int64_t sent_before = stats_.bytes_sent;
       const int64_t received_before = stats_.bytes_received;
       Check(error, response);
+      if (!stats_.bodies.empty()) {
+        BodyStats& body = stats_.bodies[body_index_];
+        ++body.requests;
+        body.failed += stats_.failed - failed_before;
+        body.bytes_sent += stats_.bytes_sent - sent_before;
+        body.latency.Record(latency);
+      }
       const auto unix_second = static_cast<int64_t>(
           std::floor(unix_start_ + std::chrono::duration<double>(done - start_).count()));
       stats_.series.Record(unix_second, latency, stats_.failed != failed_before,
@@ -152,15 +184,31 @@ class Client {
     request.method = options_.method;
     request.path = options_.path;
     request.headers = headers_;
+    trace_.Start();
+    body_written_ = 0;
     if (sends_body_) {
-      const Payload& payload = *options_.payload;
+      const Payload& payload = *payload_;
       request.headers.emplace("Content-Type", options_.content_type);
-      request.content_length_ = payload.size();
-      request.content_provider_ = [&payload](size_t offset, size_t length,
-                                             httplib::DataSink& sink) {
-        const absl::string_view piece = payload.Piece(offset);
-        return sink.write(piece.data(), std::min(piece.size(), length));
-      };
+      if (options_.expect_continue) request.headers.emplace("Expect", "100-continue");
+      if (options_.chunked) {
+        request.headers.emplace("Transfer-Encoding", "chunked");
+        request.is_chunked_content_provider_ = true;
+        const size_t chunk = static_cast<size_t>(options_.chunk_bytes);
+        request.content_provider_ = [this, &payload, chunk](size_t offset, size_t,
+                                                            httplib::DataSink& sink) {
+          if (offset >= payload.size()) {
+            sink.done();
+            return true;
+          }
+          return Provide(payload, offset, chunk, sink);
+        };
+      } else {
+        request.content_length_ = payload.size();
+        request.content_provider_ = [this, &payload](size_t offset, size_t length,
+                                                     httplib::DataSink& sink) {
+          return Provide(payload, offset, length, sink);
+        };
+      }
     }
     body_bytes_ = 0;
     body_start_.clear();
@@ -178,20 +226,77 @@ class Client {
     return error;
   }
 
+  // Provide() writes the next at most `limit` body bytes from `offset`:
+  // after the server's 100 Continue when asked to wait for it, and no sooner
+  // than --client_upload_rate allows. False stops the upload.
+  bool Provide(const Payload& payload, size_t offset, size_t limit, httplib::DataSink& sink) {
+    if (offset == 0) {
+      if (options_.expect_continue && !client_.AwaitContinue(options_.continue_timeout)) {
+        return false;
+      }
+      pace_start_ = Clock::now();
+    }
+    const absl::string_view piece = payload.Piece(offset);
+    size_t n = std::min(piece.size(), limit);
+    if (pace_slice_ > 0) {
+      // A slice goes when its last byte is due: the connection never runs
+      // ahead of the rate.
+      n = std::min(n, pace_slice_);
+      FiberScheduler::Current()->SleepUntil(
+          pace_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                            static_cast<double>(offset + n) / options_.upload_bytes_per_second)));
+    }
+    if (!sink.write(piece.data(), n)) return false;
+    body_written_ += static_cast<int64_t>(n);
+    return true;
+  }
+
+  // RecordPhases() files the request's phase times (and its upload rate):
+  // a new connection's connect and handshake whatever followed, the rest
+  // only for a request that got its whole response.
+  void RecordPhases(httplib::Error error, Clock::time_point done) {
+    const std::array<int64_t, kPhases> d = trace_.marks.Durations(done);
+    const bool answered = error == httplib::Error::Success && trace_.early_status == 0;
+    for (int p = 0; p < kPhases; ++p) {
+      const bool connection_phase =
+          p == static_cast<int>(Phase::kConnect) || p == static_cast<int>(Phase::kTls);
+      if (d[p] >= 0 && (answered || connection_phase)) stats_.phases[p].Record(d[p]);
+    }
+    const int64_t send = d[static_cast<int>(Phase::kSend)];
+    if (answered && sends_body_ && send >= 0) {
+      // Bytes per microsecond are MB/s; the histogram holds kB/s.
+      stats_.upload_rate.Record(static_cast<int64_t>(payload_->size()) * 1000 /
+                                std::max<int64_t>(send, 1));
+    }
+  }
+
   void Check(httplib::Error error, const httplib::Response& response) {
+    if (error != httplib::Error::Success && trace_.early_status != 0) {
+      // The server answered before the body was all sent, and the upload
+      // stopped: that answer is the result.
+      stats_.bytes_sent += body_written_;
+      ++stats_.status_codes[trace_.early_status];
+      if (options_.print_responses) Print(std::to_string(trace_.early_status) + " (early)");
+      if (trace_.early_status != options_.expect_status) return Fail(ErrorKind::kStatus);
+      ++stats_.succeeded;
+      return;
+    }
     if (error != httplib::Error::Success) {
-      const ErrorKind kind = KindOf(error);
+      ErrorKind kind = KindOf(error);
+      // cpp-httplib gave up on bytes the socket delivered fine: a bad
+      // status line, header or framing.
+      if (kind == ErrorKind::kRead && !trace_.stream_failed) kind = ErrorKind::kProtocol;
       if (kind == ErrorKind::kTls && stats_.tls_error.empty())
         stats_.tls_error = client_.tls_error();
       // A request that was written but not answered still sent its body.
-      if (kind == ErrorKind::kRead && sends_body_) {
-        stats_.bytes_sent += static_cast<int64_t>(options_.payload->size());
+      if ((kind == ErrorKind::kRead || kind == ErrorKind::kProtocol) && sends_body_) {
+        stats_.bytes_sent += static_cast<int64_t>(payload_->size());
       }
       Fail(kind);
       if (options_.print_responses) Print("error: " + httplib::to_string(error));
       return;
     }
-    const int64_t sent = sends_body_ ? static_cast<int64_t>(options_.payload->size()) : 0;
+    const int64_t sent = sends_body_ ? static_cast<int64_t>(payload_->size()) : 0;
     stats_.bytes_sent += sent;
     stats_.bytes_received += body_bytes_;
     ++stats_.status_codes[response.status];
@@ -199,6 +304,7 @@ class Client {
       Print(std::to_string(response.status) + " " + body_start_ +
             (body_bytes_ > static_cast<int64_t>(body_start_.size()) ? "..." : ""));
     }
+    if (trace_.bytes_after_response) return Fail(ErrorKind::kProtocol);
     if (response.status != options_.expect_status) return Fail(ErrorKind::kStatus);
     if (!options_.expect_body.empty() && options_.method != "HEAD" &&
         (body_bytes_ != static_cast<int64_t>(options_.expect_body.size()) ||
@@ -234,8 +340,16 @@ class Client {
   std::atomic<int64_t>* completed_;
   RunStats& stats_;
   FiberClient client_;
+  RequestTrace trace_;  // The request in progress.
   httplib::Headers headers_;
   const bool sends_body_;
+  std::vector<const Payload*> bodies_;  // Indexed as options_.bodies (or just the payload).
+  const BodyPicker picker_;
+  size_t body_index_ = 0;             // This request's body,
+  const Payload* payload_ = nullptr;  // which is this.
+  int64_t body_written_ = 0;          // Body bytes of this request written so far.
+  size_t pace_slice_ = 0;             // --client_upload_rate: bytes per slice; 0: unpaced.
+  Clock::time_point pace_start_;      // When this request's body started.
   // The response body being received: its size and its first bytes (enough
   // to compare with --expect_body, or 4 KiB to print).
   const size_t kept_body_bytes_ =
@@ -249,8 +363,6 @@ class Client {
 bool SendsBody(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
-
-namespace {}  // namespace
 
 absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* completed,
                              double* seconds, double* start_unix_seconds) {
@@ -274,6 +386,15 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   }
   std::vector<std::unique_ptr<FiberScheduler>> schedulers;
   std::vector<RunStats> stats(static_cast<size_t>(threads));
+  if (options.bodies.size() > 1) {
+    for (RunStats& s : stats) {
+      for (const Body& body : options.bodies) {
+        s.bodies.emplace_back();
+        s.bodies.back().name = body.name;
+        s.bodies.back().body_bytes = static_cast<int64_t>(body.payload->size());
+      }
+    }
+  }
   for (int t = 0; t < threads; ++t) {
     absl::StatusOr<std::unique_ptr<FiberScheduler>> scheduler = FiberScheduler::Create();
     if (!scheduler.ok()) return scheduler.status();

@@ -9,7 +9,10 @@
 // (--rate: requests are due at fixed intervals whatever the server does, and
 // latency counts from when a request was due, so a stalled server cannot hide
 // its stall: coordinated omission corrected). Every response is checked
-// (status, body, X-Received-Body-Bytes); failures are counted by kind.
+// (status, body, X-Received-Body-Bytes); failures are counted by kind, and
+// each request's phases (loadgen/phases.h) go into their own histograms. An
+// answer that arrives before the body was all sent (an early 413) counts as
+// that status, with the body bytes that went before it.
 // Memory is fixed per OS thread (histograms and counters) and per client (a
 // fiber stack and a connection): no per-request records, no response bodies.
 //
@@ -29,23 +32,47 @@
 #include "absl/status/statusor.h"
 #include "loadgen/payload.h"
 #include "loadgen/report.h"
+#include "loadgen/schedule.h"
 #include "loadgen/tls.h"
 
 namespace epollhttp::loadgen {
+
+// One of several bodies a run sends.
+struct Body {
+  std::string name;  // In the report: the file's name, or the size.
+  const Payload* payload = nullptr;
+  double weight = 1;  // Its share of the requests (any positive scale).
+};
 
 struct RunOptions {
   std::string origin;           // "http://host:port" or "https://host:port"
   std::string path;             // "/..."
   std::string method = "POST";  // POST, PUT, PATCH send the payload.
   std::vector<std::pair<std::string, std::string>> headers;
-  const Payload* payload = nullptr;  // Required for POST/PUT/PATCH.
+  const Payload* payload = nullptr;  // The body of POST/PUT/PATCH, unless:
+  // Several bodies: each request sends one, by weight (loadgen/bodies.h),
+  // and the report has a line per body. Overrides `payload`.
+  std::vector<Body> bodies;
   std::string content_type = "application/octet-stream";
   int threads = 4;                       // OS threads.
   int clients = 4;                       // Concurrent clients, at least `threads`.
   int64_t requests_per_client = 100;     // Used when duration is zero.
   std::chrono::nanoseconds duration{0};  // Non-zero: run this long instead.
-  double rate = 0;                       // Total requests/s; 0: closed model.
+  // When requests are due (open model), or closed (the default). A staged
+  // schedule sets the run's length itself.
+  RateSchedule schedule;
   bool keepalive = true;
+  // Framing of the body: chunked (in chunks of chunk_bytes) instead of
+  // Content-Length.
+  bool chunked = false;
+  int64_t chunk_bytes = 64 * 1024;
+  // Expect: 100-continue: the body waits for the server's 100, or for
+  // continue_timeout, after which it goes anyway (as curl does).
+  bool expect_continue = false;
+  std::chrono::milliseconds continue_timeout{1000};
+  // Non-zero: each client sends its body at most this fast (bytes per
+  // second), in slices a 100th of a second long, by fiber timers.
+  double upload_bytes_per_second = 0;
   std::chrono::milliseconds timeout{30000};  // Connect, read and write.
   int expect_status = 200;
   std::string expect_body;       // Empty: not checked.

@@ -37,7 +37,11 @@ constexpr char kHello[] = "Hello! I am an epoll server.";
 // after the head (mid-upload), /slow answers after 1 s, /early answers right
 // after the head and then reads the body (without X-Received-Body-Bytes),
 // /reason1000 and /reason100000 answer 200 with a reason phrase that long,
-// /endless answers with a 64 MiB body delimited by closing the connection.
+// /endless answers with a 64 MiB body delimited by closing the connection,
+// /reject answers 413 right after the head and closes with the body unread,
+// /continue sends 100 Continue when asked before it reads the body,
+// /garbage answers with a broken status line, /extra sends bytes after its
+// response.
 class MisbehavingServer {
  public:
   MisbehavingServer() {
@@ -88,6 +92,16 @@ class MisbehavingServer {
       const std::string path =
           head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
       if (path == "/drop") return;  // Closes with the body unread.
+      if (path == "/reject") {
+        const std::string response =
+            "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL);
+        return;  // Closes with the body unread.
+      }
+      if (path == "/continue" && head.find("\r\nExpect: 100-continue\r\n") != std::string::npos) {
+        const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (::send(fd.get(), interim.data(), interim.size(), MSG_NOSIGNAL) < 0) return;
+      }
       int64_t length = 0;
       const size_t cl = head.find("Content-Length: ");
       if (cl != std::string::npos) {
@@ -124,8 +138,9 @@ class MisbehavingServer {
                                  : path == "/reason100000" ? std::string(100000, 'x')
                                                            : "X";
       const std::string response =
-          absl::StrCat("HTTP/1.1 ", status, " ", reason, "\r\nContent-Length: ", body.size(),
-                       "\r\nX-Received-Body-Bytes: ", reported, "\r\n\r\n", body);
+          absl::StrCat("HTTP/1.1 ", path == "/garbage" ? "2x0" : absl::StrCat(status), " ", reason,
+                       "\r\nContent-Length: ", body.size(), "\r\nX-Received-Body-Bytes: ", reported,
+                       "\r\n\r\n", body, path == "/extra" ? "junk" : "");
       if (::send(fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
     }
   }
@@ -193,6 +208,83 @@ TEST_F(RunnerTest, WellBehavedServerSucceedsAndCountsBytes) {
   EXPECT_EQ(s.bytes_received, 6 * 28);
   EXPECT_EQ(s.status_codes.at(200), 6);
   EXPECT_EQ(s.latency.count(), 6);
+}
+
+TEST_F(RunnerTest, EveryAnsweredRequestIsTimedPhaseByPhase) {
+  const RunStats s = RunIt(Options("/ok"));
+  auto phase = [&s](Phase p) -> const Histogram& { return s.phases[static_cast<int>(p)]; };
+  EXPECT_EQ(phase(Phase::kConnect).count(), 2);  // Keep-alive: one connection per client.
+  EXPECT_EQ(phase(Phase::kTls).count(), 0);
+  EXPECT_EQ(phase(Phase::kSend).count(), 6);
+  EXPECT_EQ(phase(Phase::kWait).count(), 6);
+  EXPECT_EQ(phase(Phase::kReceive).count(), 6);
+  EXPECT_EQ(s.upload_rate.count(), 6);
+  // The phases of a request lie within it, so their sums lie within the
+  // sum of the latencies (each figure is rounded down to a microsecond).
+  EXPECT_LE(phase(Phase::kSend).sum() + phase(Phase::kWait).sum() + phase(Phase::kReceive).sum(),
+            s.latency.sum() + 6 * 3);
+  RunOptions options = Options("/ok");
+  options.keepalive = false;
+  EXPECT_EQ(RunIt(options).phases[static_cast<int>(Phase::kConnect)].count(), 6);
+}
+
+TEST_F(RunnerTest, AnEarlyFinalAnswerIsThatStatusNotAWriteError) {
+  // The server answers 413 after the head and closes: 32 MB cannot have
+  // gone, and the upload stops at the answer.
+  RunOptions options = Options("/reject", 32 << 20);
+  RunStats s = RunIt(options);
+  EXPECT_EQ(s.status_codes[413], 6);
+  EXPECT_EQ(Errors(s, ErrorKind::kWrite), 0);
+  EXPECT_EQ(Errors(s, ErrorKind::kStatus), 6);
+  EXPECT_LT(s.bytes_sent, 6 * (int64_t{32} << 20));
+  options.expect_status = 413;
+  s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6);
+  // Waiting for 100 Continue, the answer comes before any body byte.
+  options.expect_continue = true;
+  options.continue_timeout = std::chrono::milliseconds(5000);
+  s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6);
+  EXPECT_EQ(s.status_codes[413], 6);
+  EXPECT_EQ(s.bytes_sent, 0);
+}
+
+TEST_F(RunnerTest, ExpectContinueSendsTheBodyAfterThe100) {
+  RunOptions options = Options("/continue", 100000);
+  options.expect_continue = true;
+  options.continue_timeout = std::chrono::milliseconds(5000);  // Not reached: the 100 comes.
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 6) << Errors(s, ErrorKind::kRead) << " " << Errors(s, ErrorKind::kWrite);
+  EXPECT_EQ(s.bytes_sent, 6 * 100000);
+  // A server that never sends 100: the body goes after the timeout.
+  options.path = "/ok";
+  options.continue_timeout = std::chrono::milliseconds(1);
+  EXPECT_EQ(RunIt(options).succeeded, 6);
+}
+
+TEST_F(RunnerTest, ProtocolFaultsAreTheirOwnKind) {
+  RunOptions options = Options("/garbage");
+  RunStats s = RunIt(options);
+  EXPECT_EQ(Errors(s, ErrorKind::kProtocol), 6);
+  EXPECT_EQ(Errors(s, ErrorKind::kRead), 0);
+  options.path = "/extra";
+  options.method = "GET";
+  s = RunIt(options);
+  EXPECT_EQ(Errors(s, ErrorKind::kProtocol), 6);
+  EXPECT_EQ(s.failed, 6);
+}
+
+TEST_F(RunnerTest, AClientUploadRateStretchesTheSendPhase) {
+  RunOptions options = Options("/ok", 100'000);
+  options.requests_per_client = 1;
+  options.upload_bytes_per_second = 1e6;  // 100 kB at 1 MB/s: 100 ms.
+  options.timeout = std::chrono::milliseconds(5000);
+  const RunStats s = RunIt(options);
+  EXPECT_EQ(s.succeeded, 2);
+  // A slice goes when its last byte is due, so the send phase cannot be
+  // shorter than the body takes at the rate.
+  EXPECT_GE(s.phases[static_cast<int>(Phase::kSend)].min(), 100'000 - 1'000);
+  EXPECT_LE(s.upload_rate.max(), 1'010);  // kB/s.
 }
 
 TEST_F(RunnerTest, WrongStatusIsCounted) {
@@ -302,7 +394,7 @@ TEST_F(RunnerTest, FiberClientWorksOutsideAFiberToo) {
 
 TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
   RunOptions options = Options("/ok");
-  options.rate = 100;  // 6 requests at 100/s: the last is due at 50 ms.
+  options.schedule = RateSchedule::Parse("100").value();  // 6 at 100/s: the last due at 50 ms.
   double seconds = 0;
   double start = 0;
   const RunStats s = loadgen::Run(options, nullptr, &seconds, &start).value();

@@ -44,8 +44,16 @@ absl::StatusOr<SloTerm> ParseTerm(absl::string_view text) {
   if (!absl::ConsumePrefix(&percentile, "p")) {
     return Bad(text, absl::StrCat("unknown name \"", name, "\" (p<N> or errors)"));
   }
-  if (absl::StrContains(percentile, "_")) {
-    return Bad(text, "phase timings are not measured yet; only whole-request latency");
+  if (const size_t underscore = percentile.find('_'); underscore != absl::string_view::npos) {
+    const absl::string_view phase = percentile.substr(underscore + 1);
+    percentile = percentile.substr(0, underscore);
+    for (int p = 0; p < kPhases; ++p) {
+      if (phase == kPhaseKeys[p]) term.phase = p;
+    }
+    if (term.phase < 0) {
+      return Bad(text, absl::StrCat("unknown phase \"", phase,
+                                    "\" (connect, tls, send, wait or receive)"));
+    }
   }
   if (!absl::SimpleAtod(percentile, &term.percentile) || !(term.percentile > 0) ||
       term.percentile > 100) {
@@ -82,11 +90,15 @@ std::vector<std::string> SloBreaches(const std::vector<SloTerm>& terms, const Ru
   for (const SloTerm& term : terms) {
     switch (term.kind) {
       case SloTerm::Kind::kLatency: {
-        if (stats.latency.count() == 0) {
-          breaches.push_back(absl::StrCat(term.text, ": no latency was measured"));
+        const Histogram& h = term.phase < 0 ? stats.latency : stats.phases[term.phase];
+        if (h.count() == 0) {
+          breaches.push_back(absl::StrCat(
+              term.text, ": no ",
+              term.phase < 0 ? "latency" : absl::StrCat(kPhaseKeys[term.phase], " time"),
+              " was measured"));
           break;
         }
-        const int64_t us = stats.latency.ValueAtPercentile(term.percentile);
+        const int64_t us = h.ValueAtPercentile(term.percentile);
         if (static_cast<double>(us) >= term.limit) {
           breaches.push_back(absl::StrFormat("%s: %.3f ms", term.text, us / 1000.0));
         }

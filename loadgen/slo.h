@@ -7,8 +7,8 @@
 //                      send time, below the duration (absl: 2s, 50ms, 250us);
 //   errors<<N>%       failed requests below N percent of all;
 //   errors<<N>        fewer than N failed requests.
-// Phase terms (p50_wait and the like) need phase timings, which loadgen does
-// not measure yet: they are rejected by name.
+//   p<P>_<phase><<duration>  the same for one phase's time (connect, tls,
+//                      send, wait, receive; loadgen/phases.h), e.g. p50_wait<50ms.
 //
 // Thread safety: pure functions; safe from any thread.
 #ifndef EPOLLHTTP_LOADGEN_SLO_H_
@@ -27,6 +27,7 @@ struct SloTerm {
   enum class Kind { kLatency, kErrorPercent, kErrorCount };
   Kind kind = Kind::kLatency;
   double percentile = 0;  // kLatency.
+  int phase = -1;         // kLatency: a Phase, or -1 for the whole request.
   double limit = 0;       // Microseconds (kLatency), percent or a count.
   std::string text;       // As written, for messages.
 };

@@ -27,14 +27,31 @@ TEST(SloTest, ParsesLatencyAndErrorTerms) {
 TEST(SloTest, BadTermsAreNamedInOneLine) {
   for (const char* bad :
        {"p99", "p99<", "p0<1s", "p101<1s", "px<1s", "p99<2", "p99<-1s", "errors<101%", "errors<-1",
-        "latency<1s", "p99<1s,,errors<1", "p99>1s", "p50_wait<50ms"}) {
+        "latency<1s", "p99<1s,,errors<1", "p99>1s", "p50_think<50ms", "p_wait<1s"}) {
     absl::StatusOr<std::vector<SloTerm>> terms = ParseSlo(bad);
     ASSERT_FALSE(terms.ok()) << bad;
     const std::string message(terms.status().message());
     EXPECT_EQ(message.rfind("--slo", 0), 0u) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
-  EXPECT_NE(ParseSlo("p50_wait<50ms").status().message().find("phase timings"), std::string::npos);
+  EXPECT_NE(ParseSlo("p50_think<50ms").status().message().find("unknown phase"), std::string::npos);
+}
+
+TEST(SloTest, PhaseTermsJudgeThatPhase) {
+  absl::StatusOr<std::vector<SloTerm>> terms = ParseSlo("p50_wait<50ms,p99_send<1s");
+  ASSERT_TRUE(terms.ok()) << terms.status();
+  EXPECT_EQ((*terms)[0].phase, static_cast<int>(Phase::kWait));
+  EXPECT_EQ((*terms)[0].percentile, 50);
+  EXPECT_EQ((*terms)[1].phase, static_cast<int>(Phase::kSend));
+  RunStats stats;
+  stats.latency.Record(10);  // Whole requests are fast; the wait is not.
+  stats.phases[static_cast<int>(Phase::kWait)].Record(80'000);
+  stats.phases[static_cast<int>(Phase::kSend)].Record(1'000);
+  const std::vector<std::string> breaches = SloBreaches(*terms, stats);
+  ASSERT_EQ(breaches.size(), 1u);
+  EXPECT_EQ(breaches[0].rfind("p50_wait<50ms: 80.", 0), 0u) << breaches[0];
+  EXPECT_EQ(SloBreaches(*ParseSlo("p90_tls<1s"), stats),
+            std::vector<std::string>{"p90_tls<1s: no tls time was measured"});
 }
 
 TEST(SloTest, BreachesNameTheTermAndTheMeasurement) {
