@@ -70,7 +70,10 @@ TEST(LoadgenE2eTest, UsageErrorsAreOneLineAndExitCode2) {
   for (const char* args :
        {"--threads 0", "--no_such_flag", "--url ftp://example.com/",
         "--url http://127.0.0.1:99999/", "--file /nonexistent/image.jpeg", "--duration=soon",
-        "--method BREW", "--header NoColon", "--progress=sometimes", "--workers -1", "stray"}) {
+        "--method BREW", "--header NoColon", "--progress=sometimes", "--workers -1", "stray",
+        "--rate 50:1x", "--rate 10:1m --duration 5s", "--body_sizes 1k:50%",
+        "--body_sizes 1k:100% --file /etc/hostname", "--client_upload_rate fast",
+        "--method GET --chunked", "--chunk_bytes 0", "--slo 'p50_think<1s'"}) {
     int status = 0;
     const std::string out = RunCommand(absl::StrCat(LoadgenPath(), " ", args, " 2>&1"), &status);
     EXPECT_EQ(status, 2) << args << ": " << out;
@@ -244,6 +247,113 @@ TEST(LoadgenE2eTest, RelativeOutputPathsLandWhereBazelRunRan) {
                  &status);
   EXPECT_EQ(status, 0) << merged;
   EXPECT_TRUE(std::ifstream(user_dir + "/merged.json").good());
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, ChunkedAndExpectContinueUploadsArriveWhole) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  for (const char* framing :
+       {"--chunked --chunk_bytes 7000", "--expect_continue --continue_timeout 30s",
+        "--chunked --expect_continue --continue_timeout 30s"}) {
+    int status = 0;
+    const std::string json =
+        RunCommand(absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                                "/ --threads 2 --requests 3 --progress never --json - ", framing),
+                   &status);
+    // Every answer's X-Received-Body-Bytes equals the body sent.
+    EXPECT_EQ(status, 0) << framing << json;
+    EXPECT_EQ(JsonNumber(json, "200", "\"status_codes\""), 6) << framing;
+    EXPECT_EQ(JsonNumber(json, "bytes_sent"), 6 * int64_t{3748935}) << framing;
+    EXPECT_EQ(JsonNumber(json, "lost_body_bytes", "\"errors\""), 0) << framing;
+  }
+  EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_request_body_bytes_total"),
+            18 * int64_t{3748935});
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, AnEarlyFinalAnswerCountsAsItsStatus) {
+  // The server refuses a body over 1000 bytes as soon as it reads the head.
+  auto server = ServerProcess::Start({{"--max_body_bytes=1000"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string base =
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/ --threads 2 --requests 3 --progress never --json - ");
+  int status = 0;
+  std::string json = RunCommand(base + "--body_bytes 33554432", &status);
+  EXPECT_EQ(status, 1) << json;
+  EXPECT_EQ(JsonNumber(json, "413", "\"status_codes\""), 6) << json;
+  EXPECT_EQ(JsonNumber(json, "status", "\"errors\""), 6) << json;
+  EXPECT_EQ(JsonNumber(json, "write", "\"errors\""), 0) << json;
+  json = RunCommand(base + "--body_bytes 33554432 --expect_status 413", &status);
+  EXPECT_EQ(status, 0) << json;
+  // Waiting for 100 Continue, not one body byte goes.
+  json = RunCommand(base + "--expect_continue --continue_timeout 30s --expect_status 413", &status);
+  EXPECT_EQ(status, 0) << json;
+  EXPECT_EQ(JsonNumber(json, "413", "\"status_codes\""), 6) << json;
+  EXPECT_EQ(JsonNumber(json, "bytes_sent"), 0) << json;
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, AClientUploadRateHoldsWithin5PercentOver5Seconds) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  // 2 Mbit/s is 250,000 bytes/s: 1,250,000 bytes take 5 s.
+  int status = 0;
+  const std::string json = RunCommand(
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/ --threads 1 --requests 1 --body_bytes 1250000 --client_upload_rate 2Mbit "
+                   "--progress never --json -"),
+      &status);
+  EXPECT_EQ(status, 0) << json;
+  const int64_t send_us = JsonNumber(json, "min", "\"send\"");
+  const double rate = 1250000 / (static_cast<double>(send_us) / 1e6);
+  EXPECT_NEAR(rate, 250000, 0.05 * 250000) << json;
+  // The request's latency holds the whole send.
+  EXPECT_GE(JsonNumber(json, "min", "\"latency_us\""), send_us);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, PhasesAreReportedAndGateAnSlo) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  int status = 0;
+  const std::string base =
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/ --threads 2 --requests 5 --progress never");
+  std::string out = RunCommand(base + " --slo 'p50_wait<30s,p99_send<30s'", &status);
+  EXPECT_EQ(status, 0) << out;
+  for (const char* line :
+       {"DNS/connect          2", "send                10", "wait                10",
+        "receive             10", "upload per request: min "}) {
+    EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
+  }
+  out = RunCommand(base + " --slo 'p50_wait<1us' 2>&1 >/dev/null", &status);
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_EQ(out.rfind("loadgen: SLO breached: p50_wait<1us: ", 0), 0u) << out;
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, ABodyMixIsReportedPerBody) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  int status = 0;
+  const std::string json =
+      RunCommand(absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                              "/ --threads 2 --requests 50 --body_sizes 1k:50%,100k:40%,1M:10% "
+                              "--progress never --json -"),
+                 &status);
+  EXPECT_EQ(status, 0) << json;
+  const int64_t small = JsonNumber(json, "requests", "\"name\": \"1k\"");
+  const int64_t medium = JsonNumber(json, "requests", "\"name\": \"100k\"");
+  const int64_t large = JsonNumber(json, "requests", "\"name\": \"1M\"");
+  EXPECT_EQ(small + medium + large, 100);
+  EXPECT_NEAR(small, 50, 3);
+  EXPECT_NEAR(large, 10, 3);
+  // Bytes per body add up to the run's, and the server got every one.
+  EXPECT_EQ(JsonNumber(json, "bytes_sent"), small * 1000 + medium * 100000 + large * 1000000);
+  EXPECT_EQ(JsonNumber(json, "bytes_sent", "\"name\": \"1M\""), large * 1000000);
+  EXPECT_EQ(JsonNumber(json, "lost_body_bytes", "\"errors\""), 0);
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
