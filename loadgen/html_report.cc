@@ -191,11 +191,14 @@ std::string PhaseChart(const RunStats& stats) {
   }
   const double plot = kWidth - kLeft - kRight;
   constexpr double kBarTop = 10, kBarHeight = 36, kLegendTop = 70;
+  int timed = 0;
+  for (int p = 0; p < kPhases; ++p) timed += stats.phases[p].count() > 0 ? 1 : 0;
+  const double height = kLegendTop + 24 * timed;
   std::string out = absl::StrFormat(
       "<h2>Phases</h2>\n<figure><figcaption>Where a request's time goes (mean per answered "
       "request: %s)</figcaption>\n<svg id=\"phases\" xmlns=\"http://www.w3.org/2000/svg\" "
       "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
-      Us(total), kWidth, kLegendTop + 24 * kPhases, kWidth, kLegendTop + 24 * kPhases);
+      Us(total), kWidth, height, kWidth, height);
   double x = kLeft;
   int row = 0;
   for (int p = 0; p < kPhases; ++p) {
@@ -239,18 +242,18 @@ std::string PhaseChart(const RunStats& stats) {
     }
     absl::StrAppend(&out, "<td>", Us(static_cast<double>(h.max())), "</td></tr>\n");
   }
+  absl::StrAppend(&out, "</table>\n");
   const Histogram& rate = stats.upload_rate;
   if (rate.count() > 0) {
-    absl::StrAppend(&out,
-                    absl::StrFormat("<tr><th>upload per request</th><td>%d</td><td>%.1f MB/s</td>"
-                                    "<td>%.1f MB/s</td><td colspan=\"2\">min %.1f MB/s</td>"
-                                    "<td>%.1f MB/s</td></tr>\n",
-                                    rate.count(), rate.mean() / 1000,
-                                    static_cast<double>(rate.ValueAtPercentile(50)) / 1000,
-                                    static_cast<double>(rate.min()) / 1000,
-                                    static_cast<double>(rate.max()) / 1000));
+    absl::StrAppend(&out, absl::StrFormat("<p id=\"upload-rate\">Upload rate per request (body "
+                                          "bytes over the send phase): mean %.1f MB/s, p50 %.1f "
+                                          "MB/s, slowest %.1f MB/s, fastest %.1f MB/s.</p>\n",
+                                          rate.mean() / 1000,
+                                          static_cast<double>(rate.ValueAtPercentile(50)) / 1000,
+                                          static_cast<double>(rate.min()) / 1000,
+                                          static_cast<double>(rate.max()) / 1000));
   }
-  return out + "</table>\n";
+  return out;
 }
 
 }  // namespace

@@ -123,5 +123,35 @@ TEST(HtmlReportTest, TheTextSummaryDrawsALatencyHistogram) {
   EXPECT_NE(bars.find("\xE2\x96\xA0"), std::string::npos);  // A bar.
 }
 
+TEST(HtmlReportTest, PhasesGetABarTheirTableAndTheUploadRate) {
+  RunInfo info;
+  info.url = "http://127.0.0.1:8000/";
+  info.method = "POST";
+  RunStats s = Sample(false);
+  for (int i = 0; i < 100; ++i) {
+    s.phases[static_cast<int>(Phase::kSend)].Record(3000);  // Mean 3 ms,
+    s.phases[static_cast<int>(Phase::kWait)].Record(1000);  // 1 ms,
+    s.phases[static_cast<int>(Phase::kReceive)].Record(0);
+    s.upload_rate.Record(1250);  // 1.25 MB/s.
+  }
+  s.phases[static_cast<int>(Phase::kConnect)].Record(400);  // 4 us per request.
+  const std::string html = FormatHtml(info, s, 5.0);
+  std::vector<std::string> names;
+  ASSERT_TRUE(Tags(html, &names)) << "unbalanced tags";
+  EXPECT_NE(html.find("id=\"phases\""), std::string::npos);
+  EXPECT_NE(html.find("mean per answered request: 4 ms"), std::string::npos) << html;
+  // The bar's segments are the phases' shares of 650 px: 3000/4004 for send,
+  // after connect's 4/4004.
+  EXPECT_NE(html.find("x=\"70.6\" y=\"10\" width=\"487.0\" height=\"36\" fill=\"#1f5fa8\">"
+                      "<title>send: 3 ms"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<tr><th>wait</th><td>100</td><td>1 ms</td>"), std::string::npos);
+  EXPECT_EQ(html.find("<tr><th>TLS handshake</th>"), std::string::npos);  // Not timed: no row.
+  EXPECT_NE(html.find("mean 1.2 MB/s, p50 1.2 MB/s"), std::string::npos) << html;
+  // No answered request: no phase section.
+  EXPECT_EQ(FormatHtml(info, Sample(false), 5.0).find("id=\"phases\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace epollhttp::loadgen

@@ -121,7 +121,9 @@ std::string LatencyBars(const Histogram& h, int rows) {
   const double high = std::max<double>(low + 1, static_cast<double>(h.max()));
   std::vector<int64_t> counts(static_cast<size_t>(rows));
   std::vector<int64_t> tops(static_cast<size_t>(rows));
-  int64_t below = h.min() > 0 ? h.CountAtOrBelow(h.min() - 1) : 0;
+  // Every sample is at or above min: a count "below min" would only take
+  // the samples that share min's bucket away from the first row.
+  int64_t below = 0;
   int64_t largest = 1;
   for (int i = 0; i < rows; ++i) {
     const double edge = low * std::pow(high / low, static_cast<double>(i + 1) / rows);

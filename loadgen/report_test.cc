@@ -123,5 +123,19 @@ TEST(ReportTest, RateModeShowsUncorrectedLatencyAndLateRequests) {
   EXPECT_NE(text.find("3 requests started more than 1 ms late"), std::string::npos);
 }
 
+TEST(ReportTest, LatencyBarsCountEverySampleWhenTheyShareBuckets) {
+  // 400 uploads of 1.500 s to 1.504 s: a few buckets of 1 ms each at 1.5 s.
+  Histogram h;
+  for (int i = 0; i < 400; ++i) h.Record(1'500'000 + (i % 5) * 1'000);
+  const std::string bars = LatencyBars(h);
+  int64_t total = 0;
+  size_t at = 0;
+  while ((at = bars.find('[', at)) != std::string::npos) {
+    total += std::stoll(bars.substr(at + 1));
+    ++at;
+  }
+  EXPECT_EQ(total, 400) << bars;
+}
+
 }  // namespace
 }  // namespace epollhttp::loadgen
