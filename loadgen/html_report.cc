@@ -195,7 +195,8 @@ std::string PhaseChart(const RunStats& stats) {
   for (int p = 0; p < kPhases; ++p) timed += stats.phases[p].count() > 0 ? 1 : 0;
   const double height = kLegendTop + 24 * timed;
   std::string out = absl::StrFormat(
-      "<h2>Phases</h2>\n<figure><figcaption>Where a request's time goes (mean per answered "
+      "<h2 id=\"phase-section\">Phases</h2>\n<figure><figcaption>Where a request's time goes (mean "
+      "per answered "
       "request: %s)</figcaption>\n<svg id=\"phases\" xmlns=\"http://www.w3.org/2000/svg\" "
       "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
       Us(total), kWidth, height, kWidth, height);
@@ -245,13 +246,13 @@ std::string PhaseChart(const RunStats& stats) {
   absl::StrAppend(&out, "</table>\n");
   const Histogram& rate = stats.upload_rate;
   if (rate.count() > 0) {
-    absl::StrAppend(&out, absl::StrFormat("<p id=\"upload-rate\">Upload rate per request (body "
-                                          "bytes over the send phase): mean %.1f MB/s, p50 %.1f "
-                                          "MB/s, slowest %.1f MB/s, fastest %.1f MB/s.</p>\n",
-                                          rate.mean() / 1000,
-                                          static_cast<double>(rate.ValueAtPercentile(50)) / 1000,
-                                          static_cast<double>(rate.min()) / 1000,
-                                          static_cast<double>(rate.max()) / 1000));
+    absl::StrAppend(
+        &out, absl::StrFormat(
+                  "<p id=\"upload-rate\">Upload rate per request (body over send "
+                  "phase): mean %.1f, p50 %.1f, slowest %.1f, "
+                  "fastest %.1f MB/s.</p>\n",
+                  rate.mean() / 1000, static_cast<double>(rate.ValueAtPercentile(50)) / 1000,
+                  static_cast<double>(rate.min()) / 1000, static_cast<double>(rate.max()) / 1000));
   }
   return out;
 }
@@ -274,7 +275,7 @@ std::string FormatHtml(const RunInfo& info, const RunStats& stats, double second
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>loadgen: ",
       Escape(info.method), " ", Escape(info.url), "</title>\n<style>\n",
       "body{font-family:sans-serif;margin:24px;color:#222;max-width:820px}\n",
-      "h1{font-size:20px}h2{font-size:16px;margin-top:28px}\n",
+      "h1{font-size:20px}h2{font-size:16px;margin-top:28px}p{font-size:14px}\n",
       "table{border-collapse:collapse;margin:8px 0}th,td{padding:3px 10px;text-align:left;"
       "border-bottom:1px solid #ddd;font-size:14px}th{font-weight:normal;color:#555}\n",
       "figure{margin:16px 0}figcaption{font-weight:bold;font-size:14px;margin-bottom:4px}\n",

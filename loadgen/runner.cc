@@ -170,6 +170,8 @@ class Client {
                            stats_.bytes_received - received_before);
       if (completed_ != nullptr) completed_->fetch_add(1, std::memory_order_relaxed);
     }
+    // A staged run lasts its schedule, a pause at the end included.
+    if (schedule.staged()) FiberScheduler::Current()->SleepUntil(end);
     stats_.tls_handshakes += client_.tls_handshakes();
     stats_.tls_resumed += client_.tls_resumed();
   }

@@ -403,6 +403,39 @@ TEST_F(RunnerTest, OpenModeTakesAboutTheScheduledTime) {
   EXPECT_EQ(s.latency_uncorrected.count(), 6);
 }
 
+TEST_F(RunnerTest, RateStagesSendThePlannedRequestsAndEndWithTheSchedule) {
+  RunOptions options = Options("/ok");
+  // 0 -> 400/s over 100 ms plans 20 requests, then 50 ms of pause.
+  options.schedule = RateSchedule::Parse("0,400:100ms,0:0s,0:50ms").value();
+  options.requests_per_client = 1;  // Ignored: the stages set the length.
+  double seconds = 0;
+  double start = 0;
+  const RunStats s = loadgen::Run(options, nullptr, &seconds, &start).value();
+  EXPECT_EQ(s.succeeded, 20);
+  EXPECT_EQ(s.latency.count(), 20);
+  EXPECT_EQ(s.latency_uncorrected.count(), 20);
+  // The run lasts the schedule, its closing pause included.
+  EXPECT_GE(seconds, 0.150);
+}
+
+TEST_F(RunnerTest, SeveralBodiesTakeTheirSharesAndAreReportedApart) {
+  RunOptions options = Options("/ok");
+  const std::unique_ptr<Payload> small = Payload::Generated(10);
+  const std::unique_ptr<Payload> large = Payload::Generated(100000);
+  options.bodies = {{"small", small.get(), 3}, {"large", large.get(), 1}};
+  options.requests_per_client = 20;
+  const RunStats s = RunIt(options);
+  ASSERT_EQ(s.bodies.size(), 2u);
+  EXPECT_EQ(s.bodies[0].name, "small");
+  EXPECT_EQ(s.bodies[0].requests + s.bodies[1].requests, 40);
+  EXPECT_NEAR(static_cast<double>(s.bodies[0].requests), 30, 3);
+  EXPECT_EQ(s.bodies[0].bytes_sent, s.bodies[0].requests * 10);
+  EXPECT_EQ(s.bodies[1].bytes_sent, s.bodies[1].requests * 100000);
+  EXPECT_EQ(s.bytes_sent, s.bodies[0].bytes_sent + s.bodies[1].bytes_sent);
+  EXPECT_EQ(s.bodies[1].latency.count(), s.bodies[1].requests);
+  EXPECT_EQ(s.succeeded, 40);  // X-Received-Body-Bytes matched each body.
+}
+
 TEST_F(RunnerTest, FormUploadWrapsTheFileInMultipart) {
   RunOptions options = Options("/ok", 100);
   options.content_type = payload_->WrapAsForm("image.jpeg", "image/jpeg");
