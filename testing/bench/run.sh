@@ -148,7 +148,9 @@ h2load_seconds() {  # h2load_seconds PORT: wall time of 400 x 3.7 MB POSTs
 loadgen_json() {  # loadgen_json ARGS...: the JSON report
   "$loadgen_bin" --progress=never --json=- "$@" | tr -d '\n'
 }
-json_field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" | head -1; }
+# json_field KEY: the first number under KEY in a one-line JSON report (the
+# run's own figures come before the phases' and the bodies').
+json_field() { grep -o "\"$1\": [0-9.e+-]*" | head -1 | sed 's/.*: //'; }
 
 # idle_measure NAME PORT PID COUNT SOURCES: holds COUNT idle keep-alive
 # connections; records the server's RSS growth per connection as NAME, its
