@@ -1,0 +1,433 @@
+#include "server/upload/store.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace epollhttp::upload {
+namespace {
+
+constexpr absl::string_view kDataSuffix = ".bin";
+constexpr absl::string_view kRecordSuffix = ".info";
+constexpr absl::string_view kTempSuffix = ".tmp";
+constexpr absl::string_view kRecordHeader = "epollhttp-upload 1\n";
+
+// NewId() is 128 random bits as hex.
+std::string NewId() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof(bytes) - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 15];
+  }
+  return id;
+}
+
+// WriteAll() writes all of `data` at `offset`, through short writes; the
+// bytes written before an error are reported in `*done`.
+int WriteAll(FileSystem* fs, int fd, absl::string_view data, int64_t offset, int64_t* done) {
+  *done = 0;
+  while (!data.empty()) {
+    const ssize_t n = fs->Pwrite(fd, data, offset + *done);
+    if (n < 0) return static_cast<int>(n);
+    if (n == 0) return -EIO;  // No progress: do not spin.
+    *done += n;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+// ReadAll() reads a small file whole (records), up to 64 KiB.
+int ReadAll(FileSystem* fs, int fd, std::string* out) {
+  out->clear();
+  char buffer[4096];
+  while (out->size() < 64 * 1024) {
+    const ssize_t n = fs->Pread(fd, buffer, sizeof(buffer), static_cast<int64_t>(out->size()));
+    if (n < 0) return static_cast<int>(n);
+    if (n == 0) return 0;
+    out->append(buffer, static_cast<size_t>(n));
+  }
+  return -EFBIG;
+}
+
+}  // namespace
+
+struct UploadStore::Upload {
+  std::mutex mutex;  // Serialises the calls on this upload.
+  UploadState state;
+  int fd = -1;           // The data file, open while the upload lives.
+  int64_t written = 0;   // Where its bytes end (>= state.offset).
+  bool removed = false;  // Removed while a caller still held it.
+};
+
+bool ValidId(absl::string_view id) {
+  if (id.size() != 32) return false;
+  for (const char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string EncodeRecord(const UploadState& s) {
+  return absl::StrCat(kRecordHeader, "offset ", s.offset, "\nlength ", s.length, "\nexpires ",
+                      s.expires_unix, "\ncomplete ", s.complete ? 1 : 0, "\nmetadata ", s.metadata,
+                      "\nend\n");
+}
+
+std::optional<UploadState> ParseRecord(absl::string_view id, absl::string_view text) {
+  const absl::string_view original = text;
+  if (!absl::ConsumePrefix(&text, kRecordHeader)) return std::nullopt;
+  UploadState s;
+  s.id = std::string(id);
+  const std::pair<absl::string_view, int64_t*> numbers[] = {
+      {"offset ", &s.offset}, {"length ", &s.length}, {"expires ", &s.expires_unix}};
+  for (const auto& [key, out] : numbers) {
+    const size_t eol = text.find('\n');
+    if (eol == absl::string_view::npos) return std::nullopt;
+    absl::string_view line = text.substr(0, eol);
+    if (!absl::ConsumePrefix(&line, key) || !absl::SimpleAtoi(line, out)) return std::nullopt;
+    text.remove_prefix(eol + 1);
+  }
+  if (absl::ConsumePrefix(&text, "complete 1\n")) {
+    s.complete = true;
+  } else if (!absl::ConsumePrefix(&text, "complete 0\n")) {
+    return std::nullopt;
+  }
+  if (!absl::ConsumePrefix(&text, "metadata ")) return std::nullopt;
+  const size_t eol = text.find('\n');
+  if (eol == absl::string_view::npos) return std::nullopt;
+  s.metadata = std::string(text.substr(0, eol));
+  if (s.offset < 0 || s.length < -1 || (s.length >= 0 && s.offset > s.length) ||
+      s.complete != (s.length >= 0 && s.offset == s.length)) {
+    return std::nullopt;
+  }
+  // Exactly the canonical text (no "+5", "007" or trailing bytes), so that a
+  // record has one form and a torn one never parses.
+  if (EncodeRecord(s) != original) return std::nullopt;
+  return s;
+}
+
+UploadStore::UploadStore(FileSystem* fs, std::string dir, int dir_fd)
+    : fs_(fs), dir_(std::move(dir)), dir_fd_(dir_fd) {}
+
+UploadStore::~UploadStore() {
+  for (auto& [id, upload] : uploads_) {
+    if (upload->fd >= 0) fs_->Close(upload->fd);
+  }
+  fs_->Close(dir_fd_);
+}
+
+std::string UploadStore::DataPath(absl::string_view id) const {
+  return absl::StrCat(dir_, "/", id, kDataSuffix);
+}
+
+std::string UploadStore::RecordPath(absl::string_view id) const {
+  return absl::StrCat(dir_, "/", id, kRecordSuffix);
+}
+
+absl::StatusOr<std::unique_ptr<UploadStore>> UploadStore::Open(FileSystem* fs, std::string dir,
+                                                               RecoveryStats* stats) {
+  const int dir_fd = fs->OpenDir(dir);
+  if (dir_fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("upload directory ", dir, ": ", std::strerror(-dir_fd)));
+  }
+  std::unique_ptr<UploadStore> store(new UploadStore(fs, std::move(dir), dir_fd));
+  RecoveryStats ignored;
+  if (absl::Status s = store->Recover(stats != nullptr ? stats : &ignored); !s.ok()) return s;
+  return store;
+}
+
+absl::Status UploadStore::Recover(RecoveryStats* stats) {
+  std::vector<std::string> names;
+  if (const int r = fs_->List(dir_, &names); r < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list upload directory ", dir_, ": ", std::strerror(-r)));
+  }
+  bool changed = false;
+  std::map<std::string, bool> data_files;  // id -> has a record.
+  std::vector<std::string> record_ids;
+  for (const std::string& name : names) {
+    absl::string_view n = name;
+    if (absl::EndsWith(n, kTempSuffix)) {
+      // A record being written when the process stopped: never in force.
+      if (fs_->Unlink(absl::StrCat(dir_, "/", name)) == 0) changed = true;
+      ++stats->half_made_records;
+    } else if (absl::ConsumeSuffix(&n, kRecordSuffix) && ValidId(n)) {
+      record_ids.emplace_back(n);
+    } else if (absl::ConsumeSuffix(&n, kDataSuffix) && ValidId(n)) {
+      data_files.emplace(std::string(n), false);
+    }
+  }
+  for (const std::string& id : record_ids) {
+    std::string text;
+    int fd = fs_->OpenFile(RecordPath(id), false);
+    int r = fd < 0 ? fd : ReadAll(fs_, fd, &text);
+    if (fd >= 0) fs_->Close(fd);
+    std::optional<UploadState> state;
+    if (r == 0) state = ParseRecord(id, text);
+    if (!state.has_value()) {
+      ++stats->unreadable_records;
+      fs_->Unlink(RecordPath(id));
+      fs_->Unlink(DataPath(id));
+      data_files.erase(id);
+      changed = true;
+      continue;
+    }
+    auto upload = std::make_shared<Upload>();
+    upload->state = std::move(*state);
+    fd = fs_->OpenFile(DataPath(id), false);
+    if (fd == -ENOENT && upload->state.offset == 0) {
+      // Created, the record made durable, the data file's entry not: recreate it.
+      fd = fs_->OpenFile(DataPath(id), true);
+      changed = true;
+    }
+    if (fd < 0) {
+      ++stats->short_data_files;
+      upload->state.failed = true;
+    } else {
+      upload->fd = fd;
+      const int64_t size = fs_->Size(fd);
+      if (size > upload->state.offset) {
+        // Bytes written after the last commit: never acknowledged, dropped.
+        if (fs_->Truncate(fd, upload->state.offset) < 0 || fs_->DataSync(fd) < 0) {
+          upload->state.failed = true;
+        }
+        ++stats->truncated;
+      } else if (size < upload->state.offset) {
+        // The disk lost acknowledged bytes: never serve this upload.
+        ++stats->short_data_files;
+        upload->state.failed = true;
+      }
+    }
+    upload->written = upload->state.offset;
+    data_files[id] = true;
+    ++stats->uploads;
+    uploads_.emplace(id, std::move(upload));
+  }
+  for (const auto& [id, has_record] : data_files) {
+    if (has_record) continue;
+    // Its creation was cut short before the record: nobody heard of it.
+    fs_->Unlink(DataPath(id));
+    ++stats->orphan_data_files;
+    changed = true;
+  }
+  if (changed) {
+    if (const int r = fs_->Sync(dir_fd_); r < 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot sync upload directory ", dir_, ": ", std::strerror(-r)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<UploadStore::Upload> UploadStore::Find(absl::string_view id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = uploads_.find(id);
+  return it == uploads_.end() ? nullptr : it->second;
+}
+
+int UploadStore::WriteRecord(const UploadState& state, bool* sync_failed) {
+  *sync_failed = false;
+  const std::string record = RecordPath(state.id);
+  const std::string temp = absl::StrCat(record, kTempSuffix);
+  fs_->Unlink(temp);  // One left by an earlier failed attempt.
+  const int fd = fs_->OpenFile(temp, true);
+  if (fd < 0) return fd;
+  int64_t done = 0;
+  int r = WriteAll(fs_, fd, EncodeRecord(state), 0, &done);
+  if (r == 0) {
+    r = fs_->Sync(fd);
+    *sync_failed = r < 0;
+  }
+  fs_->Close(fd);
+  if (r == 0) r = fs_->Rename(temp, record);
+  if (r < 0) {
+    fs_->Unlink(temp);
+    return r;
+  }
+  r = fs_->Sync(dir_fd_);
+  *sync_failed = r < 0;
+  return r;
+}
+
+absl::StatusOr<UploadState> UploadStore::Create(int64_t length, absl::string_view metadata,
+                                                int64_t expires_unix) {
+  if (length < -1 || absl::StrContains(metadata, '\n') || absl::StrContains(metadata, '\r')) {
+    return absl::InvalidArgumentError("bad length or metadata");
+  }
+  auto upload = std::make_shared<Upload>();
+  UploadState& state = upload->state;
+  state.length = length;
+  state.expires_unix = expires_unix;
+  state.metadata = std::string(metadata);
+  state.complete = length == 0;
+  int fd = -EEXIST;
+  for (int tries = 0; fd == -EEXIST && tries < 4; ++tries) {
+    state.id = NewId();
+    fd = fs_->OpenFile(DataPath(state.id), true);
+  }
+  auto fail = [&](int error, bool close) {
+    if (close) fs_->Close(fd);
+    fs_->Unlink(DataPath(state.id));
+    return absl::Status(absl::ErrnoToStatusCode(-error),
+                        absl::StrCat("creating an upload: ", std::strerror(-error)));
+  };
+  if (fd < 0) return fail(fd, false);
+  if (length > 0) {
+    if (const int r = fs_->Allocate(fd, length); r < 0 && r != -EOPNOTSUPP) return fail(r, true);
+  }
+  if (const int r = fs_->DataSync(fd); r < 0) return fail(r, true);
+  bool sync_failed = false;
+  if (const int r = WriteRecord(state, &sync_failed); r < 0) {
+    fs_->Unlink(RecordPath(state.id));
+    return fail(r, true);
+  }
+  upload->fd = fd;
+  UploadState out = state;
+  std::lock_guard<std::mutex> lock(mutex_);
+  uploads_.emplace(state.id, std::move(upload));
+  return out;
+}
+
+std::optional<UploadState> UploadStore::Get(absl::string_view id) const {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return std::nullopt;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed) return std::nullopt;
+  return upload->state;
+}
+
+int64_t UploadStore::written(absl::string_view id) const {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -1;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  return upload->removed ? -1 : upload->written;
+}
+
+int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view data) {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -ENOENT;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed) return -ENOENT;
+  if (upload->state.failed) return -EIO;
+  if (upload->state.complete) return -EEXIST;
+  if (offset != upload->written) return -ERANGE;
+  const int64_t size = static_cast<int64_t>(data.size());
+  if (upload->state.length >= 0 && offset + size > upload->state.length) return -EFBIG;
+  int64_t done = 0;
+  const int r = WriteAll(fs_, upload->fd, data, offset, &done);
+  upload->written += done;
+  return r;
+}
+
+int64_t UploadStore::Commit(absl::string_view id) {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -ENOENT;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed) return -ENOENT;
+  if (upload->state.failed) return -EIO;
+  if (upload->written == upload->state.offset) return upload->state.offset;
+  if (const int r = fs_->DataSync(upload->fd); r < 0) {
+    upload->state.failed = true;  // Never retried: the pages may be gone.
+    return r;
+  }
+  UploadState next = upload->state;
+  next.offset = upload->written;
+  next.complete = next.length >= 0 && next.offset == next.length;
+  bool sync_failed = false;
+  if (const int r = WriteRecord(next, &sync_failed); r < 0) {
+    if (sync_failed) upload->state.failed = true;
+    return r;
+  }
+  upload->state = std::move(next);
+  return upload->state.offset;
+}
+
+int UploadStore::Rollback(absl::string_view id) {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -ENOENT;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed) return -ENOENT;
+  if (upload->written == upload->state.offset) return 0;
+  upload->written = upload->state.offset;
+  return fs_->Truncate(upload->fd, upload->state.offset);
+}
+
+int UploadStore::DeclareLength(absl::string_view id, int64_t length) {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -ENOENT;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed) return -ENOENT;
+  if (upload->state.failed) return -EIO;
+  if (upload->state.length >= 0 || length < upload->written) return -EINVAL;
+  UploadState next = upload->state;
+  next.length = length;
+  next.complete = next.offset == length;
+  bool sync_failed = false;
+  if (const int r = WriteRecord(next, &sync_failed); r < 0) {
+    if (sync_failed) upload->state.failed = true;
+    return r;
+  }
+  upload->state = std::move(next);
+  return 0;
+}
+
+int UploadStore::Remove(absl::string_view id) {
+  std::shared_ptr<Upload> upload;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = uploads_.find(id);
+    if (it == uploads_.end()) return -ENOENT;
+    upload = it->second;
+    uploads_.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  upload->removed = true;
+  const int r = fs_->Unlink(RecordPath(upload->state.id));
+  fs_->Unlink(DataPath(upload->state.id));
+  if (upload->fd >= 0) fs_->Close(upload->fd);
+  upload->fd = -1;
+  const int synced = fs_->Sync(dir_fd_);
+  return r < 0 && r != -ENOENT ? r : synced;
+}
+
+std::vector<std::string> UploadStore::Expired(int64_t now_unix) const {
+  std::vector<std::shared_ptr<Upload>> all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, upload] : uploads_) all.push_back(upload);
+  }
+  std::vector<std::string> out;
+  for (const auto& upload : all) {
+    std::lock_guard<std::mutex> lock(upload->mutex);
+    if (!upload->removed && !upload->state.complete && upload->state.expires_unix <= now_unix) {
+      out.push_back(upload->state.id);
+    }
+  }
+  return out;
+}
+
+int UploadStore::OpenData(absl::string_view id) {
+  std::shared_ptr<Upload> upload = Find(id);
+  if (upload == nullptr) return -ENOENT;
+  std::lock_guard<std::mutex> lock(upload->mutex);
+  if (upload->removed || !upload->state.complete || upload->state.failed) return -ENOENT;
+  return fs_->OpenFile(DataPath(upload->state.id), false);
+}
+
+}  // namespace epollhttp::upload
