@@ -58,6 +58,13 @@ void Work::Cancel() {
   item_ = nullptr;
 }
 
+void Work::Detach() {
+  if (item_ == nullptr) return;
+  EPOLLHTTP_DCHECK(item_->loop->InLoopThread());
+  item_->handle = nullptr;
+  item_ = nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(int threads) {
   if (threads < 1 || threads > 1024) {
     return absl::InvalidArgumentError("worker threads must be 1..1024");

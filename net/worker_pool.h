@@ -62,6 +62,11 @@ class Work {
   // Cancel() makes sure `done` never runs (and `work`, if it has not
   // started). Does nothing once `done` has run or on an empty handle.
   void Cancel();
+  // Detach() lets the work (and `done`) run with no handle: it can no
+  // longer be cancelled, so `done` must not touch anything the submitter
+  // may destroy (work that must outlive its stream: the last commit of an
+  // aborted upload). Does nothing on an empty handle.
+  void Detach();
   // pending() is true from Submit() until `done` runs or Cancel().
   [[nodiscard]] bool pending() const { return item_ != nullptr; }
 

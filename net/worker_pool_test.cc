@@ -208,5 +208,23 @@ TEST(WorkerPoolTest, AMovedHandleStillCancels) {
   EXPECT_EQ(done, 0);
 }
 
+TEST(WorkerPoolTest, DetachedWorkRunsAfterItsHandleIsGone) {
+  auto pool = NewPool(1);
+  auto loop = NewLoop();
+  std::atomic<int> worked{0};
+  int done = 0;
+  {
+    Work work = pool->Submit(
+        loop.get(), [&] { worked.fetch_add(1); }, [&] { ++done; });
+    work.Detach();
+    EXPECT_FALSE(work.pending());
+  }  // Destroying a detached handle cancels nothing.
+  Work sentinel = pool->Submit(
+      loop.get(), [] {}, [&] { loop->Stop(); });
+  loop->Run();
+  EXPECT_EQ(worked.load(), 1);
+  EXPECT_EQ(done, 1);
+}
+
 }  // namespace
 }  // namespace epollhttp::net

@@ -110,9 +110,14 @@ http::StreamStart DigestHandler::Start(const http::RequestHead& head,
   return {http::Owned(std::make_unique<DigestStream>(workers_, writer)), http::BodyMode::kRead};
 }
 
-HelloApp::HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers)
+HelloApp::HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers,
+                   const http::Handler* uploads, absl::string_view upload_prefix)
     : metrics_(metrics), digest_(test_workers) {
   router_.SetDefault(&hello_);
+  if (uploads != nullptr) {
+    router_.HandlePrefix(upload_prefix, uploads);
+    if (metrics != nullptr) metrics->AddRoute(upload_prefix);
+  }
   if (test_workers != nullptr) router_.Handle(http::Method::kPost, "/test/digest", &digest_);
   http::Router& admin = admin_listener ? admin_router_ : router_;
   admin.Handle(http::Method::kGet, "/healthz", &health_);

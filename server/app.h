@@ -67,7 +67,10 @@ class HelloApp {
   // through admin_router(). With `test_workers` (may be null), the test
   // routes are served too, on that pool.
   // The app names its routes in `metrics` (for the duration histogram).
-  HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers = nullptr);
+  // With `uploads` (may be null; not owned, it must outlive the app), every
+  // request under `upload_prefix` goes to it (--upload_dir).
+  HelloApp(Metrics* metrics, bool admin_listener, net::WorkerPool* test_workers = nullptr,
+           const http::Handler* uploads = nullptr, absl::string_view upload_prefix = "/files/");
   HelloApp(const HelloApp&) = delete;
   HelloApp& operator=(const HelloApp&) = delete;
 

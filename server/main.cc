@@ -30,6 +30,9 @@
 #include "server/app.h"
 #include "server/metrics.h"
 #include "server/server.h"
+#include "server/upload/file_system.h"
+#include "server/upload/store.h"
+#include "server/upload/upload_handler.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
 ABSL_FLAG(int32_t, port, 8000, "TCP port to listen on; 0 picks a free port.");
@@ -83,6 +86,14 @@ ABSL_FLAG(int32_t, worker_threads, 4,
 ABSL_FLAG(bool, test_routes, false,
           "Serve the test-only routes (POST /test/digest: the body hashed on the worker "
           "pool a piece at a time). For the end-to-end tests; off in production.");
+ABSL_FLAG(std::string, upload_dir, "",
+          "Store resumable uploads (tus 1.0) in this directory, served under /files/; every "
+          "acknowledged byte is on disk (fdatasync) first. Empty: /files/ is the hello reply.");
+ABSL_FLAG(int64_t, upload_commit_bytes, int64_t{8} << 20,
+          "With --upload_dir: make an upload's bytes durable at least this often within a "
+          "request (and at its end).");
+ABSL_FLAG(int64_t, upload_max_bytes, int64_t{1} << 30,
+          "With --upload_dir: the largest upload (Tus-Max-Size); larger ones get 413.");
 ABSL_FLAG(bool, access_log, false,
           "Write one line per request to stderr: time, client address, request line, "
           "status, body bytes, duration.");
@@ -226,10 +237,38 @@ int main(int argc, char** argv) {
                  std::string(workers.status().message()).c_str());
     return 1;
   }
+  // Uploads: the store recovers now, before anything is served. It and the
+  // handler outlive the server (declared first, destroyed last).
+  epollhttp::upload::PosixFileSystem file_system;
+  epollhttp::upload::RecoveryStats recovered;
+  std::unique_ptr<epollhttp::upload::UploadStore> store;
+  std::unique_ptr<epollhttp::upload::UploadHandler> uploads;
+  if (const std::string dir = absl::GetFlag(FLAGS_upload_dir); !dir.empty()) {
+    const int64_t commit_bytes = absl::GetFlag(FLAGS_upload_commit_bytes);
+    const int64_t upload_max = absl::GetFlag(FLAGS_upload_max_bytes);
+    if (commit_bytes < 1 || upload_max < 1) {
+      std::fprintf(stderr, "server: --upload_commit_bytes and --upload_max_bytes must be >= 1\n");
+      return 2;
+    }
+    absl::StatusOr<std::unique_ptr<epollhttp::upload::UploadStore>> opened =
+        epollhttp::upload::UploadStore::Open(&file_system, dir, &recovered);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "server: --upload_dir: %s\n",
+                   std::string(opened.status().message()).c_str());
+      return 2;
+    }
+    store = std::move(*opened);
+    epollhttp::upload::UploadHandlerOptions upload_options;
+    upload_options.commit_bytes = commit_bytes;
+    upload_options.max_bytes = upload_max;
+    uploads = std::make_unique<epollhttp::upload::UploadHandler>(store.get(), workers->get(),
+                                                                 std::move(upload_options));
+  }
   // The server owns the pool (it must go after the loops stop, before they
   // are destroyed); the app only submits to it.
   const epollhttp::HelloApp app(&metrics, /*admin_listener=*/!admin_host.empty(),
-                                absl::GetFlag(FLAGS_test_routes) ? workers->get() : nullptr);
+                                absl::GetFlag(FLAGS_test_routes) ? workers->get() : nullptr,
+                                uploads.get());
   options.metrics = &metrics;
   options.router = &app.router();
   options.admin_router = &app.admin_router();
@@ -245,6 +284,14 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "epollhttp listening on http://%s:%u (%d threads)%s\n",
                options.address.c_str(), server.port(), threads, admin_line.c_str());
+  if (store != nullptr) {
+    // After the line above, which scripts and tests wait for first.
+    std::fprintf(stderr,
+                 "epollhttp: uploads in %s: %d recovered, %d cut back to their committed "
+                 "offset, %d half-made records and %d orphan data files removed\n",
+                 store->dir().c_str(), recovered.uploads, recovered.truncated,
+                 recovered.half_made_records, recovered.orphan_data_files);
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -1,7 +1,9 @@
 // router.h: `Router`, which picks the Handler for a request by method and
 // path (the target up to its query), with a default for everything else.
 //
-// Routes are exact paths. A HEAD request without a HEAD route takes the GET
+// Routes are exact paths, or prefixes that take every method (a resource
+// tree such as /files/). An exact route wins over a prefix, and a longer
+// prefix over a shorter one. A HEAD request without a HEAD route takes the GET
 // route of its path (RFC 9110 §9.3.2: HEAD is GET without the body, which the
 // codec leaves out). The default handler answers 404 unless SetDefault()
 // replaces it.
@@ -36,6 +38,9 @@ class Router {
   // owned; it must outlive the router). A later route for the same method and
   // path replaces the earlier one.
   void Handle(Method method, absl::string_view path, const Handler* handler);
+  // HandlePrefix() sends requests of every method whose path starts with
+  // `prefix` (and that no exact route takes) to `handler` (not owned).
+  void HandlePrefix(absl::string_view prefix, const Handler* handler);
   // SetDefault() sends unrouted requests to `handler` (not owned).
   void SetDefault(const Handler* handler) { default_ = handler; }
 
@@ -58,6 +63,11 @@ class Router {
   [[nodiscard]] const Entry* Exact(Method method, absl::string_view path) const;
 
   std::vector<Entry> routes_;  // Few: a linear scan beats hashing the path.
+  struct Prefix {
+    std::string prefix;
+    const Handler* handler;
+  };
+  std::vector<Prefix> prefixes_;  // Longest first.
   NotFoundHandler not_found_;
   const Handler* default_ = &not_found_;
 };

@@ -57,5 +57,21 @@ TEST(RouterTest, TheDefaultDefaultIsNotFound) {
   EXPECT_NE(dynamic_cast<const NotFoundHandler*>(router.Find(Method::kGet, "/").handler), nullptr);
 }
 
+TEST(RouterTest, PrefixesTakeEveryMethodBelowThemAfterExactRoutes) {
+  NotFoundHandler exact, files, deep;
+  Router router;
+  router.Handle(Method::kGet, "/files/special", &exact);
+  router.HandlePrefix("/files/", &files);
+  router.HandlePrefix("/files/deep/", &deep);
+  EXPECT_EQ(router.Find(Method::kPatch, "/files/0123").handler, &files);
+  EXPECT_EQ(router.Find(Method::kPost, "/files/").handler, &files);
+  EXPECT_EQ(router.Find(Method::kOptions, "/files/x?y=1").route, "/files/");
+  EXPECT_EQ(router.Find(Method::kGet, "/files/special").handler, &exact);
+  EXPECT_EQ(router.Find(Method::kHead, "/files/special").handler, &exact);
+  EXPECT_EQ(router.Find(Method::kGet, "/files/deep/a").handler, &deep);  // Longest prefix.
+  EXPECT_EQ(router.Find(Method::kGet, "/files").route, "other");
+  EXPECT_EQ(router.Find(Method::kGet, "/file/s").route, "other");
+}
+
 }  // namespace
 }  // namespace epollhttp::http

@@ -1,0 +1,461 @@
+#include "server/upload/upload_handler.h"
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/upload/tus_headers.h"
+
+namespace epollhttp::upload {
+namespace {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+constexpr absl::string_view kExtensions =
+    "creation,creation-with-upload,creation-defer-length,termination";
+
+// Header() is the value of the first field named `name`, or nullopt.
+std::optional<absl::string_view> Header(const http::RequestHead& head, absl::string_view name) {
+  for (const http::Header& h : head.headers) {
+    if (absl::EqualsIgnoreCase(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+// Answer() writes a whole tus response: Tus-Resumable and `fields`.
+void Answer(http::ResponseWriter& writer, int status, const Fields& fields,
+            absl::string_view body = "") {
+  std::vector<http::ResponseField> out;
+  out.push_back({"Tus-Resumable", kTusVersion});
+  for (const auto& [name, value] : fields) out.push_back({name, value});
+  http::Response response;
+  response.status = status;
+  response.fields = out;
+  response.body = body;
+  writer.Respond(response);
+}
+
+// StatusForError() maps a store error to the answer: a full disk, quota or
+// file size is 507; a failed upload 410; anything else 500.
+int StatusForError(int error) {
+  switch (-error) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return 507;
+    case ENOENT: return 404;
+    case ERANGE: return 409;
+    default: return 500;
+  }
+}
+
+// A stream whose answer was given in Start(): its body is dropped.
+class AnsweredStream final : public http::RequestStream {};
+AnsweredStream* Answered() {
+  static AnsweredStream* stream = new AnsweredStream;
+  return stream;
+}
+
+http::StreamStart Refuse(http::ResponseWriter& writer, int status, const Fields& fields = {},
+                         absl::string_view body = "") {
+  Answer(writer, status, fields, body);
+  return {http::Shared(Answered()), http::BodyMode::kDiscard};
+}
+
+// One request that touches an upload on disk. Its disk steps run on the
+// worker pool one at a time (a step's completion starts the next), and the
+// body stays paused while one is in flight, so at most one piece waits.
+class UploadStream final : public http::RequestStream {
+ public:
+  enum class Kind { kCreate, kPatch, kHead, kDelete };
+
+  UploadStream(const UploadHandler::Context& context, http::ResponseWriter& writer, Kind kind)
+      : context_(context), writer_(&writer), kind_(kind) {}
+
+  // Request parameters, set before Begin().
+  std::string id;
+  int64_t client_offset = 0;  // PATCH: Upload-Offset.
+  int64_t length = -1;        // Create: Upload-Length; PATCH: one declared now (or -1).
+  std::string metadata;       // Create: Upload-Metadata as sent.
+
+  // Begin() submits the request's first step.
+  void Begin() {
+    switch (kind_) {
+      case Kind::kCreate: return SubmitCreate();
+      case Kind::kPatch: return SubmitPrepare();
+      case Kind::kHead: return SubmitHead();
+      case Kind::kDelete: return SubmitDelete();
+    }
+  }
+
+  http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
+    (void)writer;
+    if (answered_) return http::BodyAction::kContinue;  // Dropped after a refusal.
+    piece_.assign(data.data(), data.size());
+    has_piece_ = true;
+    paused_ = true;
+    Next();
+    return http::BodyAction::kPause;
+  }
+
+  void OnEnd(http::ResponseWriter& writer) override {
+    (void)writer;
+    ended_ = true;
+    Next();
+  }
+
+  void OnAbort(http::AbortReason reason) override {
+    (void)reason;
+    // The bytes that arrived count (tus): commit them though nobody waits.
+    // The step in flight, if any, is cancelled with its handle, or finishes
+    // first; the store serialises the two.
+    if (ready_ && !id.empty() && (kind_ == Kind::kCreate || kind_ == Kind::kPatch)) {
+      UploadStore* store = context_.store;
+      context_.workers
+          ->Submit(
+              writer_->loop(), [store, id = id] { (void)store->Commit(id); }, [] {})
+          .Detach();
+    }
+  }
+
+ private:
+  // Next() starts whatever can run now: a waiting piece, the last commit,
+  // or more body.
+  void Next() {
+    if (answered_ || work_.pending() || !ready_) return;
+    if (has_piece_) return SubmitWrite();
+    if (ended_) return SubmitFinalCommit();
+    if (paused_) {
+      paused_ = false;
+      writer_->ResumeBody();
+    }
+  }
+
+  // Refuse() answers `status` (after committing what was written, so the
+  // bytes that arrived count), and drops the rest of the body.
+  void Refuse(int status) {
+    if (written_ > committed_ && status != 500 && status != 410) {
+      struct Result {
+        int64_t committed = 0;
+      };
+      auto result = std::make_unique<Result>();
+      Result* raw = result.get();
+      UploadStore* store = context_.store;
+      work_ = context_.workers->Submit(
+          writer_->loop(), [store, raw, id = id] { raw->committed = store->Commit(id); },
+          [this, status, result = std::move(result)] {
+            if (result->committed >= 0) committed_ = result->committed;
+            written_ = committed_;  // Nothing more is written either way.
+            Refuse(result->committed < 0 ? StatusForError(static_cast<int>(result->committed))
+                                         : status);
+          });
+      return;
+    }
+    answered_ = true;
+    Fields fields;
+    if (committed_ >= 0 && (kind_ == Kind::kPatch || !id.empty())) {
+      fields.emplace_back("Upload-Offset", absl::StrCat(committed_));
+    }
+    Answer(*writer_, status, fields);
+  }
+
+  void SubmitCreate() {
+    struct Result {
+      absl::StatusOr<UploadState> state = absl::UnknownError("not run");
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    UploadStore* store = context_.store;
+    const int64_t expires = Now() + context_.options.expiry_seconds;
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [store, raw, length = length, metadata = metadata, expires] {
+          raw->state = store->Create(length, metadata, expires);
+        },
+        [this, result = std::move(result)] {
+          if (!result->state.ok()) {
+            const absl::StatusCode code = result->state.status().code();
+            return Refuse(code == absl::StatusCode::kResourceExhausted ||
+                                  code == absl::StatusCode::kOutOfRange
+                              ? 507
+                              : 500);
+          }
+          id = result->state->id;
+          ready_ = true;
+          Next();
+        });
+  }
+
+  void SubmitPrepare() {
+    struct Result {
+      int status = 0;  // 0: go on.
+      UploadState state;
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [store, raw, id = id, offset = client_offset, length = length] {
+          std::optional<UploadState> state = store->Get(id);
+          if (!state.has_value()) {
+            raw->status = 404;
+            return;
+          }
+          if (state->failed) {
+            raw->status = 410;
+            return;
+          }
+          if (offset != state->offset) {
+            raw->status = 409;
+            raw->state = *state;
+            return;
+          }
+          if (length >= 0) {
+            if (state->length < 0) {
+              if (const int r = store->DeclareLength(id, length); r < 0) {
+                raw->status = r == -EINVAL ? 400 : StatusForError(r);
+                return;
+              }
+              state->length = length;
+            } else if (state->length != length) {
+              raw->status = 400;
+              return;
+            }
+          }
+          // Bytes an earlier request wrote but never had committed are not
+          // this upload's: nobody was told of them.
+          if (store->written(id) > state->offset && store->Rollback(id) < 0) {
+            raw->status = 500;
+            return;
+          }
+          raw->state = *state;
+        },
+        [this, result = std::move(result)] {
+          if (result->status == 409) committed_ = result->state.offset;
+          if (result->status != 0) return Refuse(result->status);
+          committed_ = written_ = result->state.offset;
+          length = result->state.length;
+          ready_ = true;
+          Next();
+        });
+  }
+
+  void SubmitWrite() {
+    const int64_t size = static_cast<int64_t>(piece_.size());
+    const int64_t limit = length >= 0 ? length : context_.options.max_bytes;
+    if (limit > 0 && written_ + size > limit) {
+      has_piece_ = false;
+      return Refuse(413);
+    }
+    struct Result {
+      int error = 0;
+      std::optional<int64_t> committed;  // When a commit was due.
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    const bool commit = written_ + size - committed_ >= context_.options.commit_bytes;
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
+          raw->error = store->Write(id, offset, piece);
+          if (raw->error == 0 && commit) raw->committed = store->Commit(id);
+        },
+        [this, size, result = std::move(result)] {
+          if (result->error < 0) {
+            // The bytes that did get written count; the store knows how many.
+            written_ = context_.store->written(id);
+            return Refuse(StatusForError(result->error));
+          }
+          written_ += size;
+          if (result->committed.has_value()) {
+            if (*result->committed < 0) {
+              written_ = committed_;
+              return Refuse(StatusForError(static_cast<int>(*result->committed)));
+            }
+            committed_ = *result->committed;
+          }
+          Next();
+        });
+    piece_.clear();
+    has_piece_ = false;
+  }
+
+  void SubmitFinalCommit() {
+    struct Result {
+      int64_t committed = 0;
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(), [store, raw, id = id] { raw->committed = store->Commit(id); },
+        [this, result = std::move(result)] {
+          if (result->committed < 0) {
+            written_ = committed_;
+            return Refuse(StatusForError(static_cast<int>(result->committed)));
+          }
+          committed_ = result->committed;
+          answered_ = true;
+          Fields fields = {{"Upload-Offset", absl::StrCat(committed_)}};
+          if (kind_ == Kind::kCreate) {
+            fields.emplace_back("Location", absl::StrCat(context_.options.prefix, id));
+          }
+          Answer(*writer_, kind_ == Kind::kCreate ? 201 : 204, fields);
+        });
+  }
+
+  void SubmitHead() {
+    struct Result {
+      std::optional<UploadState> state;
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(), [store, raw, id = id] { raw->state = store->Get(id); },
+        [this, result = std::move(result)] {
+          answered_ = true;
+          const std::optional<UploadState>& state = result->state;
+          if (!state.has_value()) return Answer(*writer_, 404, {{"Cache-Control", "no-store"}});
+          if (state->failed) return Answer(*writer_, 410, {{"Cache-Control", "no-store"}});
+          Fields fields = {{"Upload-Offset", absl::StrCat(state->offset)},
+                           {"Cache-Control", "no-store"}};
+          if (state->length >= 0) {
+            fields.emplace_back("Upload-Length", absl::StrCat(state->length));
+          } else {
+            fields.emplace_back("Upload-Defer-Length", "1");
+          }
+          if (!state->metadata.empty()) fields.emplace_back("Upload-Metadata", state->metadata);
+          Answer(*writer_, 200, fields);
+        });
+  }
+
+  void SubmitDelete() {
+    auto result = std::make_unique<int>(0);
+    int* raw = result.get();
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(), [store, raw, id = id] { *raw = store->Remove(id); },
+        [this, result = std::move(result)] {
+          answered_ = true;
+          Answer(*writer_, *result == 0 ? 204 : StatusForError(*result), {});
+        });
+  }
+
+  int64_t Now() const {
+    if (context_.options.now_unix) return context_.options.now_unix();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  const UploadHandler::Context& context_;
+  http::ResponseWriter* writer_;
+  const Kind kind_;
+  net::Work work_;         // The step in flight.
+  bool ready_ = false;     // Created or checked: bytes may be written.
+  bool answered_ = false;  // The response is given.
+  bool ended_ = false;     // The whole body has arrived.
+  bool paused_ = false;    // The body is paused.
+  bool has_piece_ = false;
+  std::string piece_;       // A body piece waiting for its write.
+  int64_t written_ = 0;     // Where this upload's bytes end.
+  int64_t committed_ = -1;  // Durable, as last heard; -1: not known yet.
+};
+
+}  // namespace
+
+UploadHandler::UploadHandler(UploadStore* store, net::WorkerPool* workers,
+                             UploadHandlerOptions options)
+    : context_{store, workers, std::move(options)} {}
+
+http::StreamStart UploadHandler::Start(const http::RequestHead& head,
+                                       http::ResponseWriter& writer) const {
+  const UploadHandlerOptions& options = context_.options;
+  absl::string_view path = head.target.substr(0, head.target.find('?'));
+  path.remove_prefix(std::min(path.size(), options.prefix.size()));
+  const bool collection = path.empty();
+  // No byte of a request becomes a path except through this check.
+  if (!collection && !ValidId(path)) return Refuse(writer, 404);
+
+  if (head.method == http::Method::kOptions) {
+    Fields fields = {{"Tus-Version", std::string(kTusVersion)},
+                     {"Tus-Extension", std::string(kExtensions)}};
+    if (options.max_bytes > 0) fields.emplace_back("Tus-Max-Size", absl::StrCat(options.max_bytes));
+    return Refuse(writer, 204, fields);
+  }
+  if (Header(head, "Tus-Resumable") != kTusVersion) {
+    return Refuse(writer, 412, {{"Tus-Version", std::string(kTusVersion)}});
+  }
+  const bool has_body =
+      head.body_kind == http::BodyKind::kChunked ||
+      (head.body_kind == http::BodyKind::kContentLength && head.content_length > 0);
+  const bool offset_body =
+      EqualsMediaType(Header(head, "Content-Type").value_or(""), kOffsetOctetStream);
+  UploadStream::Kind kind;
+  int64_t length = -1;
+  int64_t client_offset = 0;
+  std::string metadata;
+  if (collection) {
+    if (head.method != http::Method::kPost)
+      return Refuse(writer, 405, {{"Allow", "OPTIONS, POST"}});
+    const std::optional<absl::string_view> length_header = Header(head, "Upload-Length");
+    const std::optional<absl::string_view> defer = Header(head, "Upload-Defer-Length");
+    if (length_header.has_value() == defer.has_value() || (defer.has_value() && *defer != "1")) {
+      return Refuse(writer, 400, {}, "Upload-Length or Upload-Defer-Length: 1 is required\n");
+    }
+    if (length_header.has_value()) {
+      const std::optional<int64_t> n = ParseUploadNumber(*length_header);
+      if (!n.has_value()) return Refuse(writer, 400, {}, "Upload-Length is not a number\n");
+      length = *n;
+      if (options.max_bytes > 0 && length > options.max_bytes) return Refuse(writer, 413);
+    }
+    const absl::string_view raw_metadata = Header(head, "Upload-Metadata").value_or("");
+    if (absl::StatusOr<std::vector<MetadataPair>> parsed = ParseUploadMetadata(raw_metadata);
+        !parsed.ok()) {
+      return Refuse(writer, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+    }
+    metadata = std::string(raw_metadata);
+    if (has_body && !offset_body) return Refuse(writer, 415);
+    kind = UploadStream::Kind::kCreate;
+  } else {
+    switch (head.method) {
+      case http::Method::kHead: kind = UploadStream::Kind::kHead; break;
+      case http::Method::kDelete: kind = UploadStream::Kind::kDelete; break;
+      case http::Method::kPatch: {
+        if (!offset_body) return Refuse(writer, 415);
+        const std::optional<int64_t> offset =
+            ParseUploadNumber(Header(head, "Upload-Offset").value_or(""));
+        if (!offset.has_value()) return Refuse(writer, 400, {}, "Upload-Offset is required\n");
+        client_offset = *offset;
+        if (const std::optional<absl::string_view> l = Header(head, "Upload-Length")) {
+          const std::optional<int64_t> n = ParseUploadNumber(*l);
+          if (!n.has_value()) return Refuse(writer, 400, {}, "Upload-Length is not a number\n");
+          if (options.max_bytes > 0 && *n > options.max_bytes) return Refuse(writer, 413);
+          length = *n;
+        }
+        kind = UploadStream::Kind::kPatch;
+        break;
+      }
+      default: return Refuse(writer, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
+    }
+  }
+  auto stream = std::make_unique<UploadStream>(context_, writer, kind);
+  stream->id = collection ? "" : std::string(path);
+  stream->client_offset = client_offset;
+  stream->length = length;
+  stream->metadata = std::move(metadata);
+  stream->Begin();
+  const bool reads = kind == UploadStream::Kind::kCreate || kind == UploadStream::Kind::kPatch;
+  return {http::Owned(std::move(stream)), reads ? http::BodyMode::kRead : http::BodyMode::kDiscard};
+}
+
+}  // namespace epollhttp::upload

@@ -1,0 +1,71 @@
+// upload_handler.h: the tus 1.0 resumable-upload endpoint (`/files/` with
+// --upload_dir), over the durable store (store.h). Every disk step runs on
+// the worker pool, one step at a time per request, and the request's body
+// stays paused meanwhile: no loop ever waits for a disk.
+//
+// Served (docs/uploads.md has the protocol table):
+// - OPTIONS on the collection or an upload: the versions and extensions
+//   (creation, creation-with-upload, creation-defer-length, termination)
+//   and Tus-Max-Size;
+// - POST on the collection: creation, with Upload-Length or
+//   Upload-Defer-Length: 1, Upload-Metadata parsed strictly, and (with
+//   Content-Type: application/offset+octet-stream) the first bytes in the
+//   same request; 201 with Location once the record, and the bytes, are
+//   durable;
+// - HEAD on an upload: its committed offset and length, never cached;
+// - PATCH on an upload: bytes at Upload-Offset (409 unless it is the
+//   committed offset), committed every commit_bytes and at the end; the 204
+//   carries the offset that is durable; a client that disconnects has the
+//   bytes that arrived committed;
+// - DELETE on an upload: termination.
+// Refusals: 412 (Tus-Resumable other than 1.0.0, with Tus-Version), 415 (a
+// body of another media type), 400 (a malformed header), 404 (no such
+// upload: any name that is not a store ID), 409, 410 (an upload whose
+// storage failed), 413 (over the declared length or the maximum), 507 (the
+// disk is full, quota or file size), 500 (any other disk error).
+//
+// Thread safety: Start() may run on any loop thread at once (the handler is
+// immutable); each request's stream lives on its loop's thread.
+#ifndef EPOLLHTTP_SERVER_UPLOAD_UPLOAD_HANDLER_H_
+#define EPOLLHTTP_SERVER_UPLOAD_UPLOAD_HANDLER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "net/worker_pool.h"
+#include "server/http/handler.h"
+#include "server/upload/store.h"
+
+namespace epollhttp::upload {
+
+struct UploadHandlerOptions {
+  std::string prefix = "/files/";           // The collection; uploads are prefix + ID.
+  int64_t max_bytes = 0;                    // Largest upload; 0: no limit.
+  int64_t commit_bytes = int64_t{8} << 20;  // Commit at least this often in a body.
+  int64_t expiry_seconds = 24 * 3600;       // An incomplete upload's lifetime.
+  std::function<int64_t()> now_unix;        // The wall clock (null: the system's).
+};
+
+class UploadHandler final : public http::Handler {
+ public:
+  // `store` and `workers` (not owned) must outlive every request.
+  UploadHandler(UploadStore* store, net::WorkerPool* workers, UploadHandlerOptions options);
+
+  http::StreamStart Start(const http::RequestHead& head,
+                          http::ResponseWriter& writer) const override;
+
+  // What every stream shares.
+  struct Context {
+    UploadStore* store;
+    net::WorkerPool* workers;
+    UploadHandlerOptions options;
+  };
+
+ private:
+  Context context_;
+};
+
+}  // namespace epollhttp::upload
+
+#endif  // EPOLLHTTP_SERVER_UPLOAD_UPLOAD_HANDLER_H_

@@ -1,0 +1,251 @@
+// End-to-end: the real server with --upload_dir speaking tus 1.0 over real
+// sockets: the protocol's answers, what lands on disk, and what survives a
+// disconnect and a SIGKILL.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "testing/server_process.h"
+#include "testing/socket_util.h"
+
+namespace epollhttp::test {
+namespace {
+
+std::string NewDir(const std::string& name) {
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  int status = 0;
+  RunCommand(absl::StrCat("rm -rf ", dir, " && mkdir -p ", dir), &status);
+  return dir;
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Send() makes one request on a fresh connection and reads its response.
+Response Send(uint16_t port, const std::string& request) {
+  Fd fd = ConnectLoopback(port);
+  if (!SendAll(fd.get(), request)) return Response();
+  std::string leftover;
+  return ReadResponse(fd.get(), &leftover);
+}
+
+std::string Tus(const std::string& method, const std::string& path, const std::string& fields,
+                const std::string& body = "") {
+  return absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: t\r\nTus-Resumable: 1.0.0\r\n", fields,
+                      "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+std::string Patch(const std::string& path, int64_t offset, const std::string& body) {
+  return Tus("PATCH", path,
+             absl::StrCat("Upload-Offset: ", offset,
+                          "\r\nContent-Type: application/offset+octet-stream\r\n"),
+             body);
+}
+
+int64_t Offset(const Response& r) {
+  int64_t n = -1;
+  return absl::SimpleAtoi(HeaderValue(r.head, "Upload-Offset"), &n) ? n : -1;
+}
+
+// Create() makes an upload and returns its path (/files/ID).
+std::string Create(uint16_t port, const std::string& fields) {
+  const Response r = Send(port, Tus("POST", "/files/", fields));
+  EXPECT_EQ(r.status, 201) << r.head;
+  return HeaderValue(r.head, "Location");
+}
+
+// HeadOffset() is the upload's offset as HEAD reports it.
+int64_t HeadOffset(uint16_t port, const std::string& path) {
+  return Offset(Send(port, Tus("HEAD", path, "")));
+}
+
+TEST(UploadE2eTest, TusCoreStoresTheBytesAndAnswersEachStep) {
+  const std::string dir = NewDir("core");
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  Response r = Send(port, "OPTIONS /files/ HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(HeaderValue(r.head, "Tus-Version"), "1.0.0");
+  EXPECT_EQ(HeaderValue(r.head, "Tus-Extension"),
+            "creation,creation-with-upload,creation-defer-length,termination");
+  const std::string path =
+      Create(port, "Upload-Length: 11\r\nUpload-Metadata: filename aGVsbG8udHh0\r\n");
+  ASSERT_EQ(path.rfind("/files/", 0), 0u);
+  const std::string id = path.substr(7);
+  EXPECT_EQ(id.size(), 32u);
+  r = Send(port, Patch(path, 0, "hello"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 5);
+  r = Send(port, Tus("HEAD", path, ""));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Offset(r), 5);
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Length"), "11");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Metadata"), "filename aGVsbG8udHh0");
+  EXPECT_EQ(HeaderValue(r.head, "Cache-Control"), "no-store");
+  r = Send(port, Patch(path, 3, "x"));  // Not the offset: nothing written.
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(Offset(r), 5);
+  r = Send(port, Patch(path, 5, " world!"));  // Past the length.
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(HeadOffset(port, path), 5);
+  r = Send(port, Patch(path, 5, " world"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 11);
+  EXPECT_EQ(ReadFileBytes(dir + "/" + id + ".bin"), "hello world");
+  EXPECT_NE(ReadFileBytes(dir + "/" + id + ".info").find("complete 1\n"), std::string::npos);
+  r = Send(port, Tus("DELETE", path, ""));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Send(port, Tus("HEAD", path, "")).status, 404);
+  EXPECT_FALSE(std::ifstream(dir + "/" + id + ".bin").good());
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, CreationWithUploadAndDeferredLength) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("creation")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  Response r = Send(
+      port, Tus("POST", "/files/",
+                "Upload-Length: 6\r\nContent-Type: application/offset+octet-stream\r\n", "abc"));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(Offset(r), 3);  // The first bytes came with the creation, durably.
+  EXPECT_EQ(HeadOffset(port, HeaderValue(r.head, "Location")), 3);
+  const std::string deferred = Create(port, "Upload-Defer-Length: 1\r\n");
+  r = Send(port, Tus("HEAD", deferred, ""));
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Defer-Length"), "1");
+  r = Send(port, Tus("PATCH", deferred,
+                     "Upload-Offset: 0\r\nUpload-Length: 4\r\n"
+                     "Content-Type: application/offset+octet-stream\r\n",
+                     "data"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 4);
+  EXPECT_EQ(HeaderValue(Send(port, Tus("HEAD", deferred, "")).head, "Upload-Length"), "4");
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, BadRequestsAreRefusedWithTheirStatus) {
+  auto server =
+      ServerProcess::Start({{"--upload_dir=" + NewDir("refusals"), "--upload_max_bytes=1000"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string path = Create(port, "Upload-Length: 10\r\n");
+  // Another protocol version.
+  Response r = Send(port,
+                    "POST /files/ HTTP/1.1\r\nHost: t\r\nTus-Resumable: 0.2.2\r\n"
+                    "Upload-Length: 1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.status, 412);
+  EXPECT_EQ(HeaderValue(r.head, "Tus-Version"), "1.0.0");
+  EXPECT_EQ(Send(port, Tus("PATCH", path, "Upload-Offset: 0\r\nContent-Type: text/plain\r\n", "x"))
+                .status,
+            415);
+  EXPECT_EQ(Send(port, Tus("PATCH", path, "Content-Type: application/offset+octet-stream\r\n", "x"))
+                .status,
+            400);                                                 // No Upload-Offset.
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "")).status, 400);  // No length.
+  EXPECT_EQ(
+      Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\nUpload-Metadata: a b\r\n")).status,
+      400);
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "Upload-Length: 1001\r\n")).status, 413);
+  // No request byte becomes a path except a store ID.
+  for (const char* bad :
+       {"/files/../../etc/passwd", "/files/0123", "/files/x/y",
+        "/files/0123456789ABCDEF0123456789abcdef", "/files/00000000000000000000000000000000"}) {
+    const int status = Send(port, Tus("HEAD", bad, "")).status;
+    EXPECT_EQ(status, 404) << bad;
+  }
+  EXPECT_EQ(HeadOffset(port, path), 0);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, ADisconnectCommitsTheBytesThatArrived) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("disconnect")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string path = Create(port, "Upload-Length: 1000000\r\n");
+  {
+    Fd fd = ConnectLoopback(port);
+    const std::string head = absl::StrCat(
+        "PATCH ", path,
+        " HTTP/1.1\r\nHost: t\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+        "Content-Type: application/offset+octet-stream\r\nContent-Length: 1000000\r\n\r\n");
+    ASSERT_TRUE(SendAll(fd.get(), head + std::string(300000, 'a')));
+  }  // Closed mid-body: the server reads the 300,000 bytes, then the end.
+  int64_t offset = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((offset = HeadOffset(port, path)) != 300000 &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_EQ(offset, 300000);
+  const Response r = Send(port, Patch(path, 300000, std::string(700000, 'b')));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 1000000);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, AfterSigkillRecoveryResumesWithNoAcknowledgedByteLost) {
+  const std::string dir = NewDir("sigkill");
+  std::string path;
+  int64_t acknowledged = 0;
+  std::string sent;
+  {
+    auto server = ServerProcess::Start({{"--upload_dir=" + dir, "--upload_commit_bytes=65536"}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    const uint16_t port = (*server)->port();
+    path = Create(port, "Upload-Length: 4000000\r\n");
+    // Acknowledged bytes first, then a PATCH cut by SIGKILL mid-body.
+    const std::string first(1000000, 'x');
+    const Response r = Send(port, Patch(path, 0, first));
+    ASSERT_EQ(r.status, 204);
+    acknowledged = Offset(r);
+    sent = first;
+    Fd fd = ConnectLoopback(port);
+    const std::string more(1500000, 'y');
+    ASSERT_TRUE(SendAll(fd.get(), absl::StrCat("PATCH ", path,
+                                               " HTTP/1.1\r\nHost: t\r\nTus-Resumable: 1.0.0\r\n"
+                                               "Upload-Offset: 1000000\r\nContent-Type: "
+                                               "application/offset+octet-stream\r\n"
+                                               "Content-Length: 3000000\r\n\r\n",
+                                               more)));
+    sent += more;
+    (*server)->Signal(SIGKILL);
+    (*server)->Wait();
+  }
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const int64_t offset = HeadOffset(port, path);
+  EXPECT_GE(offset, acknowledged);
+  EXPECT_LE(offset, static_cast<int64_t>(sent.size()));
+  const std::string rest_of_sent = sent.substr(static_cast<size_t>(offset));
+  const std::string tail(static_cast<size_t>(4000000 - static_cast<int64_t>(sent.size())), 'z');
+  const Response r = Send(port, Patch(path, offset, rest_of_sent + tail));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 4000000);
+  EXPECT_EQ(ReadFileBytes(dir + "/" + path.substr(7) + ".bin"), sent + tail);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {
+  auto server = ServerProcess::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const Response r = Send((*server)->port(), Tus("POST", "/files/", "Upload-Length: 1\r\n"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "Hello! I am an epoll server.");
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace epollhttp::test
