@@ -37,7 +37,7 @@ others = {
     "jobs": "fuzz/run_all.sh", "seeds_only": "fuzz/coverage.sh",
     "check": "tools/format.sh",
     "close": "testing/bench/floor",
-    "tool": "valgrind", "h1": "h2load",
+    "tool": "valgrind", "h1": "h2load", "data": "curl",
     "benchmark_repetitions": "Google Benchmark",
     "benchmark_report_aggregates_only": "Google Benchmark",
 }
