@@ -109,6 +109,10 @@ TEST_F(LoadgenTlsTest, VerifiedRunWithTheTestCa) {
   EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 100) << json;
   EXPECT_EQ(JsonNumber(json, "tls", "\"errors\""), 0);
   EXPECT_EQ(JsonNumber(json, "tls_handshakes"), 4);  // One per kept-alive connection.
+  // Each handshake is timed as its own phase, after its connect.
+  EXPECT_EQ(JsonNumber(json, "count", "\"tls\": {\"min\""), 4) << json;
+  EXPECT_EQ(JsonNumber(json, "count", "\"connect\": {\"min\""), 4) << json;
+  EXPECT_GT(JsonNumber(json, "min", "\"tls\": {\"min\""), 0) << json;
   // An IP literal is checked against the certificate's IP addresses.
   const std::string by_ip =
       Run("127.0.0.1", "--method GET --threads 1 --requests 3 --cacert " + certs_.dir + "/ca.pem",
