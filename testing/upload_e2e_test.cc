@@ -2,6 +2,7 @@
 // sockets: the protocol's answers, what lands on disk, and what survives a
 // disconnect and a SIGKILL.
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -235,6 +236,65 @@ TEST(UploadE2eTest, AfterSigkillRecoveryResumesWithNoAcknowledgedByteLost) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(Offset(r), 4000000);
   EXPECT_EQ(ReadFileBytes(dir + "/" + path.substr(7) + ".bin"), sent + tail);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, ACompleteUploadIsServedBackAndAnIncompleteOneIsNot) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("download")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  std::string bytes(3 << 20, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 % 251);
+  // The filename tries to inject a header; it must come back encoded.
+  const std::string path = Create(
+      port, absl::StrCat("Upload-Length: ", bytes.size(),
+                         "\r\nUpload-Metadata: filename ZXZpbCJuYW1lDQpTZXQtQ29va2llOiB4\r\n"));
+  EXPECT_EQ(Send(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\n\r\n")).status, 409);
+  ASSERT_EQ(Offset(Send(port, Patch(path, 0, bytes))), static_cast<int64_t>(bytes.size()));
+  Response r = Send(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == bytes) << r.body.size();
+  EXPECT_EQ(HeaderValue(r.head, "Content-Type"), "application/octet-stream");
+  EXPECT_EQ(HeaderValue(r.head, "X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(HeaderValue(r.head, "Content-Disposition"),
+            "attachment; filename=\"evil_name__Set-Cookie: x\"; "
+            "filename*=UTF-8''evil%22name%0D%0ASet-Cookie%3A%20x");
+  EXPECT_EQ(HeaderValue(r.head, "Set-Cookie"), "");
+  const std::string etag = HeaderValue(r.head, "ETag");
+  EXPECT_EQ(etag, absl::StrCat("\"", path.substr(7), "\""));
+  r = Send(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\nRange: bytes=10-19\r\n\r\n"));
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, bytes.substr(10, 10));
+  EXPECT_EQ(HeaderValue(r.head, "Content-Range"), absl::StrCat("bytes 10-19/", bytes.size()));
+  r = Send(port,
+           absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\nRange: bytes=99999999-\r\n\r\n"));
+  EXPECT_EQ(r.status, 416);
+  EXPECT_EQ(HeaderValue(r.head, "Content-Range"), absl::StrCat("bytes */", bytes.size()));
+  r = Send(port,
+           absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\nIf-None-Match: ", etag, "\r\n\r\n"));
+  EXPECT_EQ(r.status, 304);
+  // HEAD without Tus-Resumable is the download's head: its length, no body.
+  Fd fd = ConnectLoopback(port);
+  ASSERT_TRUE(
+      SendAll(fd.get(), absl::StrCat("HEAD ", path, " HTTP/1.1\r\nHost: t\r\n\r\nGET ", path,
+                                     " HTTP/1.1\r\nHost: t\r\nRange: bytes=-3\r\n\r\n")));
+  std::string leftover;
+  std::string head_only;
+  {
+    // ReadResponse() would wait for Content-Length bytes; a HEAD answer has none.
+    char buffer[4096];
+    while (head_only.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), 0);
+      ASSERT_GT(n, 0);
+      head_only.append(buffer, static_cast<size_t>(n));
+    }
+    leftover = head_only.substr(head_only.find("\r\n\r\n") + 4);
+    head_only.resize(head_only.find("\r\n\r\n") + 4);
+  }
+  EXPECT_EQ(HeaderValue(head_only, "Content-Length"), absl::StrCat(bytes.size()));
+  r = ReadResponse(fd.get(), &leftover);  // The pipelined GET after it.
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.body, bytes.substr(bytes.size() - 3));
   EXPECT_EQ((*server)->Stop(), 0);
 }
 

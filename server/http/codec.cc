@@ -387,7 +387,9 @@ int ServerCodec::WriteBody(absl::string_view data) {
 int ServerCodec::Finish() {
   if (const int error = Refuse(); error != 0) return error;
   if (reply_ != Reply::kHead) return -EINVAL;
-  if (framing_ == Framing::kLength && reply_left_ > 0) {
+  // A HEAD answer's Content-Length describes the body a GET would get; no
+  // byte of it is owed.
+  if (framing_ == Framing::kLength && reply_left_ > 0 && !reply_no_body_) {
     reply_ = Reply::kCancelled;  // The promised length cannot be kept.
     AfterWrite();
     return -EMSGSIZE;

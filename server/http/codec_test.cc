@@ -534,6 +534,14 @@ TEST_F(CodecTest, NoContentAndHeadAnswersCarryNoBody) {
   codec->Poll();
   EXPECT_EQ(sink_.Take(),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\n");
+  // A HEAD answer may state the length without writing the bytes it counts.
+  codec->OnInput("HEAD /later HTTP/1.1\r\nHost: a\r\n\r\n");
+  head.content_length = 1000000;
+  EXPECT_EQ(seen_.writer->WriteHead(head), 0);
+  EXPECT_EQ(seen_.writer->Finish(), 0);
+  EXPECT_FALSE(codec->Poll().closing);
+  EXPECT_EQ(sink_.Take(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n");
 }
 
 TEST_F(CodecTest, WritesOutOfOrderOrBeyondTheLengthAreRefused) {

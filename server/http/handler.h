@@ -123,8 +123,9 @@ class ResponseWriter {
   // WriteBody() writes a piece of the body (dropped for HEAD, counted).
   virtual int WriteBody(absl::string_view data) = 0;
   // Finish() ends the response. With a content_length the body must have
-  // reached it: otherwise -EMSGSIZE, and as with Cancel() the connection
-  // closes after what was written.
+  // reached it (unless the request is HEAD, whose answer states the length
+  // and sends no body): otherwise -EMSGSIZE, and as with Cancel() the
+  // connection closes after what was written.
   virtual int Finish() = 0;
   // Cancel() gives the response up: what was written is sent, then the
   // connection closes (a client sees a truncated response, or none). The

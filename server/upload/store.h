@@ -128,6 +128,9 @@ class UploadStore {
   int OpenData(absl::string_view id);
 
   [[nodiscard]] const std::string& dir() const { return dir_; }
+  // file_system() is the file system the store uses (to read what
+  // OpenData() opened).
+  [[nodiscard]] FileSystem* file_system() const { return fs_; }
 
  private:
   struct Upload;

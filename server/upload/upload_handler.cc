@@ -1,5 +1,6 @@
 #include "server/upload/upload_handler.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/upload/download_headers.h"
 #include "server/upload/tus_headers.h"
 
 namespace epollhttp::upload {
@@ -371,6 +373,204 @@ class UploadStream final : public http::RequestStream {
   int64_t committed_ = -1;  // Durable, as last heard; -1: not known yet.
 };
 
+// Serves a complete upload back (GET, or HEAD without Tus-Resumable): one
+// byte range at most, an ETag (an upload's bytes never change once
+// complete), always as application/octet-stream with nosniff and an
+// attachment disposition. The file is read on the worker pool a chunk at a
+// time; a chunk goes out only while the client keeps up (writable()).
+class DownloadStream final : public http::RequestStream {
+ public:
+  DownloadStream(const UploadHandler::Context& context, http::ResponseWriter& writer,
+                 std::string id, bool head_only, std::string range, std::string if_none_match)
+      : context_(context),
+        writer_(&writer),
+        id_(std::move(id)),
+        head_only_(head_only),
+        range_(std::move(range)),
+        if_none_match_(std::move(if_none_match)) {}
+
+  ~DownloadStream() override { CloseFile(); }
+
+  void Begin() {
+    struct Result {
+      std::optional<UploadState> state;
+      int fd = -1;
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [store, raw, id = id_] {
+          raw->state = store->Get(id);
+          if (raw->state.has_value() && raw->state->complete && !raw->state->failed) {
+            raw->fd = store->OpenData(id);
+          }
+        },
+        [this, result = std::move(result)] {
+          fd_ = result->fd;
+          Answer(result->state);
+        });
+  }
+
+  void OnWritable(http::ResponseWriter& writer) override {
+    (void)writer;
+    if (waiting_for_client_) {
+      waiting_for_client_ = false;
+      ReadNext();
+    }
+  }
+
+  void OnAbort(http::AbortReason reason) override {
+    (void)reason;
+    CloseFile();
+  }
+
+ private:
+  void Answer(const std::optional<UploadState>& state) {
+    const Fields no_store = {{"Cache-Control", "no-store"}};
+    if (!state.has_value()) return Plain(404, "no such upload\n");
+    if (state->failed) return Plain(410, "the upload's storage failed\n");
+    // Never served as if it were whole.
+    if (!state->complete) return Plain(409, "the upload is not complete\n");
+    if (fd_ < 0) return Plain(500, "cannot open the upload\n");
+    const int64_t size = state->length;
+    const std::string etag = absl::StrCat("\"", id_, "\"");
+    fields_ = {{"ETag", etag},
+               {"Accept-Ranges", "bytes"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Content-Disposition", ContentDisposition(FileName(state->metadata), id_)}};
+    if (!if_none_match_.empty() && (if_none_match_ == etag || if_none_match_ == "*")) {
+      return Finish(304, 0);
+    }
+    const ByteRange range = ParseRange(range_, size);
+    if (range.kind == ByteRange::Kind::kUnsatisfiable) {
+      fields_.emplace_back("Content-Range", absl::StrCat("bytes */", size));
+      return Finish(416, 0);
+    }
+    int status = 200;
+    offset_ = 0;
+    left_ = size;
+    if (range.kind == ByteRange::Kind::kPart) {
+      status = 206;
+      offset_ = range.first;
+      left_ = range.last - range.first + 1;
+      fields_.emplace_back("Content-Range",
+                           absl::StrCat("bytes ", range.first, "-", range.last, "/", size));
+    }
+    std::vector<http::ResponseField> out;
+    for (const auto& [name, value] : fields_) out.push_back({name, value});
+    http::ResponseHead head;
+    head.status = status;
+    head.content_type = "application/octet-stream";
+    head.fields = out;
+    head.content_length = left_;
+    writer_->WriteHead(head);
+    if (head_only_ || left_ == 0) {
+      CloseFile();
+      writer_->Finish();
+      return;
+    }
+    ReadNext();
+  }
+
+  // Plain() answers a refusal as text.
+  void Plain(int status, absl::string_view text) {
+    CloseFile();
+    http::Response response;
+    response.status = status;
+    response.body = text;
+    const http::ResponseField fields[] = {{"Cache-Control", "no-store"}};
+    response.fields = fields;
+    writer_->Respond(response);
+  }
+
+  // Finish() answers a bodiless status with the fields so far.
+  void Finish(int status, int64_t length) {
+    CloseFile();
+    std::vector<http::ResponseField> out;
+    for (const auto& [name, value] : fields_) out.push_back({name, value});
+    http::ResponseHead head;
+    head.status = status;
+    head.content_type = "application/octet-stream";
+    head.fields = out;
+    head.content_length = length;
+    writer_->WriteHead(head);
+    writer_->Finish();
+  }
+
+  void ReadNext() {
+    constexpr int64_t kChunk = 256 * 1024;
+    struct Result {
+      std::string bytes;
+      ssize_t got = 0;
+    };
+    auto result = std::make_unique<Result>();
+    Result* raw = result.get();
+    FileSystem* fs = context_.store->file_system();
+    const int64_t want = std::min(kChunk, left_);
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [fs, raw, fd = fd_, offset = offset_, want] {
+          raw->bytes.resize(static_cast<size_t>(want));
+          raw->got = fs->Pread(fd, raw->bytes.data(), raw->bytes.size(), offset);
+        },
+        [this, result = std::move(result)] {
+          if (result->got <= 0) {  // A read error, or the file shrank: cut off.
+            CloseFile();
+            writer_->Cancel();
+            return;
+          }
+          writer_->WriteBody(
+              absl::string_view(result->bytes.data(), static_cast<size_t>(result->got)));
+          offset_ += result->got;
+          left_ -= result->got;
+          if (left_ == 0) {
+            CloseFile();
+            writer_->Finish();
+          } else if (writer_->writable()) {
+            ReadNext();
+          } else {
+            waiting_for_client_ = true;
+          }
+        });
+  }
+
+  // CloseFile() closes the data file off the loop.
+  void CloseFile() {
+    if (fd_ < 0) return;
+    FileSystem* fs = context_.store->file_system();
+    context_.workers
+        ->Submit(
+            writer_->loop(), [fs, fd = fd_] { fs->Close(fd); }, [] {})
+        .Detach();
+    fd_ = -1;
+  }
+
+  // FileName() is the "filename" metadata value, decoded, or "".
+  static std::string FileName(const std::string& metadata) {
+    absl::StatusOr<std::vector<MetadataPair>> pairs = ParseUploadMetadata(metadata);
+    if (!pairs.ok()) return "";
+    for (const MetadataPair& pair : *pairs) {
+      if (pair.key == "filename") return pair.value;
+    }
+    return "";
+  }
+
+  const UploadHandler::Context& context_;
+  http::ResponseWriter* writer_;
+  const std::string id_;
+  const bool head_only_;
+  const std::string range_;
+  const std::string if_none_match_;
+  Fields fields_;
+  net::Work work_;
+  int fd_ = -1;
+  int64_t offset_ = 0;
+  int64_t left_ = 0;
+  bool waiting_for_client_ = false;
+};
+
 }  // namespace
 
 UploadHandler::UploadHandler(UploadStore* store, net::WorkerPool* workers,
@@ -392,7 +592,17 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
     if (options.max_bytes > 0) fields.emplace_back("Tus-Max-Size", absl::StrCat(options.max_bytes));
     return Refuse(writer, 204, fields);
   }
-  if (Header(head, "Tus-Resumable") != kTusVersion) {
+  const std::optional<absl::string_view> tus = Header(head, "Tus-Resumable");
+  if (!collection && (head.method == http::Method::kGet ||
+                      (head.method == http::Method::kHead && !tus.has_value()))) {
+    auto stream = std::make_unique<DownloadStream>(
+        context_, writer, std::string(path), head.method == http::Method::kHead,
+        std::string(Header(head, "Range").value_or("")),
+        std::string(Header(head, "If-None-Match").value_or("")));
+    stream->Begin();
+    return {http::Owned(std::move(stream)), http::BodyMode::kDiscard};
+  }
+  if (tus != kTusVersion) {
     return Refuse(writer, 412, {{"Tus-Version", std::string(kTusVersion)}});
   }
   const bool has_body =

@@ -17,7 +17,13 @@
 //   committed offset), committed every commit_bytes and at the end; the 204
 //   carries the offset that is durable; a client that disconnects has the
 //   bytes that arrived committed;
-// - DELETE on an upload: termination.
+// - DELETE on an upload: termination;
+// - GET on a complete upload (and HEAD without Tus-Resumable): its bytes,
+//   read on the worker pool a chunk at a time while the client keeps up,
+//   with one byte range (206, 416), an ETag (If-None-Match: 304), always
+//   application/octet-stream with X-Content-Type-Options: nosniff and an
+//   attachment Content-Disposition from the filename metadata (RFC 8187); an
+//   incomplete upload is 409, never served as if whole.
 // Refusals: 412 (Tus-Resumable other than 1.0.0, with Tus-Version), 415 (a
 // body of another media type), 400 (a malformed header), 404 (no such
 // upload: any name that is not a store ID), 409, 410 (an upload whose
