@@ -32,6 +32,7 @@
 #include "server/server.h"
 #include "server/upload/file_system.h"
 #include "server/upload/store.h"
+#include "server/upload/sweeper.h"
 #include "server/upload/upload_handler.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
@@ -94,6 +95,9 @@ ABSL_FLAG(int64_t, upload_commit_bytes, int64_t{8} << 20,
           "request (and at its end).");
 ABSL_FLAG(int64_t, upload_max_bytes, int64_t{1} << 30,
           "With --upload_dir: the largest upload (Tus-Max-Size); larger ones get 413.");
+ABSL_FLAG(absl::Duration, upload_expiry, absl::Hours(24),
+          "With --upload_dir: an incomplete upload expires this long after its creation "
+          "(Upload-Expires) and is then removed.");
 ABSL_FLAG(bool, access_log, false,
           "Write one line per request to stderr: time, client address, request line, "
           "status, body bytes, duration.");
@@ -243,6 +247,7 @@ int main(int argc, char** argv) {
   epollhttp::upload::RecoveryStats recovered;
   std::unique_ptr<epollhttp::upload::UploadStore> store;
   std::unique_ptr<epollhttp::upload::UploadHandler> uploads;
+  std::unique_ptr<epollhttp::upload::UploadSweeper> sweeper;  // Stops before the store goes.
   if (const std::string dir = absl::GetFlag(FLAGS_upload_dir); !dir.empty()) {
     const int64_t commit_bytes = absl::GetFlag(FLAGS_upload_commit_bytes);
     const int64_t upload_max = absl::GetFlag(FLAGS_upload_max_bytes);
@@ -258,9 +263,22 @@ int main(int argc, char** argv) {
       return 2;
     }
     store = std::move(*opened);
+    const absl::Duration expiry = absl::GetFlag(FLAGS_upload_expiry);
+    if (expiry < absl::Seconds(1) || expiry > absl::Hours(24 * 365)) {
+      std::fprintf(stderr, "server: --upload_expiry must be 1s..8760h, got %s\n",
+                   absl::FormatDuration(expiry).c_str());
+      return 2;
+    }
     epollhttp::upload::UploadHandlerOptions upload_options;
     upload_options.commit_bytes = commit_bytes;
     upload_options.max_bytes = upload_max;
+    upload_options.expiry_seconds = absl::ToInt64Seconds(expiry);
+    // Sweeps a tenth of the expiry apart, from 100 ms to a minute.
+    const auto sweep_every = std::clamp<std::chrono::milliseconds>(
+        absl::ToChronoMilliseconds(expiry / 10), std::chrono::milliseconds(100),
+        std::chrono::minutes(1));
+    sweeper = std::make_unique<epollhttp::upload::UploadSweeper>(
+        store.get(), sweep_every, [] { return absl::ToUnixSeconds(absl::Now()); });
     uploads = std::make_unique<epollhttp::upload::UploadHandler>(store.get(), workers->get(),
                                                                  std::move(upload_options));
   }

@@ -81,7 +81,7 @@ TEST(UploadE2eTest, TusCoreStoresTheBytesAndAnswersEachStep) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(HeaderValue(r.head, "Tus-Version"), "1.0.0");
   EXPECT_EQ(HeaderValue(r.head, "Tus-Extension"),
-            "creation,creation-with-upload,creation-defer-length,termination");
+            "creation,creation-with-upload,creation-defer-length,termination,expiration");
   const std::string path =
       Create(port, "Upload-Length: 11\r\nUpload-Metadata: filename aGVsbG8udHh0\r\n");
   ASSERT_EQ(path.rfind("/files/", 0), 0u);
@@ -296,6 +296,32 @@ TEST(UploadE2eTest, ACompleteUploadIsServedBackAndAnIncompleteOneIsNot) {
   EXPECT_EQ(r.status, 206);
   EXPECT_EQ(r.body, bytes.substr(bytes.size() - 3));
   EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, AnIncompleteUploadExpiresAndIsRemoved) {
+  const std::string dir = NewDir("expiry");
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir, "--upload_expiry=1s"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const Response created = Send(port, Tus("POST", "/files/", "Upload-Length: 10\r\n"));
+  ASSERT_EQ(created.status, 201);
+  EXPECT_NE(HeaderValue(created.head, "Upload-Expires").find(" GMT"), std::string::npos)
+      << created.head;
+  const std::string path = HeaderValue(created.head, "Location");
+  const std::string done = Create(port, "Upload-Length: 1\r\n");
+  ASSERT_EQ(Offset(Send(port, Patch(done, 0, "x"))), 1);
+  // The sweeper runs every 100 ms; the upload is gone a second after its
+  // creation, the complete one stays.
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((status = Send(port, Tus("HEAD", path, "")).status) == 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(Send(port, Tus("HEAD", done, "")).status, 200);
+  EXPECT_EQ((*server)->Stop(), 0);  // The sweep under way finishes first.
+  EXPECT_FALSE(std::ifstream(dir + "/" + path.substr(7) + ".bin").good());
+  EXPECT_TRUE(std::ifstream(dir + "/" + done.substr(7) + ".bin").good());
 }
 
 TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "server/upload/download_headers.h"
 #include "server/upload/tus_headers.h"
 
@@ -21,7 +22,13 @@ namespace {
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 constexpr absl::string_view kExtensions =
-    "creation,creation-with-upload,creation-defer-length,termination";
+    "creation,creation-with-upload,creation-defer-length,termination,expiration";
+
+// HttpDate() is an IMF-fixdate (RFC 9110 §5.6.7), for Upload-Expires.
+std::string HttpDate(int64_t unix_seconds) {
+  return absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
 
 // Header() is the value of the first field named `name`, or nullopt.
 std::optional<absl::string_view> Header(const http::RequestHead& head, absl::string_view name) {
@@ -189,6 +196,7 @@ class UploadStream final : public http::RequestStream {
                               : 500);
           }
           id = result->state->id;
+          expires_ = result->state->expires_unix;
           ready_ = true;
           Next();
         });
@@ -244,6 +252,7 @@ class UploadStream final : public http::RequestStream {
           if (result->status != 0) return Refuse(result->status);
           committed_ = written_ = result->state.offset;
           length = result->state.length;
+          expires_ = result->state.expires_unix;
           ready_ = true;
           Next();
         });
@@ -307,6 +316,10 @@ class UploadStream final : public http::RequestStream {
           committed_ = result->committed;
           answered_ = true;
           Fields fields = {{"Upload-Offset", absl::StrCat(committed_)}};
+          // Until it is complete, an upload may be removed after this.
+          if (expires_ > 0 && !(length >= 0 && committed_ == length)) {
+            fields.emplace_back("Upload-Expires", HttpDate(expires_));
+          }
           if (kind_ == Kind::kCreate) {
             fields.emplace_back("Location", absl::StrCat(context_.options.prefix, id));
           }
@@ -336,6 +349,8 @@ class UploadStream final : public http::RequestStream {
             fields.emplace_back("Upload-Defer-Length", "1");
           }
           if (!state->metadata.empty()) fields.emplace_back("Upload-Metadata", state->metadata);
+          if (!state->complete)
+            fields.emplace_back("Upload-Expires", HttpDate(state->expires_unix));
           Answer(*writer_, 200, fields);
         });
   }
@@ -369,6 +384,7 @@ class UploadStream final : public http::RequestStream {
   bool paused_ = false;    // The body is paused.
   bool has_piece_ = false;
   std::string piece_;       // A body piece waiting for its write.
+  int64_t expires_ = 0;     // When the upload may be removed if incomplete.
   int64_t written_ = 0;     // Where this upload's bytes end.
   int64_t committed_ = -1;  // Durable, as last heard; -1: not known yet.
 };

@@ -5,8 +5,8 @@
 //
 // Served (docs/uploads.md has the protocol table):
 // - OPTIONS on the collection or an upload: the versions and extensions
-//   (creation, creation-with-upload, creation-defer-length, termination)
-//   and Tus-Max-Size;
+//   (creation, creation-with-upload, creation-defer-length, termination,
+//   expiration) and Tus-Max-Size;
 // - POST on the collection: creation, with Upload-Length or
 //   Upload-Defer-Length: 1, Upload-Metadata parsed strictly, and (with
 //   Content-Type: application/offset+octet-stream) the first bytes in the
@@ -18,6 +18,9 @@
 //   carries the offset that is durable; a client that disconnects has the
 //   bytes that arrived committed;
 // - DELETE on an upload: termination;
+// - expiration: the answers about an incomplete upload carry
+//   Upload-Expires (its creation plus expiry_seconds), after which the
+//   sweeper (sweeper.h) removes it;
 // - GET on a complete upload (and HEAD without Tus-Resumable): its bytes,
 //   read on the worker pool a chunk at a time while the client keeps up,
 //   with one byte range (206, 416), an ETag (If-None-Match: 304), always
