@@ -81,7 +81,8 @@ TEST(UploadE2eTest, TusCoreStoresTheBytesAndAnswersEachStep) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(HeaderValue(r.head, "Tus-Version"), "1.0.0");
   EXPECT_EQ(HeaderValue(r.head, "Tus-Extension"),
-            "creation,creation-with-upload,creation-defer-length,termination,expiration");
+            "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum");
+  EXPECT_EQ(HeaderValue(r.head, "Tus-Checksum-Algorithm"), "sha1,sha256");
   const std::string path =
       Create(port, "Upload-Length: 11\r\nUpload-Metadata: filename aGVsbG8udHh0\r\n");
   ASSERT_EQ(path.rfind("/files/", 0), 0u);
@@ -322,6 +323,38 @@ TEST(UploadE2eTest, AnIncompleteUploadExpiresAndIsRemoved) {
   EXPECT_EQ((*server)->Stop(), 0);  // The sweep under way finishes first.
   EXPECT_FALSE(std::ifstream(dir + "/" + path.substr(7) + ".bin").good());
   EXPECT_TRUE(std::ifstream(dir + "/" + done.substr(7) + ".bin").good());
+}
+
+TEST(UploadE2eTest, AChecksumMismatchDropsTheRequestsBytes) {
+  const std::string dir = NewDir("checksum");
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir, "--upload_commit_bytes=4"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string path = Create(port, "Upload-Length: 22\r\n");
+  auto patch = [&](int64_t offset, const std::string& checksum, const std::string& body) {
+    return Send(port, Tus("PATCH", path,
+                          absl::StrCat("Upload-Offset: ", offset,
+                                       "\r\nContent-Type: application/offset+octet-stream\r\n"
+                                       "Upload-Checksum: ",
+                                       checksum, "\r\n"),
+                          body));
+  };
+  // sha1("hello world") and sha256("hello world"), in base64.
+  Response r = patch(0, "sha1 Kq5sNclPz7QV2+lfQIuc6R7oRu0=", "hello world");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 11);
+  // A wrong digest: 460, and none of the request's bytes count, though the
+  // commit interval (4 bytes) passed many times within it.
+  r = patch(11, "sha256 uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=", "HELLO WORLD");
+  EXPECT_EQ(r.status, 460);
+  EXPECT_EQ(Offset(r), 11);
+  EXPECT_EQ(HeadOffset(port, path), 11);
+  r = patch(11, "sha256 uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=", "hello world");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 22);
+  EXPECT_EQ(ReadFileBytes(dir + "/" + path.substr(7) + ".bin"), "hello worldhello world");
+  EXPECT_EQ(patch(22, "md5 XrY7u+Ae7tCTyyK7j1rNww==", "").status, 400);  // Unknown algorithm.
+  EXPECT_EQ((*server)->Stop(), 0);
 }
 
 TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/upload/checksum.h"
 #include "server/upload/download_headers.h"
 #include "server/upload/tus_headers.h"
 
@@ -22,7 +23,7 @@ namespace {
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
 constexpr absl::string_view kExtensions =
-    "creation,creation-with-upload,creation-defer-length,termination,expiration";
+    "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
 
 // HttpDate() is an IMF-fixdate (RFC 9110 §5.6.7), for Upload-Expires.
 std::string HttpDate(int64_t unix_seconds) {
@@ -92,6 +93,10 @@ class UploadStream final : public http::RequestStream {
   int64_t client_offset = 0;  // PATCH: Upload-Offset.
   int64_t length = -1;        // Create: Upload-Length; PATCH: one declared now (or -1).
   std::string metadata;       // Create: Upload-Metadata as sent.
+  // Upload-Checksum: the request's bytes are committed only if they match
+  // (460 and dropped otherwise), so nothing is committed before the end.
+  std::optional<UploadChecksum> checksum;
+  std::unique_ptr<Digest> digest;
 
   // Begin() submits the request's first step.
   void Begin() {
@@ -124,11 +129,21 @@ class UploadStream final : public http::RequestStream {
     // The bytes that arrived count (tus): commit them though nobody waits.
     // The step in flight, if any, is cancelled with its handle, or finishes
     // first; the store serialises the two.
+    // With a checksum they cannot be verified: they are dropped instead.
     if (ready_ && !id.empty() && (kind_ == Kind::kCreate || kind_ == Kind::kPatch)) {
       UploadStore* store = context_.store;
+      const bool verify = checksum.has_value();
       context_.workers
           ->Submit(
-              writer_->loop(), [store, id = id] { (void)store->Commit(id); }, [] {})
+              writer_->loop(),
+              [store, id = id, verify] {
+                if (verify) {
+                  (void)store->Rollback(id);
+                } else {
+                  (void)store->Commit(id);
+                }
+              },
+              [] {})
           .Detach();
     }
   }
@@ -149,6 +164,17 @@ class UploadStream final : public http::RequestStream {
   // Refuse() answers `status` (after committing what was written, so the
   // bytes that arrived count), and drops the rest of the body.
   void Refuse(int status) {
+    if (written_ > committed_ && checksum.has_value()) {
+      // Unverified bytes never count: drop them, then answer.
+      UploadStore* store = context_.store;
+      work_ = context_.workers->Submit(
+          writer_->loop(), [store, id = id] { (void)store->Rollback(id); },
+          [this, status] {
+            written_ = committed_;
+            Refuse(status);
+          });
+      return;
+    }
     if (written_ > committed_ && status != 500 && status != 410) {
       struct Result {
         int64_t committed = 0;
@@ -268,18 +294,23 @@ class UploadStream final : public http::RequestStream {
     struct Result {
       int error = 0;
       std::optional<int64_t> committed;  // When a commit was due.
+      std::unique_ptr<Digest> digest;    // Travels with the bytes it hashes.
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
-    const bool commit = written_ + size - committed_ >= context_.options.commit_bytes;
+    raw->digest = std::move(digest);
+    const bool commit =
+        !checksum.has_value() && written_ + size - committed_ >= context_.options.commit_bytes;
     UploadStore* store = context_.store;
     work_ = context_.workers->Submit(
         writer_->loop(),
         [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
+          if (raw->digest != nullptr) raw->digest->Update(piece);
           raw->error = store->Write(id, offset, piece);
           if (raw->error == 0 && commit) raw->committed = store->Commit(id);
         },
         [this, size, result = std::move(result)] {
+          digest = std::move(result->digest);
           if (result->error < 0) {
             // The bytes that did get written count; the store knows how many.
             written_ = context_.store->written(id);
@@ -302,13 +333,32 @@ class UploadStream final : public http::RequestStream {
   void SubmitFinalCommit() {
     struct Result {
       int64_t committed = 0;
+      bool mismatch = false;
+      std::unique_ptr<Digest> digest;
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
+    raw->digest = std::move(digest);
     UploadStore* store = context_.store;
+    std::string expected = checksum.has_value() ? checksum->digest : "";
     work_ = context_.workers->Submit(
-        writer_->loop(), [store, raw, id = id] { raw->committed = store->Commit(id); },
+        writer_->loop(),
+        [store, raw, id = id, expected = std::move(expected)] {
+          if (raw->digest != nullptr) {
+            // An empty body hashes to the empty digest, which must match too.
+            if (raw->digest->Final() != expected) {
+              raw->mismatch = true;
+              (void)store->Rollback(id);
+              return;
+            }
+          }
+          raw->committed = store->Commit(id);
+        },
         [this, result = std::move(result)] {
+          if (result->mismatch) {
+            written_ = committed_;
+            return Refuse(460);
+          }
           if (result->committed < 0) {
             written_ = committed_;
             return Refuse(StatusForError(static_cast<int>(result->committed)));
@@ -604,7 +654,8 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
 
   if (head.method == http::Method::kOptions) {
     Fields fields = {{"Tus-Version", std::string(kTusVersion)},
-                     {"Tus-Extension", std::string(kExtensions)}};
+                     {"Tus-Extension", std::string(kExtensions)},
+                     {"Tus-Checksum-Algorithm", std::string(kChecksumAlgorithms)}};
     if (options.max_bytes > 0) fields.emplace_back("Tus-Max-Size", absl::StrCat(options.max_bytes));
     return Refuse(writer, 204, fields);
   }
@@ -674,7 +725,19 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
       default: return Refuse(writer, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
     }
   }
+  std::optional<UploadChecksum> checksum;
+  if (const std::optional<absl::string_view> value = Header(head, "Upload-Checksum");
+      value.has_value() &&
+      (kind == UploadStream::Kind::kPatch || kind == UploadStream::Kind::kCreate)) {
+    absl::StatusOr<UploadChecksum> parsed = ParseUploadChecksum(*value);
+    if (!parsed.ok()) return Refuse(writer, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+    checksum = std::move(*parsed);
+  }
   auto stream = std::make_unique<UploadStream>(context_, writer, kind);
+  if (checksum.has_value()) {
+    stream->digest = Digest::Create(checksum->algorithm);
+    stream->checksum = std::move(checksum);
+  }
   stream->id = collection ? "" : std::string(path);
   stream->client_offset = client_offset;
   stream->length = length;

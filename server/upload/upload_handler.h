@@ -6,7 +6,7 @@
 // Served (docs/uploads.md has the protocol table):
 // - OPTIONS on the collection or an upload: the versions and extensions
 //   (creation, creation-with-upload, creation-defer-length, termination,
-//   expiration) and Tus-Max-Size;
+//   expiration, checksum), Tus-Checksum-Algorithm and Tus-Max-Size;
 // - POST on the collection: creation, with Upload-Length or
 //   Upload-Defer-Length: 1, Upload-Metadata parsed strictly, and (with
 //   Content-Type: application/offset+octet-stream) the first bytes in the
@@ -17,6 +17,10 @@
 //   committed offset), committed every commit_bytes and at the end; the 204
 //   carries the offset that is durable; a client that disconnects has the
 //   bytes that arrived committed;
+// - checksum: with Upload-Checksum (sha1 or sha256) on a PATCH or a
+//   creation with bytes, the bytes are hashed on the worker pool as they are
+//   written and committed only if the digest matches: otherwise they are
+//   dropped and the answer is 460; an unknown algorithm is 400;
 // - DELETE on an upload: termination;
 // - expiration: the answers about an incomplete upload carry
 //   Upload-Expires (its creation plus expiry_seconds), after which the
