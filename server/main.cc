@@ -15,13 +15,16 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -98,6 +101,13 @@ ABSL_FLAG(int64_t, upload_max_bytes, int64_t{1} << 30,
 ABSL_FLAG(absl::Duration, upload_expiry, absl::Hours(24),
           "With --upload_dir: an incomplete upload expires this long after its creation "
           "(Upload-Expires) and is then removed.");
+ABSL_FLAG(std::string, upload_token_file, "",
+          "With --upload_dir: every /files/ request but OPTIONS must carry 'Authorization: "
+          "Bearer TOKEN', TOKEN being this file's contents (trailing whitespace ignored); 401 "
+          "otherwise.");
+ABSL_FLAG(std::string, cors_origin, "",
+          "With --upload_dir: let pages from this origin (e.g. https://app.example, or *) "
+          "upload from a browser: preflights are answered and the tus fields exposed.");
 ABSL_FLAG(bool, access_log, false,
           "Write one line per request to stderr: time, client address, request line, "
           "status, body bytes, duration.");
@@ -273,6 +283,24 @@ int main(int argc, char** argv) {
     upload_options.commit_bytes = commit_bytes;
     upload_options.max_bytes = upload_max;
     upload_options.expiry_seconds = absl::ToInt64Seconds(expiry);
+    upload_options.cors_origin = absl::GetFlag(FLAGS_cors_origin);
+    if (const std::string token_file = absl::GetFlag(FLAGS_upload_token_file);
+        !token_file.empty()) {
+      std::ifstream in(token_file, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::string token(absl::StripTrailingAsciiWhitespace(text.str()));
+      const bool visible =
+          std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+      if (!in || token.empty() || !visible) {
+        std::fprintf(stderr,
+                     "server: --upload_token_file %s: cannot read a token (one line of visible "
+                     "ASCII)\n",
+                     token_file.c_str());
+        return 2;
+      }
+      upload_options.token = std::move(token);
+    }
     // Sweeps a tenth of the expiry apart, from 100 ms to a minute.
     const auto sweep_every = std::clamp<std::chrono::milliseconds>(
         absl::ToChronoMilliseconds(expiry / 10), std::chrono::milliseconds(100),

@@ -357,6 +357,58 @@ TEST(UploadE2eTest, AChecksumMismatchDropsTheRequestsBytes) {
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
+TEST(UploadE2eTest, ATokenGuardsEveryRequestButOptions) {
+  const std::string dir = NewDir("token");
+  const std::string token_file = dir + "-token";
+  {
+    std::ofstream out(token_file);
+    out << "s3cret-token\n";
+  }
+  auto server =
+      ServerProcess::Start({{"--upload_dir=" + dir, "--upload_token_file=" + token_file}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  for (const char* auth :
+       {"", "Authorization: Bearer wrong-token\r\n", "Authorization: Bearer s3cret-toke\r\n",
+        "Authorization: Basic s3cret-token\r\n"}) {
+    const Response r =
+        Send(port, Tus("POST", "/files/", absl::StrCat("Upload-Length: 1\r\n", auth)));
+    EXPECT_EQ(r.status, 401) << auth;
+    EXPECT_EQ(HeaderValue(r.head, "WWW-Authenticate"), "Bearer realm=\"uploads\"");
+  }
+  EXPECT_EQ(Send(port, "OPTIONS /files/ HTTP/1.1\r\nHost: t\r\n\r\n").status, 204);
+  const Response r = Send(
+      port, Tus("POST", "/files/", "Upload-Length: 1\r\nAuthorization: Bearer s3cret-token\r\n"));
+  EXPECT_EQ(r.status, 201);
+  // The rest of the server does not ask for it.
+  EXPECT_EQ(Send(port, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, CorsLetsTheAllowedOriginUploadFromABrowser) {
+  auto server = ServerProcess::Start(
+      {{"--upload_dir=" + NewDir("cors"), "--cors_origin=https://app.example"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  Response r = Send(port,
+                    "OPTIONS /files/ HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n"
+                    "Access-Control-Request-Method: POST\r\n"
+                    "Access-Control-Request-Headers: tus-resumable, upload-length\r\n\r\n");
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(HeaderValue(r.head, "Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_NE(HeaderValue(r.head, "Access-Control-Allow-Methods").find("PATCH"), std::string::npos);
+  EXPECT_NE(HeaderValue(r.head, "Access-Control-Allow-Headers").find("Upload-Offset"),
+            std::string::npos);
+  r = Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\nOrigin: https://app.example\r\n"));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(HeaderValue(r.head, "Access-Control-Allow-Origin"), "https://app.example");
+  EXPECT_NE(HeaderValue(r.head, "Access-Control-Expose-Headers").find("Location"),
+            std::string::npos);
+  r = Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\nOrigin: https://evil.example\r\n"));
+  EXPECT_EQ(HeaderValue(r.head, "Access-Control-Allow-Origin"), "");  // The browser blocks it.
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
 TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {
   auto server = ServerProcess::Start();
   ASSERT_TRUE(server.ok()) << server.status();

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "server/upload/checksum.h"
 #include "server/upload/download_headers.h"
@@ -24,6 +25,27 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 constexpr absl::string_view kExtensions =
     "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
+
+// What a browser page may read of an answer, and send in a request.
+constexpr absl::string_view kExposedHeaders =
+    "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, "
+    "Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+    "Tus-Checksum-Algorithm, Content-Range, Content-Disposition, ETag";
+constexpr absl::string_view kAllowedHeaders =
+    "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Defer-Length, "
+    "Upload-Metadata, Upload-Offset, Upload-Checksum, Range, If-None-Match";
+
+// Authorized() is whether `header` is "Bearer TOKEN" for `token`, compared
+// in time that does not depend on where they differ.
+bool Authorized(std::optional<absl::string_view> header, const std::string& token) {
+  absl::string_view value = header.value_or("");
+  if (!absl::ConsumePrefix(&value, "Bearer ")) return false;
+  unsigned char differ = value.size() == token.size() ? 0 : 1;
+  for (size_t i = 0; i < token.size(); ++i) {
+    differ |= static_cast<unsigned char>(token[i] ^ (i < value.size() ? value[i] : 0));
+  }
+  return differ == 0;
+}
 
 // HttpDate() is an IMF-fixdate (RFC 9110 §5.6.7), for Upload-Expires.
 std::string HttpDate(int64_t unix_seconds) {
@@ -52,6 +74,50 @@ void Answer(http::ResponseWriter& writer, int status, const Fields& fields,
   writer.Respond(response);
 }
 
+// A ResponseWriter that adds fields (CORS) to every head it writes, and
+// forwards everything else. Thread safety: the request's loop thread.
+class ExtraFieldsWriter final : public http::ResponseWriter {
+ public:
+  ExtraFieldsWriter(http::ResponseWriter* inner, Fields extra)
+      : inner_(inner), extra_(std::move(extra)) {}
+
+  int Respond(const http::Response& response) override {
+    if (extra_.empty()) return inner_->Respond(response);
+    std::vector<http::ResponseField> fields = With(response.fields);
+    http::Response copy = response;
+    copy.fields = fields;
+    return inner_->Respond(copy);
+  }
+  int WriteInterim(int status, absl::Span<const http::ResponseField> fields) override {
+    return inner_->WriteInterim(status, fields);
+  }
+  int WriteHead(const http::ResponseHead& head) override {
+    if (extra_.empty()) return inner_->WriteHead(head);
+    std::vector<http::ResponseField> fields = With(head.fields);
+    http::ResponseHead copy = head;
+    copy.fields = fields;
+    return inner_->WriteHead(copy);
+  }
+  int WriteBody(absl::string_view data) override { return inner_->WriteBody(data); }
+  int Finish() override { return inner_->Finish(); }
+  void Cancel() override { inner_->Cancel(); }
+  void ResumeBody() override { inner_->ResumeBody(); }
+  [[nodiscard]] bool writable() const override { return inner_->writable(); }
+  [[nodiscard]] bool aborted() const override { return inner_->aborted(); }
+  [[nodiscard]] const http::Request& request() const override { return inner_->request(); }
+  [[nodiscard]] net::EventLoop* loop() const override { return inner_->loop(); }
+
+ private:
+  std::vector<http::ResponseField> With(absl::Span<const http::ResponseField> fields) const {
+    std::vector<http::ResponseField> out(fields.begin(), fields.end());
+    for (const auto& [name, value] : extra_) out.push_back({name, value});
+    return out;
+  }
+
+  http::ResponseWriter* inner_;
+  const Fields extra_;
+};
+
 // StatusForError() maps a store error to the answer: a full disk, quota or
 // file size is 507; a failed upload 410; anything else 500.
 int StatusForError(int error) {
@@ -72,9 +138,10 @@ AnsweredStream* Answered() {
   return stream;
 }
 
-http::StreamStart Refuse(http::ResponseWriter& writer, int status, const Fields& fields = {},
-                         absl::string_view body = "") {
-  Answer(writer, status, fields, body);
+http::StreamStart Refuse(http::ResponseWriter& writer, const Fields& extra, int status,
+                         const Fields& fields = {}, absl::string_view body = "") {
+  ExtraFieldsWriter out(&writer, extra);
+  Answer(out, status, fields, body);
   return {http::Shared(Answered()), http::BodyMode::kDiscard};
 }
 
@@ -85,8 +152,9 @@ class UploadStream final : public http::RequestStream {
  public:
   enum class Kind { kCreate, kPatch, kHead, kDelete };
 
-  UploadStream(const UploadHandler::Context& context, http::ResponseWriter& writer, Kind kind)
-      : context_(context), writer_(&writer), kind_(kind) {}
+  UploadStream(const UploadHandler::Context& context, http::ResponseWriter& writer, Kind kind,
+               Fields extra)
+      : context_(context), out_(&writer, std::move(extra)), kind_(kind) {}
 
   // Request parameters, set before Begin().
   std::string id;
@@ -425,7 +493,8 @@ class UploadStream final : public http::RequestStream {
   }
 
   const UploadHandler::Context& context_;
-  http::ResponseWriter* writer_;
+  ExtraFieldsWriter out_;  // The codec's writer, with CORS fields.
+  http::ResponseWriter* const writer_ = &out_;
   const Kind kind_;
   net::Work work_;         // The step in flight.
   bool ready_ = false;     // Created or checked: bytes may be written.
@@ -446,10 +515,10 @@ class UploadStream final : public http::RequestStream {
 // time; a chunk goes out only while the client keeps up (writable()).
 class DownloadStream final : public http::RequestStream {
  public:
-  DownloadStream(const UploadHandler::Context& context, http::ResponseWriter& writer,
+  DownloadStream(const UploadHandler::Context& context, http::ResponseWriter& writer, Fields extra,
                  std::string id, bool head_only, std::string range, std::string if_none_match)
       : context_(context),
-        writer_(&writer),
+        out_(&writer, std::move(extra)),
         id_(std::move(id)),
         head_only_(head_only),
         range_(std::move(range)),
@@ -624,7 +693,8 @@ class DownloadStream final : public http::RequestStream {
   }
 
   const UploadHandler::Context& context_;
-  http::ResponseWriter* writer_;
+  ExtraFieldsWriter out_;  // The codec's writer, with CORS fields.
+  http::ResponseWriter* const writer_ = &out_;
   const std::string id_;
   const bool head_only_;
   const std::string range_;
@@ -649,28 +719,49 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
   absl::string_view path = head.target.substr(0, head.target.find('?'));
   path.remove_prefix(std::min(path.size(), options.prefix.size()));
   const bool collection = path.empty();
+  const std::optional<absl::string_view> origin = Header(head, "Origin");
+  const bool cors = !options.cors_origin.empty() && origin.has_value() &&
+                    (options.cors_origin == "*" || *origin == options.cors_origin);
+  Fields extra;
+  if (cors) {
+    extra.emplace_back("Access-Control-Allow-Origin",
+                       options.cors_origin == "*" ? std::string("*") : std::string(*origin));
+    extra.emplace_back("Vary", "Origin");
+    extra.emplace_back("Access-Control-Expose-Headers", std::string(kExposedHeaders));
+  }
   // No byte of a request becomes a path except through this check.
-  if (!collection && !ValidId(path)) return Refuse(writer, 404);
+  if (!collection && !ValidId(path)) return Refuse(writer, extra, 404);
 
+  // A browser's preflight: what a page from the allowed origin may send.
+  if (head.method == http::Method::kOptions && cors &&
+      Header(head, "Access-Control-Request-Method").has_value()) {
+    return Refuse(writer, extra, 204,
+                  {{"Access-Control-Allow-Methods", "POST, GET, HEAD, PATCH, DELETE, OPTIONS"},
+                   {"Access-Control-Allow-Headers", std::string(kAllowedHeaders)},
+                   {"Access-Control-Max-Age", "86400"}});
+  }
   if (head.method == http::Method::kOptions) {
     Fields fields = {{"Tus-Version", std::string(kTusVersion)},
                      {"Tus-Extension", std::string(kExtensions)},
                      {"Tus-Checksum-Algorithm", std::string(kChecksumAlgorithms)}};
     if (options.max_bytes > 0) fields.emplace_back("Tus-Max-Size", absl::StrCat(options.max_bytes));
-    return Refuse(writer, 204, fields);
+    return Refuse(writer, extra, 204, fields);
+  }
+  if (!options.token.empty() && !Authorized(Header(head, "Authorization"), options.token)) {
+    return Refuse(writer, extra, 401, {{"WWW-Authenticate", "Bearer realm=\"uploads\""}});
   }
   const std::optional<absl::string_view> tus = Header(head, "Tus-Resumable");
   if (!collection && (head.method == http::Method::kGet ||
                       (head.method == http::Method::kHead && !tus.has_value()))) {
     auto stream = std::make_unique<DownloadStream>(
-        context_, writer, std::string(path), head.method == http::Method::kHead,
+        context_, writer, extra, std::string(path), head.method == http::Method::kHead,
         std::string(Header(head, "Range").value_or("")),
         std::string(Header(head, "If-None-Match").value_or("")));
     stream->Begin();
     return {http::Owned(std::move(stream)), http::BodyMode::kDiscard};
   }
   if (tus != kTusVersion) {
-    return Refuse(writer, 412, {{"Tus-Version", std::string(kTusVersion)}});
+    return Refuse(writer, extra, 412, {{"Tus-Version", std::string(kTusVersion)}});
   }
   const bool has_body =
       head.body_kind == http::BodyKind::kChunked ||
@@ -683,46 +774,49 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
   std::string metadata;
   if (collection) {
     if (head.method != http::Method::kPost)
-      return Refuse(writer, 405, {{"Allow", "OPTIONS, POST"}});
+      return Refuse(writer, extra, 405, {{"Allow", "OPTIONS, POST"}});
     const std::optional<absl::string_view> length_header = Header(head, "Upload-Length");
     const std::optional<absl::string_view> defer = Header(head, "Upload-Defer-Length");
     if (length_header.has_value() == defer.has_value() || (defer.has_value() && *defer != "1")) {
-      return Refuse(writer, 400, {}, "Upload-Length or Upload-Defer-Length: 1 is required\n");
+      return Refuse(writer, extra, 400, {},
+                    "Upload-Length or Upload-Defer-Length: 1 is required\n");
     }
     if (length_header.has_value()) {
       const std::optional<int64_t> n = ParseUploadNumber(*length_header);
-      if (!n.has_value()) return Refuse(writer, 400, {}, "Upload-Length is not a number\n");
+      if (!n.has_value()) return Refuse(writer, extra, 400, {}, "Upload-Length is not a number\n");
       length = *n;
-      if (options.max_bytes > 0 && length > options.max_bytes) return Refuse(writer, 413);
+      if (options.max_bytes > 0 && length > options.max_bytes) return Refuse(writer, extra, 413);
     }
     const absl::string_view raw_metadata = Header(head, "Upload-Metadata").value_or("");
     if (absl::StatusOr<std::vector<MetadataPair>> parsed = ParseUploadMetadata(raw_metadata);
         !parsed.ok()) {
-      return Refuse(writer, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+      return Refuse(writer, extra, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
     }
     metadata = std::string(raw_metadata);
-    if (has_body && !offset_body) return Refuse(writer, 415);
+    if (has_body && !offset_body) return Refuse(writer, extra, 415);
     kind = UploadStream::Kind::kCreate;
   } else {
     switch (head.method) {
       case http::Method::kHead: kind = UploadStream::Kind::kHead; break;
       case http::Method::kDelete: kind = UploadStream::Kind::kDelete; break;
       case http::Method::kPatch: {
-        if (!offset_body) return Refuse(writer, 415);
+        if (!offset_body) return Refuse(writer, extra, 415);
         const std::optional<int64_t> offset =
             ParseUploadNumber(Header(head, "Upload-Offset").value_or(""));
-        if (!offset.has_value()) return Refuse(writer, 400, {}, "Upload-Offset is required\n");
+        if (!offset.has_value())
+          return Refuse(writer, extra, 400, {}, "Upload-Offset is required\n");
         client_offset = *offset;
         if (const std::optional<absl::string_view> l = Header(head, "Upload-Length")) {
           const std::optional<int64_t> n = ParseUploadNumber(*l);
-          if (!n.has_value()) return Refuse(writer, 400, {}, "Upload-Length is not a number\n");
-          if (options.max_bytes > 0 && *n > options.max_bytes) return Refuse(writer, 413);
+          if (!n.has_value())
+            return Refuse(writer, extra, 400, {}, "Upload-Length is not a number\n");
+          if (options.max_bytes > 0 && *n > options.max_bytes) return Refuse(writer, extra, 413);
           length = *n;
         }
         kind = UploadStream::Kind::kPatch;
         break;
       }
-      default: return Refuse(writer, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
+      default: return Refuse(writer, extra, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
     }
   }
   std::optional<UploadChecksum> checksum;
@@ -730,10 +824,11 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
       value.has_value() &&
       (kind == UploadStream::Kind::kPatch || kind == UploadStream::Kind::kCreate)) {
     absl::StatusOr<UploadChecksum> parsed = ParseUploadChecksum(*value);
-    if (!parsed.ok()) return Refuse(writer, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+    if (!parsed.ok())
+      return Refuse(writer, extra, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
     checksum = std::move(*parsed);
   }
-  auto stream = std::make_unique<UploadStream>(context_, writer, kind);
+  auto stream = std::make_unique<UploadStream>(context_, writer, kind, std::move(extra));
   if (checksum.has_value()) {
     stream->digest = Digest::Create(checksum->algorithm);
     stream->checksum = std::move(checksum);

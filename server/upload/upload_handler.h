@@ -31,6 +31,10 @@
 //   application/octet-stream with X-Content-Type-Options: nosniff and an
 //   attachment Content-Disposition from the filename metadata (RFC 8187); an
 //   incomplete upload is 409, never served as if whole.
+// Access: with a token, every request but OPTIONS needs it as a bearer
+// token (401 otherwise, compared in constant time); with a CORS origin,
+// browsers on that origin get preflights answered and may read the tus
+// fields.
 // Refusals: 412 (Tus-Resumable other than 1.0.0, with Tus-Version), 415 (a
 // body of another media type), 400 (a malformed header), 404 (no such
 // upload: any name that is not a store ID), 409, 410 (an upload whose
@@ -58,6 +62,12 @@ struct UploadHandlerOptions {
   int64_t commit_bytes = int64_t{8} << 20;  // Commit at least this often in a body.
   int64_t expiry_seconds = 24 * 3600;       // An incomplete upload's lifetime.
   std::function<int64_t()> now_unix;        // The wall clock (null: the system's).
+  // Non-empty: every request but OPTIONS needs Authorization: Bearer TOKEN
+  // (401 otherwise).
+  std::string token;
+  // Non-empty: answers to requests from this Origin ("*": any) carry CORS
+  // fields, and its preflights are answered.
+  std::string cors_origin;
 };
 
 class UploadHandler final : public http::Handler {
