@@ -37,6 +37,7 @@
 #include "server/upload/store.h"
 #include "server/upload/sweeper.h"
 #include "server/upload/upload_handler.h"
+#include "server/upload/upload_metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1", "IPv4 address to listen on.");
 ABSL_FLAG(int32_t, port, 8000, "TCP port to listen on; 0 picks a free port.");
@@ -255,6 +256,7 @@ int main(int argc, char** argv) {
   // handler outlive the server (declared first, destroyed last).
   epollhttp::upload::PosixFileSystem file_system;
   epollhttp::upload::RecoveryStats recovered;
+  epollhttp::upload::UploadCounters upload_counters;  // Outlives the handler and sweeper.
   std::unique_ptr<epollhttp::upload::UploadStore> store;
   std::unique_ptr<epollhttp::upload::UploadHandler> uploads;
   std::unique_ptr<epollhttp::upload::UploadSweeper> sweeper;  // Stops before the store goes.
@@ -306,7 +308,12 @@ int main(int argc, char** argv) {
         absl::ToChronoMilliseconds(expiry / 10), std::chrono::milliseconds(100),
         std::chrono::minutes(1));
     sweeper = std::make_unique<epollhttp::upload::UploadSweeper>(
-        store.get(), sweep_every, [] { return absl::ToUnixSeconds(absl::Now()); });
+        store.get(), sweep_every, [] { return absl::ToUnixSeconds(absl::Now()); },
+        [&upload_counters] { upload_counters.expired.fetch_add(1, std::memory_order_relaxed); });
+    upload_options.counters = &upload_counters;
+    metrics.AddSection([store = store.get(), &upload_counters] {
+      return epollhttp::upload::RenderUploadMetrics(store->counters(), upload_counters);
+    });
     uploads = std::make_unique<epollhttp::upload::UploadHandler>(store.get(), workers->get(),
                                                                  std::move(upload_options));
   }

@@ -164,6 +164,7 @@ std::string Metrics::Render() const {
                       "\n", "epollhttp_request_duration_seconds_count{", labels, "} ", count, "\n");
     }
   }
+  for (const auto& section : sections_) absl::StrAppend(&out, section());
   return out;
 }
 

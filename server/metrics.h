@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,7 +125,13 @@ class Metrics {
   // series that have seen a request.
   [[nodiscard]] std::string Render() const;
 
+  // AddSection() appends what `render` returns (Prometheus text, its own
+  // HELP and TYPE lines) to every Render(); call before serving. `render`
+  // may run on any loop thread at once.
+  void AddSection(std::function<std::string()> render) { sections_.push_back(std::move(render)); }
+
  private:
+  std::vector<std::function<std::string()>> sections_;
   std::vector<std::unique_ptr<LoopStats>> loops_;
   std::vector<std::string> routes_{"other"};
 };

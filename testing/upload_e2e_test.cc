@@ -354,6 +354,21 @@ TEST(UploadE2eTest, AChecksumMismatchDropsTheRequestsBytes) {
   EXPECT_EQ(Offset(r), 22);
   EXPECT_EQ(ReadFileBytes(dir + "/" + path.substr(7) + ".bin"), "hello worldhello world");
   EXPECT_EQ(patch(22, "md5 XrY7u+Ae7tCTyyK7j1rNww==", "").status, 400);  // Unknown algorithm.
+  // The metrics saw it all, and promtool accepts their text.
+  const std::string metrics = ScrapeMetrics(port);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_uploads_created_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_uploads_completed_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_upload_bytes_stored_total"), 22);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_upload_bytes_in_flight"), 0);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_upload_checksum_mismatches_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_uploads_failed_total"), 0);
+  // Creation: data file, record, directory; each commit: data, record, directory.
+  EXPECT_EQ(MetricValue(metrics, "epollhttp_upload_sync_duration_seconds_count"), 9) << metrics;
+  int code = -1;
+  const std::string promtool = RunCommand(
+      absl::StrCat("curl -s http://127.0.0.1:", port, "/metrics | promtool check metrics 2>&1"),
+      &code);
+  EXPECT_EQ(code, 0) << promtool;
   EXPECT_EQ((*server)->Stop(), 0);
 }
 

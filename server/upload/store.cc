@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -119,6 +120,32 @@ std::optional<UploadState> ParseRecord(absl::string_view id, absl::string_view t
   // record has one form and a torn one never parses.
   if (EncodeRecord(s) != original) return std::nullopt;
   return s;
+}
+
+void StoreCounters::ObserveSync(int64_t ns) {
+  int bucket = 0;
+  while (bucket < kSyncBuckets && ns > kSyncBoundsNs[bucket]) ++bucket;
+  sync_buckets[static_cast<size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+  sync_count.fetch_add(1, std::memory_order_relaxed);
+  sync_ns.fetch_add(ns, std::memory_order_relaxed);
+}
+
+int UploadStore::DataSync(int fd) {
+  const auto start = std::chrono::steady_clock::now();
+  const int r = fs_->DataSync(fd);
+  counters_.ObserveSync(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  return r;
+}
+
+int UploadStore::Sync(int fd) {
+  const auto start = std::chrono::steady_clock::now();
+  const int r = fs_->Sync(fd);
+  counters_.ObserveSync(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+  return r;
 }
 
 UploadStore::UploadStore(FileSystem* fs, std::string dir, int dir_fd)
@@ -251,7 +278,7 @@ int UploadStore::WriteRecord(const UploadState& state, bool* sync_failed) {
   int64_t done = 0;
   int r = WriteAll(fs_, fd, EncodeRecord(state), 0, &done);
   if (r == 0) {
-    r = fs_->Sync(fd);
+    r = Sync(fd);
     *sync_failed = r < 0;
   }
   fs_->Close(fd);
@@ -260,7 +287,7 @@ int UploadStore::WriteRecord(const UploadState& state, bool* sync_failed) {
     fs_->Unlink(temp);
     return r;
   }
-  r = fs_->Sync(dir_fd_);
+  r = Sync(dir_fd_);
   *sync_failed = r < 0;
   return r;
 }
@@ -291,13 +318,14 @@ absl::StatusOr<UploadState> UploadStore::Create(int64_t length, absl::string_vie
   if (length > 0) {
     if (const int r = fs_->Allocate(fd, length); r < 0 && r != -EOPNOTSUPP) return fail(r, true);
   }
-  if (const int r = fs_->DataSync(fd); r < 0) return fail(r, true);
+  if (const int r = DataSync(fd); r < 0) return fail(r, true);
   bool sync_failed = false;
   if (const int r = WriteRecord(state, &sync_failed); r < 0) {
     fs_->Unlink(RecordPath(state.id));
     return fail(r, true);
   }
   upload->fd = fd;
+  counters_.created.fetch_add(1, std::memory_order_relaxed);
   UploadState out = state;
   std::lock_guard<std::mutex> lock(mutex_);
   uploads_.emplace(state.id, std::move(upload));
@@ -332,6 +360,7 @@ int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view d
   int64_t done = 0;
   const int r = WriteAll(fs_, upload->fd, data, offset, &done);
   upload->written += done;
+  counters_.bytes_uncommitted.fetch_add(done, std::memory_order_relaxed);
   return r;
 }
 
@@ -342,8 +371,11 @@ int64_t UploadStore::Commit(absl::string_view id) {
   if (upload->removed) return -ENOENT;
   if (upload->state.failed) return -EIO;
   if (upload->written == upload->state.offset) return upload->state.offset;
-  if (const int r = fs_->DataSync(upload->fd); r < 0) {
+  if (const int r = DataSync(upload->fd); r < 0) {
     upload->state.failed = true;  // Never retried: the pages may be gone.
+    counters_.sync_failures.fetch_add(1, std::memory_order_relaxed);
+    counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
+                                          std::memory_order_relaxed);
     return r;
   }
   UploadState next = upload->state;
@@ -351,9 +383,18 @@ int64_t UploadStore::Commit(absl::string_view id) {
   next.complete = next.length >= 0 && next.offset == next.length;
   bool sync_failed = false;
   if (const int r = WriteRecord(next, &sync_failed); r < 0) {
-    if (sync_failed) upload->state.failed = true;
+    if (sync_failed) {
+      upload->state.failed = true;
+      counters_.sync_failures.fetch_add(1, std::memory_order_relaxed);
+      counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
+                                            std::memory_order_relaxed);
+    }
     return r;
   }
+  const int64_t gained = next.offset - upload->state.offset;
+  counters_.bytes_committed.fetch_add(gained, std::memory_order_relaxed);
+  counters_.bytes_uncommitted.fetch_sub(gained, std::memory_order_relaxed);
+  if (next.complete) counters_.completed.fetch_add(1, std::memory_order_relaxed);
   upload->state = std::move(next);
   return upload->state.offset;
 }
@@ -364,6 +405,10 @@ int UploadStore::Rollback(absl::string_view id) {
   std::lock_guard<std::mutex> lock(upload->mutex);
   if (upload->removed) return -ENOENT;
   if (upload->written == upload->state.offset) return 0;
+  if (!upload->state.failed) {  // A failed upload's were let go when it failed.
+    counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
+                                          std::memory_order_relaxed);
+  }
   upload->written = upload->state.offset;
   return fs_->Truncate(upload->fd, upload->state.offset);
 }
@@ -383,6 +428,7 @@ int UploadStore::DeclareLength(absl::string_view id, int64_t length) {
     if (sync_failed) upload->state.failed = true;
     return r;
   }
+  if (next.complete) counters_.completed.fetch_add(1, std::memory_order_relaxed);
   upload->state = std::move(next);
   return 0;
 }
@@ -398,11 +444,15 @@ int UploadStore::Remove(absl::string_view id) {
   }
   std::lock_guard<std::mutex> lock(upload->mutex);
   upload->removed = true;
+  if (!upload->state.failed) {
+    counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
+                                          std::memory_order_relaxed);
+  }
   const int r = fs_->Unlink(RecordPath(upload->state.id));
   fs_->Unlink(DataPath(upload->state.id));
   if (upload->fd >= 0) fs_->Close(upload->fd);
   upload->fd = -1;
-  const int synced = fs_->Sync(dir_fd_);
+  const int synced = Sync(dir_fd_);
   return r < 0 && r != -ENOENT ? r : synced;
 }
 

@@ -30,6 +30,8 @@
 #ifndef EPOLLHTTP_SERVER_UPLOAD_STORE_H_
 #define EPOLLHTTP_SERVER_UPLOAD_STORE_H_
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -63,6 +65,28 @@ struct RecoveryStats {
   int orphan_data_files = 0;   // Data files without a record, deleted.
   int unreadable_records = 0;  // Records that did not parse, deleted with their data.
   int short_data_files = 0;    // Data files shorter than their record: failed.
+};
+
+// What the store has done, for /metrics. Counters only grow; gauges say
+// what is so now. Updated with relaxed atomics from any thread.
+struct StoreCounters {
+  // Upper bounds (ns) of the sync-latency histogram's buckets; a last bucket
+  // holds what is slower.
+  static constexpr int kSyncBuckets = 14;
+  static constexpr int64_t kSyncBoundsNs[kSyncBuckets] = {
+      100'000,    250'000,    500'000,     1'000'000,   2'500'000,   5'000'000,     10'000'000,
+      25'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000};
+
+  std::atomic<int64_t> created{0};
+  std::atomic<int64_t> completed{0};
+  std::atomic<int64_t> bytes_committed{0};    // Counter: bytes made durable.
+  std::atomic<int64_t> bytes_uncommitted{0};  // Gauge: written, not yet durable.
+  std::atomic<int64_t> sync_failures{0};      // Uploads failed for good.
+  std::array<std::atomic<int64_t>, kSyncBuckets + 1> sync_buckets{};  // fsync and fdatasync.
+  std::atomic<int64_t> sync_count{0};
+  std::atomic<int64_t> sync_ns{0};
+
+  void ObserveSync(int64_t ns);
 };
 
 // ValidId() is whether `id` is exactly 32 lower-case hex digits.
@@ -131,6 +155,7 @@ class UploadStore {
   // file_system() is the file system the store uses (to read what
   // OpenData() opened).
   [[nodiscard]] FileSystem* file_system() const { return fs_; }
+  [[nodiscard]] const StoreCounters& counters() const { return counters_; }
 
  private:
   struct Upload;
@@ -142,6 +167,9 @@ class UploadStore {
   // directory sync); `*sync_failed` says whether a sync was what failed.
   int WriteRecord(const UploadState& state, bool* sync_failed);
   std::string DataPath(absl::string_view id) const;
+  // DataSync() and Sync() are the file system's, timed into counters_.
+  int DataSync(int fd);
+  int Sync(int fd);
   std::string RecordPath(absl::string_view id) const;
 
   FileSystem* const fs_;
@@ -149,6 +177,7 @@ class UploadStore {
   const int dir_fd_;
   mutable std::mutex mutex_;  // Guards uploads_ (not the uploads' own state).
   std::map<std::string, std::shared_ptr<Upload>, std::less<>> uploads_;
+  StoreCounters counters_;
 };
 
 // EncodeRecord() and ParseRecord() are the record's text form (for the store

@@ -261,6 +261,7 @@ class UploadStream final : public http::RequestStream {
       return;
     }
     answered_ = true;
+    Count(status);
     Fields fields;
     if (committed_ >= 0 && (kind_ == Kind::kPatch || !id.empty())) {
       fields.emplace_back("Upload-Offset", absl::StrCat(committed_));
@@ -481,8 +482,21 @@ class UploadStream final : public http::RequestStream {
         writer_->loop(), [store, raw, id = id] { *raw = store->Remove(id); },
         [this, result = std::move(result)] {
           answered_ = true;
-          Answer(*writer_, *result == 0 ? 204 : StatusForError(*result), {});
+          const int status = *result == 0 ? 204 : StatusForError(*result);
+          Count(status);
+          Answer(*writer_, status, {});
         });
+  }
+
+  // Count() counts an answer the metrics follow.
+  void Count(int status) const {
+    UploadCounters* counters = context_.options.counters;
+    if (counters == nullptr) return;
+    if (status == 507) counters->insufficient_storage.fetch_add(1, std::memory_order_relaxed);
+    if (status == 460) counters->checksum_mismatches.fetch_add(1, std::memory_order_relaxed);
+    if (status == 204 && kind_ == Kind::kDelete) {
+      counters->terminated.fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   int64_t Now() const {

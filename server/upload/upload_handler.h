@@ -53,6 +53,7 @@
 #include "net/worker_pool.h"
 #include "server/http/handler.h"
 #include "server/upload/store.h"
+#include "server/upload/upload_metrics.h"
 
 namespace epollhttp::upload {
 
@@ -68,6 +69,8 @@ struct UploadHandlerOptions {
   // Non-empty: answers to requests from this Origin ("*": any) carry CORS
   // fields, and its preflights are answered.
   std::string cors_origin;
+  // Where 507, 460 and terminations are counted (not owned; may be null).
+  UploadCounters* counters = nullptr;
 };
 
 class UploadHandler final : public http::Handler {
