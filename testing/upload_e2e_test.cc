@@ -185,12 +185,10 @@ TEST(UploadE2eTest, ADisconnectCommitsTheBytesThatArrived) {
         "Content-Type: application/offset+octet-stream\r\nContent-Length: 1000000\r\n\r\n");
     ASSERT_TRUE(SendAll(fd.get(), head + std::string(300000, 'a')));
   }  // Closed mid-body: the server reads the 300,000 bytes, then the end.
-  int64_t offset = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while ((offset = HeadOffset(port, path)) != 300000 &&
-         std::chrono::steady_clock::now() < deadline) {
-  }
-  EXPECT_EQ(offset, 300000);
+  // Waiting on the metrics, not HEAD: a HEAD would end the PATCH before the
+  // server has read all it was sent (one writer per upload).
+  EXPECT_EQ(ScrapeUntil(port, "epollhttp_upload_bytes_stored_total", 300000), 300000);
+  EXPECT_EQ(HeadOffset(port, path), 300000);
   const Response r = Send(port, Patch(path, 300000, std::string(700000, 'b')));
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(Offset(r), 1000000);
@@ -421,6 +419,33 @@ TEST(UploadE2eTest, CorsLetsTheAllowedOriginUploadFromABrowser) {
             std::string::npos);
   r = Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\nOrigin: https://evil.example\r\n"));
   EXPECT_EQ(HeaderValue(r.head, "Access-Control-Allow-Origin"), "");  // The browser blocks it.
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, ANewRequestEndsTheOlderPatchAfterCommittingIt) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("one-writer")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string path = Create(port, "Upload-Length: 1000000\r\n");
+  // An old PATCH sends 300,000 of its 1,000,000 bytes and stalls, its
+  // connection open (a client that lost track of it, say).
+  Fd old = ConnectLoopback(port);
+  ASSERT_TRUE(
+      SendAll(old.get(),
+              absl::StrCat("PATCH ", path,
+                           " HTTP/1.1\r\nHost: t\r\nTus-Resumable: 1.0.0\r\n"
+                           "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+                           "Content-Length: 1000000\r\n\r\n",
+                           std::string(300000, 'a'))));
+  // Once the server has written all of it (not yet durable)...
+  EXPECT_EQ(ScrapeUntil(port, "epollhttp_upload_bytes_in_flight", 300000), 300000);
+  // ...a HEAD has the old PATCH commit and end first, so it sees the bytes.
+  EXPECT_EQ(HeadOffset(port, path), 300000);
+  bool reset = false;
+  ReadToEof(old.get(), &reset);  // The old request's connection is closed.
+  Response r = Send(port, Patch(path, 300000, std::string(700000, 'b')));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 1000000);
   EXPECT_EQ((*server)->Stop(), 0);
 }
 

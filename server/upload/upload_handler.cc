@@ -148,7 +148,7 @@ http::StreamStart Refuse(http::ResponseWriter& writer, const Fields& extra, int 
 // One request that touches an upload on disk. Its disk steps run on the
 // worker pool one at a time (a step's completion starts the next), and the
 // body stays paused while one is in flight, so at most one piece waits.
-class UploadStream final : public http::RequestStream {
+class UploadStream final : public http::RequestStream, private UploadLocks::Client {
  public:
   enum class Kind { kCreate, kPatch, kHead, kDelete };
 
@@ -166,14 +166,15 @@ class UploadStream final : public http::RequestStream {
   std::optional<UploadChecksum> checksum;
   std::unique_ptr<Digest> digest;
 
-  // Begin() submits the request's first step.
+  ~UploadStream() override { Unlock(); }
+
+  // Begin() submits the request's first step; for an existing upload, once
+  // it holds the upload's lock.
   void Begin() {
-    switch (kind_) {
-      case Kind::kCreate: return SubmitCreate();
-      case Kind::kPatch: return SubmitPrepare();
-      case Kind::kHead: return SubmitHead();
-      case Kind::kDelete: return SubmitDelete();
-    }
+    if (kind_ == Kind::kCreate) return SubmitCreate();
+    bool granted = false;
+    ticket_ = context_.locks.Acquire(id, writer_->loop(), this, kind_ == Kind::kPatch, &granted);
+    if (granted) FirstStep();
   }
 
   http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
@@ -194,6 +195,10 @@ class UploadStream final : public http::RequestStream {
 
   void OnAbort(http::AbortReason reason) override {
     (void)reason;
+    // The lock is let go once the last step below is done, so the next
+    // request sees its result.
+    const uint64_t ticket = ticket_;
+    ticket_ = 0;
     // The bytes that arrived count (tus): commit them though nobody waits.
     // The step in flight, if any, is cancelled with its handle, or finishes
     // first; the store serialises the two.
@@ -201,6 +206,7 @@ class UploadStream final : public http::RequestStream {
     if (ready_ && !id.empty() && (kind_ == Kind::kCreate || kind_ == Kind::kPatch)) {
       UploadStore* store = context_.store;
       const bool verify = checksum.has_value();
+      UploadLocks* locks = &context_.locks;
       context_.workers
           ->Submit(
               writer_->loop(),
@@ -211,16 +217,66 @@ class UploadStream final : public http::RequestStream {
                   (void)store->Commit(id);
                 }
               },
-              [] {})
+              [locks, id = id, ticket] {
+                if (ticket != 0) locks->Release(id, ticket);
+              })
           .Detach();
+    } else if (ticket != 0) {
+      context_.locks.Release(id, ticket);
     }
   }
 
  private:
+  void FirstStep() {
+    switch (kind_) {
+      case Kind::kCreate: return SubmitCreate();
+      case Kind::kPatch: return SubmitPrepare();
+      case Kind::kHead: return SubmitHead();
+      case Kind::kDelete: return SubmitDelete();
+    }
+  }
+
+  void Granted() override { FirstStep(); }
+
+  void Preempt() override {
+    preempted_ = true;
+    Next();
+  }
+
+  // Unlock() lets the next request for the upload go.
+  void Unlock() {
+    if (ticket_ == 0) return;
+    context_.locks.Release(id, ticket_);
+    ticket_ = 0;
+  }
+
+  // EndPreempted() ends this PATCH for the request waiting behind it: the
+  // bytes written count (committed; with a checksum, which cannot be
+  // verified now, dropped), then the connection closes and the lock goes.
+  void EndPreempted() {
+    answered_ = true;
+    has_piece_ = false;
+    UploadStore* store = context_.store;
+    work_ = context_.workers->Submit(
+        writer_->loop(),
+        [store, id = id, verify = checksum.has_value()] {
+          if (verify) {
+            (void)store->Rollback(id);
+          } else {
+            (void)store->Commit(id);
+          }
+        },
+        [this] {
+          Unlock();
+          writer_->Cancel();
+        });
+  }
+
   // Next() starts whatever can run now: a waiting piece, the last commit,
   // or more body.
   void Next() {
     if (answered_ || work_.pending() || !ready_) return;
+    if (preempted_) return EndPreempted();
     if (has_piece_) return SubmitWrite();
     if (ended_) return SubmitFinalCommit();
     if (paused_) {
@@ -261,6 +317,7 @@ class UploadStream final : public http::RequestStream {
       return;
     }
     answered_ = true;
+    Unlock();
     Count(status);
     Fields fields;
     if (committed_ >= 0 && (kind_ == Kind::kPatch || !id.empty())) {
@@ -434,6 +491,7 @@ class UploadStream final : public http::RequestStream {
           }
           committed_ = result->committed;
           answered_ = true;
+          Unlock();
           Fields fields = {{"Upload-Offset", absl::StrCat(committed_)}};
           // Until it is complete, an upload may be removed after this.
           if (expires_ > 0 && !(length >= 0 && committed_ == length)) {
@@ -457,6 +515,7 @@ class UploadStream final : public http::RequestStream {
         writer_->loop(), [store, raw, id = id] { raw->state = store->Get(id); },
         [this, result = std::move(result)] {
           answered_ = true;
+          Unlock();
           const std::optional<UploadState>& state = result->state;
           if (!state.has_value()) return Answer(*writer_, 404, {{"Cache-Control", "no-store"}});
           if (state->failed) return Answer(*writer_, 410, {{"Cache-Control", "no-store"}});
@@ -482,6 +541,7 @@ class UploadStream final : public http::RequestStream {
         writer_->loop(), [store, raw, id = id] { *raw = store->Remove(id); },
         [this, result = std::move(result)] {
           answered_ = true;
+          Unlock();
           const int status = *result == 0 ? 204 : StatusForError(*result);
           Count(status);
           Answer(*writer_, status, {});
@@ -510,11 +570,13 @@ class UploadStream final : public http::RequestStream {
   ExtraFieldsWriter out_;  // The codec's writer, with CORS fields.
   http::ResponseWriter* const writer_ = &out_;
   const Kind kind_;
-  net::Work work_;         // The step in flight.
-  bool ready_ = false;     // Created or checked: bytes may be written.
-  bool answered_ = false;  // The response is given.
-  bool ended_ = false;     // The whole body has arrived.
-  bool paused_ = false;    // The body is paused.
+  net::Work work_;          // The step in flight.
+  uint64_t ticket_ = 0;     // The upload's lock, held or waited for.
+  bool preempted_ = false;  // A request behind this one asked it to end.
+  bool ready_ = false;      // Created or checked: bytes may be written.
+  bool answered_ = false;   // The response is given.
+  bool ended_ = false;      // The whole body has arrived.
+  bool paused_ = false;     // The body is paused.
   bool has_piece_ = false;
   std::string piece_;       // A body piece waiting for its write.
   int64_t expires_ = 0;     // When the upload may be removed if incomplete.
@@ -725,7 +787,7 @@ class DownloadStream final : public http::RequestStream {
 
 UploadHandler::UploadHandler(UploadStore* store, net::WorkerPool* workers,
                              UploadHandlerOptions options)
-    : context_{store, workers, std::move(options)} {}
+    : context_{store, workers, std::move(options), {}} {}
 
 http::StreamStart UploadHandler::Start(const http::RequestHead& head,
                                        http::ResponseWriter& writer) const {

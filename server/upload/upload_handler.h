@@ -21,6 +21,9 @@
 //   creation with bytes, the bytes are hashed on the worker pool as they are
 //   written and committed only if the digest matches: otherwise they are
 //   dropped and the answer is 460; an unknown algorithm is 400;
+// - one writer per upload (upload_locks.h): a PATCH, HEAD or DELETE that
+//   arrives while a PATCH of the same upload is in flight first has the
+//   older one commit and end (its connection closes), then proceeds;
 // - DELETE on an upload: termination;
 // - expiration: the answers about an incomplete upload carry
 //   Upload-Expires (its creation plus expiry_seconds), after which the
@@ -53,6 +56,7 @@
 #include "net/worker_pool.h"
 #include "server/http/handler.h"
 #include "server/upload/store.h"
+#include "server/upload/upload_locks.h"
 #include "server/upload/upload_metrics.h"
 
 namespace epollhttp::upload {
@@ -86,6 +90,7 @@ class UploadHandler final : public http::Handler {
     UploadStore* store;
     net::WorkerPool* workers;
     UploadHandlerOptions options;
+    mutable UploadLocks locks;  // Thread-safe: shared by every loop.
   };
 
  private:

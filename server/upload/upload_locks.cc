@@ -1,0 +1,65 @@
+#include "server/upload/upload_locks.h"
+
+#include <algorithm>
+
+namespace epollhttp::upload {
+
+bool UploadLocks::Queued(const std::string& id, uint64_t ticket) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = queues_.find(id);
+  if (it == queues_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [ticket](const Entry& e) { return e.ticket == ticket; });
+}
+
+void UploadLocks::PostPreempt(const std::string& id, std::deque<Entry>& queue) {
+  Entry& holder = queue.front();
+  if (!holder.preemptible || holder.preempt_sent || queue.size() < 2) return;
+  holder.preempt_sent = true;
+  holder.loop->Post([this, id, ticket = holder.ticket, client = holder.client] {
+    // Still registered: still alive (it releases, on this thread, before it
+    // is destroyed).
+    if (Queued(id, ticket)) client->Preempt();
+  });
+}
+
+uint64_t UploadLocks::Acquire(absl::string_view id, net::EventLoop* loop, Client* client,
+                              bool preemptible, bool* granted) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t ticket = next_ticket_++;
+  auto it = queues_.find(id);
+  if (it == queues_.end()) it = queues_.emplace(std::string(id), std::deque<Entry>()).first;
+  it->second.push_back(Entry{ticket, loop, client, preemptible});
+  *granted = it->second.size() == 1;
+  if (!*granted) PostPreempt(it->first, it->second);
+  return ticket;
+}
+
+void UploadLocks::Release(absl::string_view id, uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = queues_.find(id);
+  if (it == queues_.end()) return;
+  std::deque<Entry>& queue = it->second;
+  const bool was_holder = !queue.empty() && queue.front().ticket == ticket;
+  queue.erase(std::remove_if(queue.begin(), queue.end(),
+                             [ticket](const Entry& e) { return e.ticket == ticket; }),
+              queue.end());
+  if (queue.empty()) {
+    queues_.erase(it);
+    return;
+  }
+  if (!was_holder) return;
+  const Entry& next = queue.front();
+  next.loop->Post([this, id = it->first, ticket = next.ticket, client = next.client] {
+    if (Queued(id, ticket)) client->Granted();
+  });
+  // More are waiting behind the new holder: if it is a PATCH, it ends first.
+  PostPreempt(it->first, queue);
+}
+
+size_t UploadLocks::locked() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queues_.size();
+}
+
+}  // namespace epollhttp::upload
