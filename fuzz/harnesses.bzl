@@ -94,4 +94,26 @@ FUZZ_HARNESSES = [
             "//net:worker_pool",
         ],
     },
+    {
+        "name": "upload_headers_fuzzer",
+        "max_len": 4200,
+        "dict": "http.dict",
+        "harness_coverage": False,
+        "deps": [
+            "//server/upload:checksum",
+            "//server/upload:download_headers",
+            "//server/upload:tus_headers",
+            "@abseil-cpp//absl/strings",
+        ],
+    },
+    {
+        "name": "upload_recovery_fuzzer",
+        "max_len": 512,
+        "dict": "http.dict",
+        "harness_coverage": False,
+        "deps": [
+            "//server/upload:fake_file_system",
+            "//server/upload:store",
+        ],
+    },
 ]
