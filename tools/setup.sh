@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing epollhttp need, and
-# buildifier (tools/format.sh) from npm, pinned by tools/package-lock.json.
+# buildifier (tools/format.sh) and tus-js-client (a test's client) from npm,
+# pinned by tools/package-lock.json.
 #
 # Idempotent and fast: when every package is already installed it only runs
 # `dpkg -s` (and `buildifier --version`) and exits. `apt-get update` runs only when something is missing, and
@@ -34,16 +35,18 @@ packages=(
   python3-h11          # h11 0.14: a second reference parser (differential test)
 )
 
-# buildifier, pinned in tools/package.json + package-lock.json, from npm.
-# Node.js and npm come with the machine; Debian's nodejs and npm otherwise.
+# buildifier and tus-js-client (//testing:tus_js_client_e2e_test), pinned in
+# tools/package.json + package-lock.json, from npm. Node.js and npm come with
+# the machine; Debian's nodejs and npm otherwise.
 install_buildifier() {
   local dir
   dir="$(cd "$(dirname "$0")" && pwd)"
   [ -x "$dir/node_modules/.bin/buildifier" ] &&
     "$dir/node_modules/.bin/buildifier" --version 2>/dev/null | grep -q 'version: 8.2.1' &&
+    grep -q '"version": "4.3.1"' "$dir/node_modules/tus-js-client/package.json" 2>/dev/null &&
     return 0
   if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >/tmp/epollhttp-npm.log 2>&1; then
-    echo "tools/setup.sh: could not install buildifier from npm (log: /tmp/epollhttp-npm.log)" >&2
+    echo "tools/setup.sh: could not install the npm tools (log: /tmp/epollhttp-npm.log)" >&2
     return 1
   fi
 }
