@@ -99,6 +99,12 @@ ABSL_FLAG(int64_t, upload_commit_bytes, int64_t{8} << 20,
           "request (and at its end).");
 ABSL_FLAG(int64_t, upload_max_bytes, int64_t{1} << 30,
           "With --upload_dir: the largest upload (Tus-Max-Size); larger ones get 413.");
+ABSL_FLAG(int64_t, upload_dir_max_bytes, 0,
+          "With --upload_dir: the bytes all uploads may take (a known length reserved at "
+          "creation, a deferred one as it arrives); beyond it, 507. 0: only the disk's limit.");
+ABSL_FLAG(int64_t, upload_max_incomplete, 1000,
+          "With --upload_dir: how many incomplete uploads may exist at once; creating one more "
+          "is 503.");
 ABSL_FLAG(absl::Duration, upload_expiry, absl::Hours(24),
           "With --upload_dir: an incomplete upload expires this long after its creation "
           "(Upload-Expires) and is then removed.");
@@ -275,6 +281,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     store = std::move(*opened);
+    const int64_t dir_max = absl::GetFlag(FLAGS_upload_dir_max_bytes);
+    const int64_t max_incomplete = absl::GetFlag(FLAGS_upload_max_incomplete);
+    if (dir_max < 0 || max_incomplete < 1) {
+      std::fprintf(stderr,
+                   "server: --upload_dir_max_bytes must be >= 0 and --upload_max_incomplete "
+                   ">= 1\n");
+      return 2;
+    }
+    store->set_limits({dir_max, max_incomplete});
     const absl::Duration expiry = absl::GetFlag(FLAGS_upload_expiry);
     if (expiry < absl::Seconds(1) || expiry > absl::Hours(24 * 365)) {
       std::fprintf(stderr, "server: --upload_expiry must be 1s..8760h, got %s\n",

@@ -449,6 +449,78 @@ TEST(UploadE2eTest, ANewRequestEndsTheOlderPatchAfterCommittingIt) {
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
+// A small tmpfs as the upload directory: a full disk for real. Mounting
+// needs root (CAP_SYS_ADMIN); elsewhere the test says why it skips.
+class FullDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = NewDir("small");
+    int status = -1;
+    const std::string out =
+        RunCommand(absl::StrCat("mount -t tmpfs -o size=2m tmpfs ", dir_, " 2>&1"), &status);
+    mounted_ = status == 0;
+    if (!mounted_) GTEST_SKIP() << "cannot mount a tmpfs here: " << out;
+  }
+  void TearDown() override {
+    int status = 0;
+    if (mounted_) RunCommand(absl::StrCat("umount ", dir_), &status);
+  }
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+TEST_F(FullDiskTest, AFullDiskIs507AndLeavesNothingHalfWrittenBehind) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir_}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  uint16_t port = (*server)->port();
+  // 1.5 MB of the 2 MB is reserved (fallocate) at creation...
+  const std::string big = Create(port, "Upload-Length: 1500000\r\n");
+  // ...so another 1.5 MB cannot be.
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "Upload-Length: 1500000\r\n")).status, 507);
+  // A deferred-length upload runs out of disk mid-body.
+  const std::string deferred = Create(port, "Upload-Defer-Length: 1\r\n");
+  Response r = Send(port, Patch(deferred, 0, std::string(1000000, 'd')));
+  EXPECT_EQ(r.status, 507);
+  const int64_t kept = Offset(r);
+  EXPECT_GE(kept, 0);
+  EXPECT_LT(kept, 1000000);
+  EXPECT_EQ(HeadOffset(port, deferred), kept);  // The answer and HEAD agree.
+  EXPECT_GE(MetricValue(ScrapeMetrics(port), "epollhttp_upload_insufficient_storage_total"), 2);
+  // Space comes back: the rest goes in.
+  EXPECT_EQ(Send(port, Tus("DELETE", big, "")).status, 204);
+  r = Send(port, Tus("PATCH", deferred,
+                     "Upload-Offset: " + std::to_string(kept) +
+                         "\r\nUpload-Length: 1000000\r\n"
+                         "Content-Type: application/offset+octet-stream\r\n",
+                     std::string(static_cast<size_t>(1000000 - kept), 'd')));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(Offset(r), 1000000);
+  EXPECT_EQ((*server)->Stop(), 0);
+  // And a restart recovers the directory as it was.
+  server = ServerProcess::Start({{"--upload_dir=" + dir_}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  port = (*server)->port();
+  EXPECT_EQ(HeadOffset(port, deferred), 1000000);
+  r = Send(port, absl::StrCat("GET ", deferred, " HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(r.body, std::string(1000000, 'd'));
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, TheDirectoryQuotaAndTheIncompleteCap) {
+  auto server =
+      ServerProcess::Start({{"--upload_dir=" + NewDir("quota"), "--upload_dir_max_bytes=1000",
+                             "--upload_max_incomplete=2"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string a = Create(port, "Upload-Length: 600\r\n");
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "Upload-Length: 600\r\n")).status, 507);
+  const std::string b = Create(port, "Upload-Length: 100\r\n");
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\n")).status, 503);  // Cap.
+  EXPECT_EQ(Offset(Send(port, Patch(b, 0, std::string(100, 'b')))), 100);  // b completes,
+  EXPECT_EQ(Send(port, Tus("POST", "/files/", "Upload-Length: 1\r\n")).status, 201);  // room.
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
 TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {
   auto server = ServerProcess::Start();
   ASSERT_TRUE(server.ok()) << server.status();

@@ -242,6 +242,8 @@ absl::Status UploadStore::Recover(RecoveryStats* stats) {
       }
     }
     upload->written = upload->state.offset;
+    reserved_ += Reservation(*upload);
+    if (!upload->state.complete) ++incomplete_;
     data_files[id] = true;
     ++stats->uploads;
     uploads_.emplace(id, std::move(upload));
@@ -260,6 +262,18 @@ absl::Status UploadStore::Recover(RecoveryStats* stats) {
     }
   }
   return absl::OkStatus();
+}
+
+bool UploadStore::TryReserve(int64_t n) {
+  int64_t current = reserved_.load();
+  while (true) {
+    if (limits_.max_bytes > 0 && n > 0 && current + n > limits_.max_bytes) return false;
+    if (reserved_.compare_exchange_weak(current, current + n)) return true;
+  }
+}
+
+int64_t UploadStore::Reservation(const Upload& upload) {
+  return upload.state.length >= 0 ? upload.state.length : upload.written;
 }
 
 std::shared_ptr<UploadStore::Upload> UploadStore::Find(absl::string_view id) const {
@@ -297,6 +311,17 @@ absl::StatusOr<UploadState> UploadStore::Create(int64_t length, absl::string_vie
   if (length < -1 || absl::StrContains(metadata, '\n') || absl::StrContains(metadata, '\r')) {
     return absl::InvalidArgumentError("bad length or metadata");
   }
+  if (length != 0 && limits_.max_incomplete > 0 &&
+      incomplete_.fetch_add(1) >= limits_.max_incomplete) {
+    --incomplete_;
+    return absl::UnavailableError("too many incomplete uploads");
+  } else if (length != 0 && limits_.max_incomplete <= 0) {
+    ++incomplete_;
+  }
+  if (length > 0 && !TryReserve(length)) {
+    --incomplete_;
+    return absl::ResourceExhaustedError("creating an upload: the upload directory's quota is full");
+  }
   auto upload = std::make_shared<Upload>();
   UploadState& state = upload->state;
   state.length = length;
@@ -311,6 +336,8 @@ absl::StatusOr<UploadState> UploadStore::Create(int64_t length, absl::string_vie
   auto fail = [&](int error, bool close) {
     if (close) fs_->Close(fd);
     fs_->Unlink(DataPath(state.id));
+    if (length > 0) reserved_ -= length;
+    if (length != 0) --incomplete_;
     return absl::Status(absl::ErrnoToStatusCode(-error),
                         absl::StrCat("creating an upload: ", std::strerror(-error)));
   };
@@ -357,8 +384,11 @@ int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view d
   if (offset != upload->written) return -ERANGE;
   const int64_t size = static_cast<int64_t>(data.size());
   if (upload->state.length >= 0 && offset + size > upload->state.length) return -EFBIG;
+  const bool deferred = upload->state.length < 0;
+  if (deferred && !TryReserve(size)) return -EDQUOT;
   int64_t done = 0;
   const int r = WriteAll(fs_, upload->fd, data, offset, &done);
+  if (deferred) reserved_ -= size - done;
   upload->written += done;
   counters_.bytes_uncommitted.fetch_add(done, std::memory_order_relaxed);
   return r;
@@ -394,7 +424,10 @@ int64_t UploadStore::Commit(absl::string_view id) {
   const int64_t gained = next.offset - upload->state.offset;
   counters_.bytes_committed.fetch_add(gained, std::memory_order_relaxed);
   counters_.bytes_uncommitted.fetch_sub(gained, std::memory_order_relaxed);
-  if (next.complete) counters_.completed.fetch_add(1, std::memory_order_relaxed);
+  if (next.complete) {
+    counters_.completed.fetch_add(1, std::memory_order_relaxed);
+    --incomplete_;
+  }
   upload->state = std::move(next);
   return upload->state.offset;
 }
@@ -409,6 +442,7 @@ int UploadStore::Rollback(absl::string_view id) {
     counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
                                           std::memory_order_relaxed);
   }
+  if (upload->state.length < 0) reserved_ -= upload->written - upload->state.offset;
   upload->written = upload->state.offset;
   return fs_->Truncate(upload->fd, upload->state.offset);
 }
@@ -420,15 +454,21 @@ int UploadStore::DeclareLength(absl::string_view id, int64_t length) {
   if (upload->removed) return -ENOENT;
   if (upload->state.failed) return -EIO;
   if (upload->state.length >= 0 || length < upload->written) return -EINVAL;
+  // The deferred reservation (the bytes written) becomes the whole length.
+  if (!TryReserve(length - upload->written)) return -EDQUOT;
   UploadState next = upload->state;
   next.length = length;
   next.complete = next.offset == length;
   bool sync_failed = false;
   if (const int r = WriteRecord(next, &sync_failed); r < 0) {
+    reserved_ -= length - upload->written;
     if (sync_failed) upload->state.failed = true;
     return r;
   }
-  if (next.complete) counters_.completed.fetch_add(1, std::memory_order_relaxed);
+  if (next.complete) {
+    counters_.completed.fetch_add(1, std::memory_order_relaxed);
+    --incomplete_;
+  }
   upload->state = std::move(next);
   return 0;
 }
@@ -444,6 +484,8 @@ int UploadStore::Remove(absl::string_view id) {
   }
   std::lock_guard<std::mutex> lock(upload->mutex);
   upload->removed = true;
+  reserved_ -= Reservation(*upload);
+  if (!upload->state.complete) --incomplete_;
   if (!upload->state.failed) {
     counters_.bytes_uncommitted.fetch_sub(upload->written - upload->state.offset,
                                           std::memory_order_relaxed);

@@ -92,6 +92,16 @@ struct StoreCounters {
 // ValidId() is whether `id` is exactly 32 lower-case hex digits.
 bool ValidId(absl::string_view id);
 
+// Limits on what the store holds; 0: none.
+struct StoreLimits {
+  // The bytes all uploads may take: a known length is reserved in full at
+  // creation, a deferred one as its bytes arrive. Beyond it: -EDQUOT.
+  int64_t max_bytes = 0;
+  // How many incomplete uploads may exist at once. Beyond it, Create()
+  // fails with Unavailable.
+  int64_t max_incomplete = 0;
+};
+
 class UploadStore {
  public:
   // Open() opens the store in directory `dir` (which must exist) over `fs`
@@ -106,10 +116,18 @@ class UploadStore {
   // Create() makes a new empty upload (length -1: declared later) and
   // returns it once its record is durable. With a known length, its space is
   // reserved first (fallocate). Errors: the file system's (-ENOSPC,
-  // -EDQUOT, -EFBIG, -EIO...), with nothing left behind that recovery would
-  // show; -EINVAL for metadata holding a line break or a length below -1.
+  // -EDQUOT, -EFBIG, -EIO...), -EDQUOT past the limits' max_bytes, with
+  // nothing left behind that recovery would show; Unavailable at the limit
+  // of incomplete uploads; InvalidArgument for metadata holding a line
+  // break or a length below -1.
   absl::StatusOr<UploadState> Create(int64_t length, absl::string_view metadata,
                                      int64_t expires_unix);
+
+  // set_limits() applies `limits` from now on (call before serving).
+  void set_limits(StoreLimits limits) { limits_ = limits; }
+  // reserved_bytes() and incomplete() are what the limits count now.
+  [[nodiscard]] int64_t reserved_bytes() const { return reserved_.load(); }
+  [[nodiscard]] int64_t incomplete() const { return incomplete_.load(); }
 
   // Get() is the upload's committed state, or nullopt for an unknown id.
   std::optional<UploadState> Get(absl::string_view id) const;
@@ -178,6 +196,15 @@ class UploadStore {
   mutable std::mutex mutex_;  // Guards uploads_ (not the uploads' own state).
   std::map<std::string, std::shared_ptr<Upload>, std::less<>> uploads_;
   StoreCounters counters_;
+  StoreLimits limits_;
+  // What the limits count: bytes reserved (a known length, or a deferred
+  // one's bytes written) and incomplete uploads.
+  std::atomic<int64_t> reserved_{0};
+  std::atomic<int64_t> incomplete_{0};
+  // TryReserve() adds `n` bytes unless that passes max_bytes (false).
+  bool TryReserve(int64_t n);
+  // Reservation() is what an upload holds against max_bytes.
+  static int64_t Reservation(const Upload& upload);
 };
 
 // EncodeRecord() and ParseRecord() are the record's text form (for the store

@@ -294,5 +294,37 @@ TEST(UploadStoreTest, RecordsParseOnlyInTheirCanonicalForm) {
   EXPECT_FALSE(ValidId("0123456789abcdef0123456789abcde"));
 }
 
+TEST(UploadStoreTest, TheQuotaAndTheIncompleteCapRefuseWithNothingLeftBehind) {
+  FakeFileSystem fs(kDir);
+  auto store = OpenStore(&fs);
+  store->set_limits({/*max_bytes=*/100, /*max_incomplete=*/3});
+  const std::string a = store->Create(60, "", 1000)->id;  // Reserves 60.
+  EXPECT_EQ(store->reserved_bytes(), 60);
+  absl::StatusOr<UploadState> b = store->Create(50, "", 1000);  // 110 > 100.
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kResourceExhausted);
+  const std::string deferred = store->Create(-1, "", 1000)->id;
+  EXPECT_EQ(store->Write(deferred, 0, std::string(30, 'x')), 0);         // 90.
+  EXPECT_EQ(store->Write(deferred, 30, std::string(20, 'x')), -EDQUOT);  // 110.
+  EXPECT_EQ(store->written(deferred), 30);
+  EXPECT_EQ(store->DeclareLength(deferred, 50), -EDQUOT);
+  EXPECT_EQ(store->DeclareLength(deferred, 40), 0);  // 100: exactly the quota.
+  EXPECT_EQ(store->reserved_bytes(), 100);
+  // The cap: a, deferred and one more are incomplete.
+  const std::string c = store->Create(0, "", 1000)->id;  // Empty: complete at once.
+  EXPECT_EQ(store->incomplete(), 2);
+  const std::string d = store->Create(-1, "", 1000)->id;
+  EXPECT_EQ(store->Create(-1, "", 1000).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->Remove(d), 0);
+  EXPECT_TRUE(store->Create(-1, "", 1000).ok());
+  // Removing frees the reservation.
+  EXPECT_EQ(store->Remove(a), 0);
+  EXPECT_EQ(store->reserved_bytes(), 40);
+  // Recovery counts the same.
+  fs.Crash({}, false);
+  auto reopened = OpenStore(&fs);
+  EXPECT_EQ(reopened->reserved_bytes(), 40 + 0);
+  EXPECT_EQ(reopened->incomplete(), 2);
+}
+
 }  // namespace
 }  // namespace epollhttp::upload

@@ -288,7 +288,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   // Refuse() answers `status` (after committing what was written, so the
   // bytes that arrived count), and drops the rest of the body.
   void Refuse(int status) {
-    if (written_ > committed_ && checksum.has_value()) {
+    // Bytes written past the last commit (none before the upload exists).
+    const bool unsettled = !id.empty() && committed_ >= 0 && written_ > committed_;
+    if (unsettled && checksum.has_value()) {
       // Unverified bytes never count: drop them, then answer.
       UploadStore* store = context_.store;
       work_ = context_.workers->Submit(
@@ -299,7 +301,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
           });
       return;
     }
-    if (written_ > committed_ && status != 500 && status != 410) {
+    if (unsettled && status != 500 && status != 410) {
       struct Result {
         int64_t committed = 0;
       };
@@ -342,12 +344,14 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         [this, result = std::move(result)] {
           if (!result->state.ok()) {
             const absl::StatusCode code = result->state.status().code();
+            if (code == absl::StatusCode::kUnavailable) return Refuse(503);  // The cap.
             return Refuse(code == absl::StatusCode::kResourceExhausted ||
                                   code == absl::StatusCode::kOutOfRange
                               ? 507
                               : 500);
           }
           id = result->state->id;
+          committed_ = written_ = 0;
           expires_ = result->state->expires_unix;
           ready_ = true;
           Next();
