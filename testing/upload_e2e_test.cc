@@ -437,8 +437,10 @@ TEST(UploadE2eTest, ANewRequestEndsTheOlderPatchAfterCommittingIt) {
                            "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
                            "Content-Length: 1000000\r\n\r\n",
                            std::string(300000, 'a'))));
-  // Once the server has written all of it (not yet durable)...
-  EXPECT_EQ(ScrapeUntil(port, "epollhttp_upload_bytes_in_flight", 300000), 300000);
+  // Once the server has received all of it (not yet durable: part written,
+  // part gathering for its next write)...
+  EXPECT_EQ(ScrapeUntil(port, "epollhttp_request_body_bytes_total", 300000), 300000);
+  EXPECT_EQ(MetricValue(ScrapeMetrics(port), "epollhttp_upload_bytes_stored_total"), 0);
   // ...a HEAD has the old PATCH commit and end first, so it sees the bytes.
   EXPECT_EQ(HeadOffset(port, path), 300000);
   bool reset = false;

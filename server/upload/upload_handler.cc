@@ -180,11 +180,18 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
     (void)writer;
     if (answered_) return http::BodyAction::kContinue;  // Dropped after a refusal.
-    piece_.assign(data.data(), data.size());
+    // A piece goes to the disk at once when no write is in flight; while
+    // one is, the pieces that arrive gather into the next write (a worker
+    // hand-off per socket read would cost more than the write), up to
+    // kBatch bytes, where the body pauses.
+    piece_.append(data.data(), data.size());
     has_piece_ = true;
-    paused_ = true;
     Next();
-    return http::BodyAction::kPause;
+    if (has_piece_ && piece_.size() >= kBatch) {
+      paused_ = true;
+      return http::BodyAction::kPause;
+    }
+    return http::BodyAction::kContinue;
   }
 
   void OnEnd(http::ResponseWriter& writer) override {
@@ -207,13 +214,17 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       UploadStore* store = context_.store;
       const bool verify = checksum.has_value();
       UploadLocks* locks = &context_.locks;
+      // Bytes gathered and not yet written go too, unless a write is in
+      // flight (its offset is not known here; they are then dropped).
+      std::string piece = !verify && has_piece_ && !work_.pending() ? std::move(piece_) : "";
       context_.workers
           ->Submit(
               writer_->loop(),
-              [store, id = id, verify] {
+              [store, id = id, verify, offset = written_, piece = std::move(piece)] {
                 if (verify) {
                   (void)store->Rollback(id);
                 } else {
+                  if (!piece.empty()) (void)store->Write(id, offset, piece);
                   (void)store->Commit(id);
                 }
               },
@@ -255,14 +266,17 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   // verified now, dropped), then the connection closes and the lock goes.
   void EndPreempted() {
     answered_ = true;
+    std::string piece = has_piece_ && !checksum.has_value() ? std::move(piece_) : "";
     has_piece_ = false;
     UploadStore* store = context_.store;
     work_ = context_.workers->Submit(
         writer_->loop(),
-        [store, id = id, verify = checksum.has_value()] {
+        [store, id = id, verify = checksum.has_value(), offset = written_,
+         piece = std::move(piece)] {
           if (verify) {
             (void)store->Rollback(id);
           } else {
+            if (!piece.empty()) (void)store->Write(id, offset, piece);
             (void)store->Commit(id);
           }
         },
@@ -277,9 +291,12 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   void Next() {
     if (answered_ || work_.pending() || !ready_) return;
     if (preempted_) return EndPreempted();
-    if (has_piece_) return SubmitWrite();
-    if (ended_) return SubmitFinalCommit();
-    if (paused_) {
+    if (has_piece_) {
+      SubmitWrite();  // Takes the gathered bytes: more may gather meanwhile.
+    } else if (ended_) {
+      return SubmitFinalCommit();
+    }
+    if (paused_ && !has_piece_ && !answered_) {
       paused_ = false;
       writer_->ResumeBody();
     }
@@ -581,8 +598,11 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   bool answered_ = false;   // The response is given.
   bool ended_ = false;      // The whole body has arrived.
   bool paused_ = false;     // The body is paused.
+  // Body bytes gather into writes of at most about this size while one is
+  // in flight (so a stream holds at most two in memory).
+  static constexpr size_t kBatch = 256 * 1024;
   bool has_piece_ = false;
-  std::string piece_;       // A body piece waiting for its write.
+  std::string piece_;       // Body bytes waiting for their write.
   int64_t expires_ = 0;     // When the upload may be removed if incomplete.
   int64_t written_ = 0;     // Where this upload's bytes end.
   int64_t committed_ = -1;  // Durable, as last heard; -1: not known yet.
