@@ -20,6 +20,7 @@ struct WorkItem {
   WorkerPool::Task done;
   Work* handle = nullptr;
   std::atomic<bool> cancelled{false};
+  bool run_done = true;  // Loop thread only: false once orphaned.
 
   // Complete() runs on the loop's thread once the work has run (or was
   // dropped): `done` runs unless the handle cancelled it.
@@ -28,7 +29,7 @@ struct WorkItem {
     if (item->handle != nullptr) item->handle->item_ = nullptr;
     item->handle = nullptr;
     // `done` may destroy its own handle, or submit more work.
-    if (ran) item->done();
+    if (ran && item->run_done) item->done();
   }
 };
 
@@ -54,6 +55,14 @@ void Work::Cancel() {
   if (item_ == nullptr) return;
   EPOLLHTTP_DCHECK(item_->loop->InLoopThread());
   item_->cancelled.store(true, std::memory_order_relaxed);
+  item_->handle = nullptr;
+  item_ = nullptr;
+}
+
+void Work::Orphan() {
+  if (item_ == nullptr) return;
+  EPOLLHTTP_DCHECK(item_->loop->InLoopThread());
+  item_->run_done = false;
   item_->handle = nullptr;
   item_ = nullptr;
 }

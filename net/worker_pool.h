@@ -67,6 +67,10 @@ class Work {
   // may destroy (work that must outlive its stream: the last commit of an
   // aborted upload). Does nothing on an empty handle.
   void Detach();
+  // Orphan() lets the work run (it can no longer be cancelled) but drops
+  // `done`: for work whose effect must happen though its submitter is going
+  // away (an aborted upload's last write). Does nothing on an empty handle.
+  void Orphan();
   // pending() is true from Submit() until `done` runs or Cancel().
   [[nodiscard]] bool pending() const { return item_ != nullptr; }
 

@@ -226,5 +226,23 @@ TEST(WorkerPoolTest, DetachedWorkRunsAfterItsHandleIsGone) {
   EXPECT_EQ(done, 1);
 }
 
+TEST(WorkerPoolTest, OrphanedWorkRunsButItsDoneDoesNot) {
+  auto pool = NewPool(1);
+  auto loop = NewLoop();
+  std::atomic<int> worked{0};
+  int done = 0;
+  {
+    Work work = pool->Submit(
+        loop.get(), [&] { worked.fetch_add(1); }, [&] { ++done; });
+    work.Orphan();
+    EXPECT_FALSE(work.pending());
+  }
+  Work sentinel = pool->Submit(
+      loop.get(), [] {}, [&] { loop->Stop(); });
+  loop->Run();
+  EXPECT_EQ(worked.load(), 1);
+  EXPECT_EQ(done, 0);
+}
+
 }  // namespace
 }  // namespace epollhttp::net

@@ -9,7 +9,9 @@
 // way a name from a request reaches a path.
 //
 // The durability contract (docs/uploads.md):
-// - Create() returns once the new upload's record is durable.
+// - Create() returns once the new upload's record is durable (written in
+//   place: a torn first record does not parse, and recovery drops it with
+//   its data, as the creation was never acknowledged).
 // - Write() puts bytes in the file; they are not promised to anyone.
 // - Commit() makes every byte written so far durable (fdatasync), then
 //   writes a new record to `<id>.info.tmp`, fsyncs it, renames it over
@@ -182,8 +184,9 @@ class UploadStore {
   absl::Status Recover(RecoveryStats* stats);
   std::shared_ptr<Upload> Find(absl::string_view id) const;
   // WriteRecord() commits `state` as the upload's record (tmp, sync, rename,
-  // directory sync); `*sync_failed` says whether a sync was what failed.
-  int WriteRecord(const UploadState& state, bool* sync_failed);
+  // directory sync; a new upload's `first` record in place, sync, directory
+  // sync); `*sync_failed` says whether a sync was what failed.
+  int WriteRecord(const UploadState& state, bool first, bool* sync_failed);
   std::string DataPath(absl::string_view id) const;
   // DataSync() and Sync() are the file system's, timed into counters_.
   int DataSync(int fd);

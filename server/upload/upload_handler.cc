@@ -1,9 +1,11 @@
 #include "server/upload/upload_handler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -214,13 +216,30 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       UploadStore* store = context_.store;
       const bool verify = checksum.has_value();
       UploadLocks* locks = &context_.locks;
-      // Bytes gathered and not yet written go too, unless a write is in
-      // flight (its offset is not known here; they are then dropped).
-      std::string piece = !verify && has_piece_ && !work_.pending() ? std::move(piece_) : "";
+      // A write in flight still happens; the bytes gathered behind it are
+      // written after it, and then it commits. If it is already past its
+      // write, they go in the job below, which its bytes then precede.
+      std::string piece = !verify && has_piece_ ? std::move(piece_) : "";
+      int64_t offset = written_;
+      if (work_.pending() && pending_write_ != nullptr && !verify) {
+        bool handed = false;
+        {
+          std::lock_guard<std::mutex> lock(pending_write_->mutex);
+          if (!pending_write_->finished) {
+            pending_write_->commit_after = true;
+            pending_write_->tail = std::move(piece);
+            handed = true;
+          }
+        }
+        offset += in_flight_size_;
+        piece = handed ? "" : std::move(piece);
+        work_.Orphan();
+        pending_write_ = nullptr;
+      }
       context_.workers
           ->Submit(
               writer_->loop(),
-              [store, id = id, verify, offset = written_, piece = std::move(piece)] {
+              [store, id = id, verify, offset, piece = std::move(piece)] {
                 if (verify) {
                   (void)store->Rollback(id);
                 } else {
@@ -438,13 +457,15 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       has_piece_ = false;
       return Refuse(413);
     }
-    struct Result {
+    struct Result : WriteJob {
       int error = 0;
       std::optional<int64_t> committed;  // When a commit was due.
       std::unique_ptr<Digest> digest;    // Travels with the bytes it hashes.
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
+    pending_write_ = raw;
+    in_flight_size_ = size;
     raw->digest = std::move(digest);
     const bool commit =
         !checksum.has_value() && written_ + size - committed_ >= context_.options.commit_bytes;
@@ -454,9 +475,23 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
           if (raw->digest != nullptr) raw->digest->Update(piece);
           raw->error = store->Write(id, offset, piece);
-          if (raw->error == 0 && commit) raw->committed = store->Commit(id);
+          bool commit_after = false;
+          std::string tail;
+          {
+            std::lock_guard<std::mutex> lock(raw->mutex);
+            raw->finished = true;
+            commit_after = raw->commit_after;
+            tail = std::move(raw->tail);
+          }
+          // The request died meanwhile: the bytes that arrived count (see
+          // OnAbort()), in order after this write.
+          if (raw->error == 0 && commit_after && !tail.empty()) {
+            (void)store->Write(id, offset + static_cast<int64_t>(piece.size()), tail);
+          }
+          if (raw->error == 0 && (commit || commit_after)) raw->committed = store->Commit(id);
         },
         [this, size, result = std::move(result)] {
+          pending_write_ = nullptr;
           digest = std::move(result->digest);
           if (result->error < 0) {
             // The bytes that did get written count; the store knows how many.
@@ -591,13 +626,24 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   ExtraFieldsWriter out_;  // The codec's writer, with CORS fields.
   http::ResponseWriter* const writer_ = &out_;
   const Kind kind_;
-  net::Work work_;          // The step in flight.
-  uint64_t ticket_ = 0;     // The upload's lock, held or waited for.
-  bool preempted_ = false;  // A request behind this one asked it to end.
-  bool ready_ = false;      // Created or checked: bytes may be written.
-  bool answered_ = false;   // The response is given.
-  bool ended_ = false;      // The whole body has arrived.
-  bool paused_ = false;     // The body is paused.
+  // What a write in flight shares with OnAbort(), under its mutex: once the
+  // request died, the worker writes the bytes gathered behind it (`tail`)
+  // and commits, after its own write; `finished` says it is past that point.
+  struct WriteJob {
+    std::mutex mutex;
+    bool finished = false;
+    bool commit_after = false;
+    std::string tail;
+  };
+  net::Work work_;                     // The step in flight.
+  WriteJob* pending_write_ = nullptr;  // The write in flight, if work_ is one,
+  int64_t in_flight_size_ = 0;         // and its size.
+  uint64_t ticket_ = 0;                // The upload's lock, held or waited for.
+  bool preempted_ = false;             // A request behind this one asked it to end.
+  bool ready_ = false;                 // Created or checked: bytes may be written.
+  bool answered_ = false;              // The response is given.
+  bool ended_ = false;                 // The whole body has arrived.
+  bool paused_ = false;                // The body is paused.
   // Body bytes gather into writes of at most about this size while one is
   // in flight (so a stream holds at most two in memory).
   static constexpr size_t kBatch = 256 * 1024;
