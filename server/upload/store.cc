@@ -20,6 +20,9 @@ constexpr absl::string_view kDataSuffix = ".bin";
 constexpr absl::string_view kRecordSuffix = ".info";
 constexpr absl::string_view kTempSuffix = ".tmp";
 constexpr absl::string_view kRecordHeader = "epollhttp-upload 1\n";
+// A record log longer than this is rewritten whole (temporary file and
+// rename) instead of appended to.
+constexpr int64_t kMaxRecordLog = 64 * 1024;
 
 // NewId() is 128 random bits as hex.
 std::string NewId() {
@@ -52,11 +55,11 @@ int WriteAll(FileSystem* fs, int fd, absl::string_view data, int64_t offset, int
   return 0;
 }
 
-// ReadAll() reads a small file whole (records), up to 64 KiB.
+// ReadAll() reads a small file whole (record logs), up to 256 KiB.
 int ReadAll(FileSystem* fs, int fd, std::string* out) {
   out->clear();
   char buffer[4096];
-  while (out->size() < 64 * 1024) {
+  while (out->size() < 256 * 1024) {
     const ssize_t n = fs->Pread(fd, buffer, sizeof(buffer), static_cast<int64_t>(out->size()));
     if (n < 0) return static_cast<int>(n);
     if (n == 0) return 0;
@@ -70,9 +73,10 @@ int ReadAll(FileSystem* fs, int fd, std::string* out) {
 struct UploadStore::Upload {
   std::mutex mutex;  // Serialises the calls on this upload.
   UploadState state;
-  int fd = -1;           // The data file, open while the upload lives.
-  int64_t written = 0;   // Where its bytes end (>= state.offset).
-  bool removed = false;  // Removed while a caller still held it.
+  int fd = -1;               // The data file, open while the upload lives.
+  int64_t written = 0;       // Where its bytes end (>= state.offset).
+  bool removed = false;      // Removed while a caller still held it.
+  int64_t record_bytes = 0;  // The record log's size.
 };
 
 bool ValidId(absl::string_view id) {
@@ -120,6 +124,23 @@ std::optional<UploadState> ParseRecord(absl::string_view id, absl::string_view t
   // record has one form and a torn one never parses.
   if (EncodeRecord(s) != original) return std::nullopt;
   return s;
+}
+
+std::optional<UploadState> ParseRecordLog(absl::string_view id, absl::string_view text,
+                                          size_t* valid_bytes) {
+  std::optional<UploadState> last;
+  size_t at = 0;
+  *valid_bytes = 0;
+  while (at < text.size()) {
+    const size_t end = text.find("\nend\n", at);
+    if (end == absl::string_view::npos) break;
+    std::optional<UploadState> state = ParseRecord(id, text.substr(at, end + 5 - at));
+    if (!state.has_value()) break;  // A torn or foreign tail: what follows is not in force.
+    last = std::move(state);
+    at = end + 5;
+    *valid_bytes = at;
+  }
+  return last;
 }
 
 void StoreCounters::ObserveSync(int64_t ns) {
@@ -206,7 +227,18 @@ absl::Status UploadStore::Recover(RecoveryStats* stats) {
     int r = fd < 0 ? fd : ReadAll(fs_, fd, &text);
     if (fd >= 0) fs_->Close(fd);
     std::optional<UploadState> state;
-    if (r == 0) state = ParseRecord(id, text);
+    size_t valid = 0;
+    if (r == 0) state = ParseRecordLog(id, text, &valid);
+    if (state.has_value() && valid < text.size()) {
+      // An append cut short: never in force, and the next goes where it began.
+      const int rfd = fs_->OpenFile(RecordPath(id), false);
+      if (rfd < 0 || fs_->Truncate(rfd, static_cast<int64_t>(valid)) < 0 ||
+          fs_->DataSync(rfd) < 0) {
+        state.reset();
+      }
+      if (rfd >= 0) fs_->Close(rfd);
+      ++stats->half_made_records;
+    }
     if (!state.has_value()) {
       ++stats->unreadable_records;
       fs_->Unlink(RecordPath(id));
@@ -217,6 +249,7 @@ absl::Status UploadStore::Recover(RecoveryStats* stats) {
     }
     auto upload = std::make_shared<Upload>();
     upload->state = std::move(*state);
+    upload->record_bytes = static_cast<int64_t>(valid);
     fd = fs_->OpenFile(DataPath(id), false);
     if (fd == -ENOENT && upload->state.offset == 0) {
       // Created, the record made durable, the data file's entry not: recreate it.
@@ -282,9 +315,30 @@ std::shared_ptr<UploadStore::Upload> UploadStore::Find(absl::string_view id) con
   return it == uploads_.end() ? nullptr : it->second;
 }
 
-int UploadStore::WriteRecord(const UploadState& state, bool first, bool* sync_failed) {
+int UploadStore::WriteRecord(const UploadState& state, bool first, Upload* upload,
+                             bool* sync_failed) {
   *sync_failed = false;
   const std::string record = RecordPath(state.id);
+  const std::string text = EncodeRecord(state);
+  const int64_t size = static_cast<int64_t>(text.size());
+  if (!first && upload->record_bytes > 0 && upload->record_bytes + size <= kMaxRecordLog) {
+    // Appended to the log and fdatasync'd: no inode made or deleted, no
+    // directory sync (ext4 makes deleted inodes expensive to step over). A
+    // torn append does not parse, so the record before it stays in force.
+    const int fd = fs_->OpenFile(record, false);
+    if (fd < 0) return fd;
+    int64_t done = 0;
+    int r = WriteAll(fs_, fd, text, upload->record_bytes, &done);
+    if (r == 0) {
+      r = DataSync(fd);
+      *sync_failed = r < 0;
+    } else if (done > 0) {
+      (void)fs_->Truncate(fd, upload->record_bytes);  // Best effort: recovery would anyway.
+    }
+    fs_->Close(fd);
+    if (r == 0) upload->record_bytes += size;
+    return r;
+  }
   // A new upload's first record is written in place: there is no record to
   // replace, and a torn one does not parse, so recovery drops the upload,
   // whose creation was never acknowledged. Saves a rename per upload (the
@@ -297,7 +351,7 @@ int UploadStore::WriteRecord(const UploadState& state, bool first, bool* sync_fa
   }
   if (fd < 0) return fd;
   int64_t done = 0;
-  int r = WriteAll(fs_, fd, EncodeRecord(state), 0, &done);
+  int r = WriteAll(fs_, fd, text, 0, &done);
   if (r == 0) {
     r = Sync(fd);
     *sync_failed = r < 0;
@@ -310,6 +364,7 @@ int UploadStore::WriteRecord(const UploadState& state, bool first, bool* sync_fa
   }
   r = Sync(dir_fd_);
   *sync_failed = r < 0;
+  if (r == 0 && upload != nullptr) upload->record_bytes = size;
   return r;
 }
 
@@ -354,7 +409,7 @@ absl::StatusOr<UploadState> UploadStore::Create(int64_t length, absl::string_vie
   }
   if (const int r = DataSync(fd); r < 0) return fail(r, true);
   bool sync_failed = false;
-  if (const int r = WriteRecord(state, /*first=*/true, &sync_failed); r < 0) {
+  if (const int r = WriteRecord(state, /*first=*/true, upload.get(), &sync_failed); r < 0) {
     fs_->Unlink(RecordPath(state.id));
     return fail(r, true);
   }
@@ -419,7 +474,7 @@ int64_t UploadStore::Commit(absl::string_view id) {
   next.offset = upload->written;
   next.complete = next.length >= 0 && next.offset == next.length;
   bool sync_failed = false;
-  if (const int r = WriteRecord(next, /*first=*/false, &sync_failed); r < 0) {
+  if (const int r = WriteRecord(next, /*first=*/false, upload.get(), &sync_failed); r < 0) {
     if (sync_failed) {
       upload->state.failed = true;
       counters_.sync_failures.fetch_add(1, std::memory_order_relaxed);
@@ -467,7 +522,7 @@ int UploadStore::DeclareLength(absl::string_view id, int64_t length) {
   next.length = length;
   next.complete = next.offset == length;
   bool sync_failed = false;
-  if (const int r = WriteRecord(next, /*first=*/false, &sync_failed); r < 0) {
+  if (const int r = WriteRecord(next, /*first=*/false, upload.get(), &sync_failed); r < 0) {
     reserved_ -= length - upload->written;
     if (sync_failed) upload->state.failed = true;
     return r;

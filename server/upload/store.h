@@ -14,11 +14,12 @@
 //   its data, as the creation was never acknowledged).
 // - Write() puts bytes in the file; they are not promised to anyone.
 // - Commit() makes every byte written so far durable (fdatasync), then
-//   writes a new record to `<id>.info.tmp`, fsyncs it, renames it over
-//   `<id>.info` and fsyncs the directory. Only then is the new offset
-//   acknowledged: the offset a client hears never exceeds what a power cut
-//   keeps. The record that reaches the committed offset of the declared
-//   length also marks the upload complete, so completion is atomic.
+//   appends a new record to `<id>.info`, a log of records of which the
+//   last complete one is in force, and fdatasyncs it (a log past 64 KiB is
+//   rewritten instead: `<id>.info.tmp`, fsync, rename, directory fsync).
+//   Only then is the new offset acknowledged: the offset a client hears
+//   never exceeds what a power cut keeps. The record that reaches the committed offset of the
+//   declared length also marks the upload complete, so completion is atomic.
 // - Any failed fsync or fdatasync (EIO above all: Linux drops the dirty
 //   pages, so a retry could succeed falsely) fails the upload for good:
 //   every later call on it returns -EIO and it is never served.
@@ -183,10 +184,12 @@ class UploadStore {
   UploadStore(FileSystem* fs, std::string dir, int dir_fd);
   absl::Status Recover(RecoveryStats* stats);
   std::shared_ptr<Upload> Find(absl::string_view id) const;
-  // WriteRecord() commits `state` as the upload's record (tmp, sync, rename,
-  // directory sync; a new upload's `first` record in place, sync, directory
-  // sync); `*sync_failed` says whether a sync was what failed.
-  int WriteRecord(const UploadState& state, bool first, bool* sync_failed);
+  // WriteRecord() commits `state` as the upload's record: appended to its
+  // record log and fdatasync'd; a new upload's `first` record written in
+  // place, synced, and the directory synced; a log grown past 64 KiB
+  // rewritten (temporary file, sync, rename, directory sync). `*sync_failed`
+  // says whether a sync was what failed.
+  int WriteRecord(const UploadState& state, bool first, Upload* upload, bool* sync_failed);
   std::string DataPath(absl::string_view id) const;
   // DataSync() and Sync() are the file system's, timed into counters_.
   int DataSync(int fd);
@@ -212,9 +215,13 @@ class UploadStore {
 
 // EncodeRecord() and ParseRecord() are the record's text form (for the store
 // and its fuzzer): ParseRecord() is nullopt unless the text is exactly what
-// EncodeRecord() makes of some state.
+// EncodeRecord() makes of some state. ParseRecordLog() reads a log of
+// records: the last of the complete ones before anything that does not
+// parse, and in `*valid_bytes` where that one ends.
 std::string EncodeRecord(const UploadState& state);
 std::optional<UploadState> ParseRecord(absl::string_view id, absl::string_view text);
+std::optional<UploadState> ParseRecordLog(absl::string_view id, absl::string_view text,
+                                          size_t* valid_bytes);
 
 }  // namespace epollhttp::upload
 

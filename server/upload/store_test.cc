@@ -46,7 +46,10 @@ TEST(UploadStoreTest, WritesCommitAndComplete) {
   EXPECT_EQ(done.metadata, "filename aGVsbG8=");
   EXPECT_EQ(store->Write(created.id, 10, "z"), -EEXIST);
   EXPECT_EQ(fs.Contents(Data(created.id)), "abcdefghij");
-  EXPECT_EQ(ParseRecord(created.id, fs.Contents(Record(created.id)))->offset, 10);
+  size_t valid = 0;
+  const std::string log = fs.Contents(Record(created.id));
+  EXPECT_EQ(ParseRecordLog(created.id, log, &valid)->offset, 10);
+  EXPECT_EQ(valid, log.size());
   const int fd = store->OpenData(created.id);
   ASSERT_GE(fd, 0);
   fs.Close(fd);
@@ -324,6 +327,40 @@ TEST(UploadStoreTest, TheQuotaAndTheIncompleteCapRefuseWithNothingLeftBehind) {
   auto reopened = OpenStore(&fs);
   EXPECT_EQ(reopened->reserved_bytes(), 40 + 0);
   EXPECT_EQ(reopened->incomplete(), 2);
+}
+
+TEST(UploadStoreTest, RecordsAreAppendedAndATornAppendIsCutAtRecovery) {
+  FakeFileSystem fs(kDir);
+  std::string id;
+  {
+    auto store = OpenStore(&fs);
+    id = store->Create(-1, "k dg==", 1000)->id;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(store->Write(id, i * 2, "ab"), 0);
+      ASSERT_EQ(store->Commit(id), i * 2 + 2);
+    }
+  }
+  const std::string log = fs.Contents(Record(id));
+  EXPECT_EQ(log.size(),
+            4 * EncodeRecord(UploadState{id, 0, -1, 1000, false, false, "k dg=="}).size());
+  // A power cut mid-append leaves part of a record: the one before it rules.
+  fs.WriteFile(Record(id), log + "epollhttp-upload 1\noffset 8\nlen");
+  RecoveryStats stats;
+  auto store = OpenStore(&fs, &stats);
+  EXPECT_EQ(store->Get(id)->offset, 6);
+  EXPECT_EQ(fs.Contents(Record(id)), log);  // Cut back: the next append follows it.
+  ASSERT_EQ(store->Write(id, 6, "cd"), 0);
+  EXPECT_EQ(store->Commit(id), 8);
+  fs.Crash({}, false);
+  EXPECT_EQ(OpenStore(&fs)->Get(id)->offset, 8);
+  // A long log is rewritten whole rather than grown past 64 KiB.
+  auto again = OpenStore(&fs);
+  for (int i = 0; i < 800; ++i) {
+    ASSERT_EQ(again->Write(id, 8 + i, "x"), 0);
+    ASSERT_GE(again->Commit(id), 0);
+  }
+  EXPECT_LT(fs.Contents(Record(id)).size(), size_t{64 * 1024 + 200});
+  EXPECT_EQ(again->Get(id)->offset, 808);
 }
 
 }  // namespace
