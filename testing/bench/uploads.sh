@@ -86,6 +86,10 @@ wait_for_port "$node_port" "$work/tus-node/err"
 us_per_mb() {
   local pid=$1; shift
   local before after
+  # Start from a clean page cache: the peers that never sync leave gigabytes
+  # dirty, and the kernel makes whoever writes next (here the one that
+  # syncs) pay for writing them back. Outside the measured window.
+  sync
   before=$(cpu_ticks "$pid")
   if ! "$loadgen_bin" --threads 4 --requests 100 --progress never "$@" >"$work/load.out" 2>&1; then
     echo "bench: loadgen failed: $(grep -E 'status codes|errors' "$work/load.out" | tr '\n' ' ')" >&2
