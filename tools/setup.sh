@@ -33,6 +33,7 @@ packages=(
   prometheus           # promtool and a real Prometheus scraping /metrics (prometheus_e2e_test)
   node-llhttp          # llhttp 8.1 C sources: a reference parser (differential test)
   python3-h11          # h11 0.14: a second reference parser (differential test)
+  chromium             # headless: a page uploads across origins (upload_browser_e2e_test)
 )
 
 # buildifier and tus-js-client (//testing:tus_js_client_e2e_test), pinned in
