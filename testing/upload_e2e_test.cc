@@ -524,6 +524,47 @@ TEST(UploadE2eTest, TheDirectoryQuotaAndTheIncompleteCap) {
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
+// KNOWN RACE, issue #24 (disabled until fixed; it fails in about 3 runs of
+// 5): a HEAD sent the moment a PATCH is cut can report the offset from
+// before the cut PATCH's bytes are committed, so the resuming PATCH gets
+// 409 ("head said 0, now 290610"). Before LockHold and UploadLocks::Orphan()
+// the same sequence crashed the server (a use after free in the lock's
+// posted Preempt(), found by loadgen's `--upload tus --interrupt` on the
+// wip/loadgen-upload branch).
+TEST(UploadE2eTest, DISABLED_ACutPatchThenAnImmediateHeadAndResume) {
+  // A client cuts its PATCH and asks HEAD at once, on a new connection, as
+  // tus clients do after a drop: the HEAD may arrive before the server has
+  // seen the old connection end. It must wait for the old request's bytes to
+  // be settled, and the PATCH it leads to must fit (no 409).
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("cut-then-head")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  const std::string path = Create(port, "Upload-Length: 100000000\r\n");
+  int64_t offset = 0;
+  for (int round = 0; round < 30; ++round) {
+    {
+      Fd fd = ConnectLoopback(port);
+      ASSERT_TRUE(
+          SendAll(fd.get(), absl::StrCat("PATCH ", path,
+                                         " HTTP/1.1\r\nHost: t\r\nTus-Resumable: 1.0.0\r\n"
+                                         "Upload-Offset: ",
+                                         offset,
+                                         "\r\nContent-Type: application/offset+octet-stream\r\n"
+                                         "Content-Length: 1000000\r\n\r\n",
+                                         std::string(300000, 'c'))));
+    }  // Cut.
+    const int64_t now = HeadOffset(port, path);
+    ASSERT_GE(now, offset) << "round " << round;
+    ASSERT_LE(now, offset + 300000) << "round " << round;
+    const Response r = Send(port, Patch(path, now, std::string(1000, 'p')));
+    ASSERT_EQ(r.status, 204) << "round " << round << ": head said " << now << ", now "
+                             << HeadOffset(port, path) << ": " << r.head;
+    offset = Offset(r);
+    ASSERT_EQ(offset, now + 1000);
+  }
+  EXPECT_EQ((*server)->Stop(), 0);  // Alive and well.
+}
+
 TEST(UploadE2eTest, WithoutUploadDirFilesIsTheHelloReply) {
   auto server = ServerProcess::Start();
   ASSERT_TRUE(server.ok()) << server.status();

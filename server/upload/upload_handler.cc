@@ -176,6 +176,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     if (kind_ == Kind::kCreate) return SubmitCreate();
     bool granted = false;
     ticket_ = context_.locks.Acquire(id, writer_->loop(), this, kind_ == Kind::kPatch, &granted);
+    hold_ = std::make_shared<LockHold>(&context_.locks, id);
     if (granted) FirstStep();
   }
 
@@ -205,58 +206,87 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   void OnAbort(http::AbortReason reason) override {
     (void)reason;
     // The lock is let go once the last step below is done, so the next
-    // request sees its result.
-    const uint64_t ticket = ticket_;
-    ticket_ = 0;
-    // The bytes that arrived count (tus): commit them though nobody waits.
-    // The step in flight, if any, is cancelled with its handle, or finishes
-    // first; the store serialises the two.
-    // With a checksum they cannot be verified: they are dropped instead.
+    // request sees its result; until then it hears nothing (it is gone).
+    // The lock goes once this stream and every disk step it started are
+    // gone (LockHold), so the next request sees their result; until then
+    // the stream, gone, hears nothing.
+    if (ticket_ != 0) {
+      context_.locks.Orphan(id, ticket_);
+      hold_->ticket = ticket_;
+      ticket_ = 0;
+    }
+    // The bytes that arrived count (tus): commit them though nobody waits;
+    // with a checksum they cannot be verified, and are dropped instead. A
+    // write in flight is not cancelled: if it has not finished, it takes
+    // the rest of the job (the bytes gathered behind it, the commit or
+    // rollback, and the lock's release) so that nothing races it; if it has,
+    // a last job follows it.
     if (ready_ && !id.empty() && (kind_ == Kind::kCreate || kind_ == Kind::kPatch)) {
       UploadStore* store = context_.store;
       const bool verify = checksum.has_value();
-      UploadLocks* locks = &context_.locks;
-      // A write in flight still happens; the bytes gathered behind it are
-      // written after it, and then it commits. If it is already past its
-      // write, they go in the job below, which its bytes then precede.
       std::string piece = !verify && has_piece_ ? std::move(piece_) : "";
       int64_t offset = written_;
-      if (work_.pending() && pending_write_ != nullptr && !verify) {
-        bool handed = false;
+      if (work_.pending() && pending_write_ != nullptr) {
         {
           std::lock_guard<std::mutex> lock(pending_write_->mutex);
           if (!pending_write_->finished) {
-            pending_write_->commit_after = true;
+            pending_write_->after = verify ? WriteJob::After::kRollback : WriteJob::After::kCommit;
             pending_write_->tail = std::move(piece);
-            handed = true;
+            work_.Orphan();
+            pending_write_ = nullptr;
+            return;
           }
         }
-        offset += in_flight_size_;
-        piece = handed ? "" : std::move(piece);
+        offset += in_flight_size_;  // It wrote (or failed); its done is not needed.
         work_.Orphan();
         pending_write_ = nullptr;
       }
-      context_.workers
-          ->Submit(
-              writer_->loop(),
-              [store, id = id, verify, offset, piece = std::move(piece)] {
-                if (verify) {
-                  (void)store->Rollback(id);
-                } else {
-                  if (!piece.empty()) (void)store->Write(id, offset, piece);
-                  (void)store->Commit(id);
-                }
-              },
-              [locks, id = id, ticket] {
-                if (ticket != 0) locks->Release(id, ticket);
-              })
+      SubmitWork(
+          [store, id = id, verify, offset, piece = std::move(piece)] {
+            if (verify) {
+              (void)store->Rollback(id);
+            } else {
+              if (!piece.empty()) (void)store->Write(id, offset, piece);
+              (void)store->Commit(id);
+            }
+          },
+          [] {})
           .Detach();
-    } else if (ticket != 0) {
-      context_.locks.Release(id, ticket);
+    } else if (work_.pending()) {
+      work_.Orphan();  // It runs to its end; the lock waits for it.
     }
   }
 
  private:
+  // LockHold releases a ticket once the last of its holders (the stream and
+  // the disk steps it started, each of which keeps a reference while it may
+  // run) is gone: a request that died keeps the upload locked until its
+  // steps are over. Shared between the loop and worker threads: the one
+  // shared_ptr here, because ownership really is shared by whichever ends
+  // last.
+  struct LockHold {
+    LockHold(UploadLocks* l, std::string i) : locks(l), id(std::move(i)) {}
+    ~LockHold() {
+      if (const uint64_t t = ticket.load(); t != 0) locks->Release(id, t);
+    }
+    UploadLocks* locks;
+    std::string id;
+    std::atomic<uint64_t> ticket{0};  // Set when the stream hands its ticket over.
+  };
+
+  // SubmitWork() submits a disk step that keeps the lock hold alive while
+  // it may run.
+  template <typename Work, typename Done>
+  net::Work SubmitWork(Work work, Done done) {
+    return context_.workers->Submit(
+        writer_->loop(),
+        [hold = hold_, work = std::move(work)]() mutable {
+          work();
+          (void)hold;
+        },
+        std::move(done));
+  }
+
   void FirstStep() {
     switch (kind_) {
       case Kind::kCreate: return SubmitCreate();
@@ -288,8 +318,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     std::string piece = has_piece_ && !checksum.has_value() ? std::move(piece_) : "";
     has_piece_ = false;
     UploadStore* store = context_.store;
-    work_ = context_.workers->Submit(
-        writer_->loop(),
+    work_ = SubmitWork(
         [store, id = id, verify = checksum.has_value(), offset = written_,
          piece = std::move(piece)] {
           if (verify) {
@@ -329,12 +358,11 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     if (unsettled && checksum.has_value()) {
       // Unverified bytes never count: drop them, then answer.
       UploadStore* store = context_.store;
-      work_ = context_.workers->Submit(
-          writer_->loop(), [store, id = id] { (void)store->Rollback(id); },
-          [this, status] {
-            written_ = committed_;
-            Refuse(status);
-          });
+      work_ = SubmitWork([store, id = id] { (void)store->Rollback(id); },
+                         [this, status] {
+                           written_ = committed_;
+                           Refuse(status);
+                         });
       return;
     }
     if (unsettled && status != 500 && status != 410) {
@@ -344,14 +372,14 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       auto result = std::make_unique<Result>();
       Result* raw = result.get();
       UploadStore* store = context_.store;
-      work_ = context_.workers->Submit(
-          writer_->loop(), [store, raw, id = id] { raw->committed = store->Commit(id); },
-          [this, status, result = std::move(result)] {
-            if (result->committed >= 0) committed_ = result->committed;
-            written_ = committed_;  // Nothing more is written either way.
-            Refuse(result->committed < 0 ? StatusForError(static_cast<int>(result->committed))
-                                         : status);
-          });
+      work_ = SubmitWork([store, raw, id = id] { raw->committed = store->Commit(id); },
+                         [this, status, result = std::move(result)] {
+                           if (result->committed >= 0) committed_ = result->committed;
+                           written_ = committed_;  // Nothing more is written either way.
+                           Refuse(result->committed < 0
+                                      ? StatusForError(static_cast<int>(result->committed))
+                                      : status);
+                         });
       return;
     }
     answered_ = true;
@@ -372,26 +400,24 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     Result* raw = result.get();
     UploadStore* store = context_.store;
     const int64_t expires = Now() + context_.options.expiry_seconds;
-    work_ = context_.workers->Submit(
-        writer_->loop(),
-        [store, raw, length = length, metadata = metadata, expires] {
-          raw->state = store->Create(length, metadata, expires);
-        },
-        [this, result = std::move(result)] {
-          if (!result->state.ok()) {
-            const absl::StatusCode code = result->state.status().code();
-            if (code == absl::StatusCode::kUnavailable) return Refuse(503);  // The cap.
-            return Refuse(code == absl::StatusCode::kResourceExhausted ||
-                                  code == absl::StatusCode::kOutOfRange
-                              ? 507
-                              : 500);
-          }
-          id = result->state->id;
-          committed_ = written_ = 0;
-          expires_ = result->state->expires_unix;
-          ready_ = true;
-          Next();
-        });
+    work_ = SubmitWork([store, raw, length = length, metadata = metadata,
+                        expires] { raw->state = store->Create(length, metadata, expires); },
+                       [this, result = std::move(result)] {
+                         if (!result->state.ok()) {
+                           const absl::StatusCode code = result->state.status().code();
+                           if (code == absl::StatusCode::kUnavailable)
+                             return Refuse(503);  // The cap.
+                           return Refuse(code == absl::StatusCode::kResourceExhausted ||
+                                                 code == absl::StatusCode::kOutOfRange
+                                             ? 507
+                                             : 500);
+                         }
+                         id = result->state->id;
+                         committed_ = written_ = 0;
+                         expires_ = result->state->expires_unix;
+                         ready_ = true;
+                         Next();
+                       });
   }
 
   void SubmitPrepare() {
@@ -402,8 +428,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
     UploadStore* store = context_.store;
-    work_ = context_.workers->Submit(
-        writer_->loop(),
+    work_ = SubmitWork(
         [store, raw, id = id, offset = client_offset, length = length] {
           std::optional<UploadState> state = store->Get(id);
           if (!state.has_value()) {
@@ -470,25 +495,32 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     const bool commit =
         !checksum.has_value() && written_ + size - committed_ >= context_.options.commit_bytes;
     UploadStore* store = context_.store;
-    work_ = context_.workers->Submit(
-        writer_->loop(),
+    work_ = SubmitWork(
         [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
           if (raw->digest != nullptr) raw->digest->Update(piece);
           raw->error = store->Write(id, offset, piece);
-          bool commit_after = false;
+          WriteJob::After after;
           std::string tail;
           {
             std::lock_guard<std::mutex> lock(raw->mutex);
             raw->finished = true;
-            commit_after = raw->commit_after;
+            after = raw->after;
             tail = std::move(raw->tail);
           }
-          // The request died meanwhile: the bytes that arrived count (see
-          // OnAbort()), in order after this write.
-          if (raw->error == 0 && commit_after && !tail.empty()) {
-            (void)store->Write(id, offset + static_cast<int64_t>(piece.size()), tail);
+          // The request died meanwhile (see OnAbort()): the bytes that
+          // arrived count, in order after this write.
+          if (after == WriteJob::After::kRollback) {
+            (void)store->Rollback(id);
+          } else {
+            if (raw->error == 0 && after == WriteJob::After::kCommit && !tail.empty()) {
+              (void)store->Write(id, offset + static_cast<int64_t>(piece.size()), tail);
+            }
+            if (raw->error == 0 && (commit || after == WriteJob::After::kCommit)) {
+              raw->committed = store->Commit(id);
+            } else if (raw->error != 0 && after == WriteJob::After::kCommit) {
+              (void)store->Commit(id);  // What did get written.
+            }
           }
-          if (raw->error == 0 && (commit || commit_after)) raw->committed = store->Commit(id);
         },
         [this, size, result = std::move(result)] {
           pending_write_ = nullptr;
@@ -523,8 +555,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     raw->digest = std::move(digest);
     UploadStore* store = context_.store;
     std::string expected = checksum.has_value() ? checksum->digest : "";
-    work_ = context_.workers->Submit(
-        writer_->loop(),
+    work_ = SubmitWork(
         [store, raw, id = id, expected = std::move(expected)] {
           if (raw->digest != nullptr) {
             // An empty body hashes to the empty digest, which must match too.
@@ -567,41 +598,42 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
     UploadStore* store = context_.store;
-    work_ = context_.workers->Submit(
-        writer_->loop(), [store, raw, id = id] { raw->state = store->Get(id); },
-        [this, result = std::move(result)] {
-          answered_ = true;
-          Unlock();
-          const std::optional<UploadState>& state = result->state;
-          if (!state.has_value()) return Answer(*writer_, 404, {{"Cache-Control", "no-store"}});
-          if (state->failed) return Answer(*writer_, 410, {{"Cache-Control", "no-store"}});
-          Fields fields = {{"Upload-Offset", absl::StrCat(state->offset)},
-                           {"Cache-Control", "no-store"}};
-          if (state->length >= 0) {
-            fields.emplace_back("Upload-Length", absl::StrCat(state->length));
-          } else {
-            fields.emplace_back("Upload-Defer-Length", "1");
-          }
-          if (!state->metadata.empty()) fields.emplace_back("Upload-Metadata", state->metadata);
-          if (!state->complete)
-            fields.emplace_back("Upload-Expires", HttpDate(state->expires_unix));
-          Answer(*writer_, 200, fields);
-        });
+    work_ = SubmitWork([store, raw, id = id] { raw->state = store->Get(id); },
+                       [this, result = std::move(result)] {
+                         answered_ = true;
+                         Unlock();
+                         const std::optional<UploadState>& state = result->state;
+                         if (!state.has_value())
+                           return Answer(*writer_, 404, {{"Cache-Control", "no-store"}});
+                         if (state->failed)
+                           return Answer(*writer_, 410, {{"Cache-Control", "no-store"}});
+                         Fields fields = {{"Upload-Offset", absl::StrCat(state->offset)},
+                                          {"Cache-Control", "no-store"}};
+                         if (state->length >= 0) {
+                           fields.emplace_back("Upload-Length", absl::StrCat(state->length));
+                         } else {
+                           fields.emplace_back("Upload-Defer-Length", "1");
+                         }
+                         if (!state->metadata.empty())
+                           fields.emplace_back("Upload-Metadata", state->metadata);
+                         if (!state->complete)
+                           fields.emplace_back("Upload-Expires", HttpDate(state->expires_unix));
+                         Answer(*writer_, 200, fields);
+                       });
   }
 
   void SubmitDelete() {
     auto result = std::make_unique<int>(0);
     int* raw = result.get();
     UploadStore* store = context_.store;
-    work_ = context_.workers->Submit(
-        writer_->loop(), [store, raw, id = id] { *raw = store->Remove(id); },
-        [this, result = std::move(result)] {
-          answered_ = true;
-          Unlock();
-          const int status = *result == 0 ? 204 : StatusForError(*result);
-          Count(status);
-          Answer(*writer_, status, {});
-        });
+    work_ = SubmitWork([store, raw, id = id] { *raw = store->Remove(id); },
+                       [this, result = std::move(result)] {
+                         answered_ = true;
+                         Unlock();
+                         const int status = *result == 0 ? 204 : StatusForError(*result);
+                         Count(status);
+                         Answer(*writer_, status, {});
+                       });
   }
 
   // Count() counts an answer the metrics follow.
@@ -627,18 +659,21 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   http::ResponseWriter* const writer_ = &out_;
   const Kind kind_;
   // What a write in flight shares with OnAbort(), under its mutex: once the
-  // request died, the worker writes the bytes gathered behind it (`tail`)
-  // and commits, after its own write; `finished` says it is past that point.
+  // request died, the worker, after its own write, writes the bytes
+  // gathered behind it (`tail`), commits (or rolls back, under a checksum)
+  // (the lock waits for it); `finished` says it is past that point.
   struct WriteJob {
+    enum class After { kNothing, kCommit, kRollback };
     std::mutex mutex;
     bool finished = false;
-    bool commit_after = false;
+    After after = After::kNothing;
     std::string tail;
   };
   net::Work work_;                     // The step in flight.
   WriteJob* pending_write_ = nullptr;  // The write in flight, if work_ is one,
   int64_t in_flight_size_ = 0;         // and its size.
   uint64_t ticket_ = 0;                // The upload's lock, held or waited for.
+  std::shared_ptr<LockHold> hold_;     // Releases the lock after the last step.
   bool preempted_ = false;             // A request behind this one asked it to end.
   bool ready_ = false;                 // Created or checked: bytes may be written.
   bool answered_ = false;              // The response is given.

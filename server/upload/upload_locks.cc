@@ -4,22 +4,33 @@
 
 namespace epollhttp::upload {
 
-bool UploadLocks::Queued(const std::string& id, uint64_t ticket) const {
+UploadLocks::Client* UploadLocks::ClientOf(const std::string& id, uint64_t ticket) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = queues_.find(id);
-  if (it == queues_.end()) return false;
-  return std::any_of(it->second.begin(), it->second.end(),
-                     [ticket](const Entry& e) { return e.ticket == ticket; });
+  if (it == queues_.end()) return nullptr;
+  for (const Entry& e : it->second) {
+    if (e.ticket == ticket) return e.client;
+  }
+  return nullptr;
+}
+
+void UploadLocks::Orphan(absl::string_view id, uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = queues_.find(id);
+  if (it == queues_.end()) return;
+  for (Entry& e : it->second) {
+    if (e.ticket == ticket) e.client = nullptr;
+  }
 }
 
 void UploadLocks::PostPreempt(const std::string& id, std::deque<Entry>& queue) {
   Entry& holder = queue.front();
   if (!holder.preemptible || holder.preempt_sent || queue.size() < 2) return;
   holder.preempt_sent = true;
-  holder.loop->Post([this, id, ticket = holder.ticket, client = holder.client] {
-    // Still registered: still alive (it releases, on this thread, before it
-    // is destroyed).
-    if (Queued(id, ticket)) client->Preempt();
+  holder.loop->Post([this, id, ticket = holder.ticket] {
+    // Still registered and not orphaned: still alive (it releases or
+    // orphans its ticket, on this thread, before it is destroyed).
+    if (Client* client = ClientOf(id, ticket)) client->Preempt();
   });
 }
 
@@ -50,8 +61,8 @@ void UploadLocks::Release(absl::string_view id, uint64_t ticket) {
   }
   if (!was_holder) return;
   const Entry& next = queue.front();
-  next.loop->Post([this, id = it->first, ticket = next.ticket, client = next.client] {
-    if (Queued(id, ticket)) client->Granted();
+  next.loop->Post([this, id = it->first, ticket = next.ticket] {
+    if (Client* client = ClientOf(id, ticket)) client->Granted();
   });
   // More are waiting behind the new holder: if it is a PATCH, it ends first.
   PostPreempt(it->first, queue);

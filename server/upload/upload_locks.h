@@ -50,7 +50,12 @@ class UploadLocks {
   // `ticket` (a no-op once released); the next in line is granted.
   void Release(absl::string_view id, uint64_t ticket);
 
-  // holders() is how many uploads are locked now (for tests).
+  // Orphan() keeps ticket `ticket`'s place (the lock stays held) but
+  // forgets its client, which is going away: it hears nothing more. Its
+  // last work releases the ticket later.
+  void Orphan(absl::string_view id, uint64_t ticket);
+
+  // locked() is how many uploads are locked now (for tests).
   [[nodiscard]] size_t locked() const;
 
  private:
@@ -61,9 +66,9 @@ class UploadLocks {
     bool preemptible;
     bool preempt_sent = false;
   };
-  // Queued() is whether `ticket` is still in `id`'s queue (mutex_ held by
-  // the caller or not: it takes it).
-  bool Queued(const std::string& id, uint64_t ticket) const;
+  // ClientOf() is the client of `ticket` in `id`'s queue, or null if it
+  // left or was orphaned (takes mutex_).
+  Client* ClientOf(const std::string& id, uint64_t ticket) const;
   // PostPreempt() asks the holder of `queue` to end, once (mutex_ held).
   void PostPreempt(const std::string& id, std::deque<Entry>& queue);
 

@@ -64,5 +64,25 @@ TEST(UploadLocksTest, APostForAClientThatLeftIsDropped) {
   locks.Release("u", h);
 }
 
+TEST(UploadLocksTest, AnOrphanedHolderKeepsTheLockButHearsNothing) {
+  auto loop = net::EventLoop::Create().value();
+  UploadLocks locks;
+  std::vector<std::string> log;
+  auto patch = std::make_unique<Recorder>(&log, "patch");
+  Recorder head(&log, "head");
+  bool granted = false;
+  const uint64_t p = locks.Acquire("u", loop.get(), patch.get(), true, &granted);
+  locks.Orphan("u", p);  // The request died; its last commit is still on the way.
+  patch.reset();
+  const uint64_t h = locks.Acquire("u", loop.get(), &head, false, &granted);
+  EXPECT_FALSE(granted);
+  loop->RunUntilIdle();
+  EXPECT_TRUE(log.empty());  // The Preempt() posted for it reached no one.
+  locks.Release("u", p);     // The commit is done.
+  loop->RunUntilIdle();
+  EXPECT_EQ(log, std::vector<std::string>{"head granted"});
+  locks.Release("u", h);
+}
+
 }  // namespace
 }  // namespace epollhttp::upload
