@@ -86,7 +86,7 @@ cd "$root"
 # Everything a harness can reach: the libraries (not tests, benchmarks or
 # mains) and the test helpers the harnesses use.
 sources=()
-for f in base/*.cc server/*.cc server/http/*.cc net/*.cc; do
+for f in base/*.cc server/*.cc server/http/*.cc server/upload/*.cc net/*.cc; do
   case $f in
     *_test.cc | *_benchmark.cc | server/main.cc | base/cli_flags.cc) ;;
     *) sources+=("$f") ;;
@@ -129,7 +129,7 @@ while read -r name max_len harness_coverage dict; do
   if ! $CXX $CXXFLAGS "${flags[@]}" -std=c++17 -I"$root" -I"$llhttp_include" $absl_cflags \
     -c "fuzz/$name.cc" -o "$WORK/$name.o" ||
     ! $CXX $CXXFLAGS "$WORK/$name.o" -o "$OUT/$name" $LIB_FUZZING_ENGINE \
-      "$WORK/libepollhttp.a" $absl_libs -lpthread; then
+      "$WORK/libepollhttp.a" $absl_libs -lcrypto -lpthread; then
     echo "build.sh: building $name failed" >&2
     exit 1
   fi
