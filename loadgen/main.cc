@@ -85,7 +85,18 @@ ABSL_FLAG(std::string, body_sizes, "",
           "reported on its own.");
 ABSL_FLAG(bool, chunked, false,
           "Send the body with Transfer-Encoding: chunked instead of Content-Length.");
-ABSL_FLAG(int64_t, chunk_bytes, 64 * 1024, "With --chunked: body bytes per chunk.");
+ABSL_FLAG(int64_t, chunk_bytes, 0,
+          "Body bytes per chunk with --chunked (0: 64 KiB), per PATCH with --upload (0: the "
+          "whole body in one).");
+ABSL_FLAG(std::string, upload, "",
+          "tus: each request is a whole resumable upload to --url (the collection, e.g. "
+          "http://127.0.0.1:8000/files/): a creation, PATCHes of --chunk_bytes, and a GET "
+          "whose sha256 must equal the body's.");
+ABSL_FLAG(double, interrupt, 0,
+          "With --upload: this share (0..1) of PATCHes is cut halfway on purpose, then resumed "
+          "from the offset HEAD reports.");
+ABSL_FLAG(bool, verify_uploads, true,
+          "With --upload: check every stored upload by GET and sha256.");
 ABSL_FLAG(bool, expect_continue, false,
           "Send Expect: 100-continue and hold the body until the server's 100 Continue (or "
           "--continue_timeout). A final answer instead (417, 413, 401) is recorded as that "
@@ -437,9 +448,34 @@ absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_head
   config.form = absl::GetFlag(FLAGS_form);
   options.chunked = absl::GetFlag(FLAGS_chunked);
   options.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
-  if (options.chunk_bytes < 1 || options.chunk_bytes > (int64_t{16} << 20)) {
+  options.upload = absl::GetFlag(FLAGS_upload);
+  if (!options.upload.empty() && options.upload != "tus") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--chunk_bytes must be 1..16777216, got ", options.chunk_bytes));
+        absl::StrCat("--upload must be tus (the IETF draft is not supported yet), got \"",
+                     options.upload, "\""));
+  }
+  options.interrupt = absl::GetFlag(FLAGS_interrupt);
+  if (!(options.interrupt >= 0 && options.interrupt <= 1)) {
+    return absl::InvalidArgumentError("--interrupt must be 0..1");
+  }
+  if (options.interrupt > 0 && options.upload.empty()) {
+    return absl::InvalidArgumentError("--interrupt needs --upload");
+  }
+  options.verify_uploads = absl::GetFlag(FLAGS_verify_uploads);
+  if (!options.upload.empty()) {
+    if (options.chunked || absl::GetFlag(FLAGS_expect_continue) || absl::GetFlag(FLAGS_form)) {
+      return absl::InvalidArgumentError(
+          "--upload sends its own requests: not with --chunked, --expect_continue or --form");
+    }
+    options.method = "POST";
+  }
+  if (options.chunk_bytes == 0) {
+    options.chunk_bytes = options.upload.empty() ? 64 * 1024 : (int64_t{1} << 50);
+  }
+  if (options.chunk_bytes < 1 ||
+      (options.upload.empty() && options.chunk_bytes > (int64_t{16} << 20))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--chunk_bytes must be 1..16777216 (or 0), got ", options.chunk_bytes));
   }
   options.expect_continue = absl::GetFlag(FLAGS_expect_continue);
   const absl::Duration continue_timeout = absl::GetFlag(FLAGS_continue_timeout);

@@ -174,6 +174,12 @@ absl::StatusOr<Report> ReadReport(absl::string_view json) {
     return s;
   }
   if (absl::Status s = GetString(root, "rate_stages", &info.rate_stages); !s.ok()) return s;
+  const JsonValue* uploads = GetObject(root, "uploads");
+  if (uploads == nullptr) return Missing("uploads");
+  for (absl::Status s : {GetInt(*uploads, "interrupted", &stats.upload_interruptions),
+                         GetInt(*uploads, "verified", &stats.uploads_verified)}) {
+    if (!s.ok()) return s;
+  }
   const JsonValue* bodies = root.Find("bodies");
   if (bodies == nullptr || bodies->type() != JsonValue::Type::kArray) return Missing("bodies");
   for (const JsonValue& entry : bodies->array()) {
@@ -242,6 +248,8 @@ absl::StatusOr<Report> MergeReports(const std::vector<Report>& reports) {
     for (int p = 0; p < kPhases; ++p) out.stats.phases[p].Merge(s.phases[p]);
     out.stats.upload_rate.Merge(s.upload_rate);
     MergeBodies(s.bodies, &out.stats.bodies);
+    out.stats.upload_interruptions += s.upload_interruptions;
+    out.stats.uploads_verified += s.uploads_verified;
     if (r.info.rate_stages != out.info.rate_stages) out.info.rate_stages = "(several)";
     for (const auto& [h, into] :
          {std::pair(&s.latency, &out.stats.latency),

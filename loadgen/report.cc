@@ -112,6 +112,8 @@ void RunStats::Merge(const RunStats& other) {
   for (int p = 0; p < kPhases; ++p) phases[p].Merge(other.phases[p]);
   upload_rate.Merge(other.upload_rate);
   MergeBodies(other.bodies, &bodies);
+  upload_interruptions += other.upload_interruptions;
+  uploads_verified += other.uploads_verified;
   (void)series.Merge(other.series);  // Both from this process: same parameters.
 }
 
@@ -199,6 +201,10 @@ std::string FormatSummary(const RunInfo& info, const RunStats& stats, double sec
                     " resumed\n");
   }
   if (!stats.tls_error.empty()) absl::StrAppend(&out, "  tls failure: ", stats.tls_error, "\n");
+  if (stats.upload_interruptions > 0 || stats.uploads_verified > 0) {
+    absl::StrAppend(&out, "  uploads: ", stats.uploads_verified, " verified by GET (sha256), ",
+                    stats.upload_interruptions, " PATCHes cut and resumed\n");
+  }
   absl::StrAppend(&out, PhaseTable(stats));
   if (!stats.bodies.empty()) {
     absl::StrAppend(&out, absl::StrFormat("  %-14s %11s %9s %9s %9s %9s\n", "bodies", "bytes",
@@ -285,6 +291,8 @@ std::string FormatJson(const RunInfo& info, const RunStats& stats, double second
                     "\": ", HistogramJson(stats.phases[p]));
   }
   absl::StrAppend(&out, "},\n \"upload_kB_per_second\": ", HistogramJson(stats.upload_rate));
+  absl::StrAppend(&out, ",\n \"uploads\": {\"interrupted\": ", stats.upload_interruptions,
+                  ", \"verified\": ", stats.uploads_verified, "}");
   absl::StrAppend(&out, ",\n \"rate_stages\": ", JsonString(info.rate_stages), ",\n \"bodies\": [");
   for (size_t i = 0; i < stats.bodies.size(); ++i) {
     const BodyStats& b = stats.bodies[i];

@@ -24,6 +24,8 @@
 //   requests),
 //   upload_kB_per_second {same keys}: each answered upload's body bytes
 //   over its send phase, in kB/s,
+//   uploads {interrupted, verified}: --upload tus: PATCHes cut on purpose
+//   and resumed, and uploads whose GET matched the body's sha256,
 //   rate_stages: --rate's stages ("" without; rate_per_second is then their
 //   mean planned rate),
 //   bodies: [{name, body_bytes, requests, failed, bytes_sent, latency_us
@@ -116,6 +118,10 @@ struct RunStats {
   Histogram upload_rate;
   // One per body when a run sends several (in the order given), else empty.
   std::vector<BodyStats> bodies;
+  // --upload tus: PATCHes cut on purpose (and resumed), uploads whose GET
+  // matched the body's sha256.
+  int64_t upload_interruptions = 0;
+  int64_t uploads_verified = 0;
 
   void Count(ErrorKind kind) { ++errors[static_cast<int>(kind)]; }
   // Merge() adds `other`'s counts and samples (bodies matched by name).

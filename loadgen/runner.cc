@@ -16,6 +16,7 @@
 #include "loadgen/bodies.h"
 #include "loadgen/fiber.h"
 #include "loadgen/fiber_client.h"
+#include "loadgen/tus_upload.h"
 #include "loadgen/url.h"
 
 namespace epollhttp::loadgen {
@@ -92,6 +93,11 @@ class Client {
     } else {
       for (const Body& body : options.bodies) bodies_.push_back(body.payload);
     }
+    if (options.upload == "tus") {
+      tus_ = std::make_unique<TusUploader>(&client_, headers_, options.path, options.chunk_bytes,
+                                           options.interrupt, options.verify_uploads,
+                                           static_cast<uint64_t>(index) + 1);
+    }
     client_.set_keep_alive(options.keepalive);
     // No Accept-Encoding: bodies are counted and compared as sent.
     client_.set_decompress(false);
@@ -146,16 +152,27 @@ class Client {
       const Clock::time_point sent = Clock::now();
       if (open_model && sent - intended > std::chrono::milliseconds(1)) ++stats_.late;
       httplib::Response response;
-      const httplib::Error error = Send(&response);
+      httplib::Error error = httplib::Error::Success;
+      TusOutcome outcome;
+      if (tus_ != nullptr) {
+        trace_.Start();
+        outcome = tus_->Upload(*payload_, (*options_.body_sha256)[body_index_]);
+      } else {
+        error = Send(&response);
+      }
       const Clock::time_point done = Clock::now();
-      RecordPhases(error, done);
+      RecordPhases(tus_ != nullptr && !outcome.ok ? httplib::Error::Unknown : error, done);
       const int64_t latency = Micros(done - intended);
       stats_.latency.Record(latency);
       stats_.latency_uncorrected.Record(Micros(done - sent));
       const int64_t failed_before = stats_.failed;
       const int64_t sent_before = stats_.bytes_sent;
       const int64_t received_before = stats_.bytes_received;
-      Check(error, response);
+      if (tus_ != nullptr) {
+        CheckUpload(outcome);
+      } else {
+        Check(error, response);
+      }
       if (!stats_.bodies.empty()) {
         BodyStats& body = stats_.bodies[body_index_];
         ++body.requests;
@@ -272,6 +289,16 @@ class Client {
     }
   }
 
+  // CheckUpload() counts a whole tus upload.
+  void CheckUpload(const TusOutcome& outcome) {
+    stats_.bytes_sent += outcome.bytes_sent;
+    stats_.upload_interruptions += outcome.interruptions;
+    if (outcome.status != 0) ++stats_.status_codes[outcome.status];
+    if (outcome.verified) ++stats_.uploads_verified;
+    if (!outcome.ok) return Fail(outcome.kind);
+    ++stats_.succeeded;
+  }
+
   void Check(httplib::Error error, const httplib::Response& response) {
     if (error != httplib::Error::Success && trace_.early_status != 0) {
       // The server answered before the body was all sent, and the upload
@@ -342,7 +369,8 @@ class Client {
   std::atomic<int64_t>* completed_;
   RunStats& stats_;
   FiberClient client_;
-  RequestTrace trace_;  // The request in progress.
+  RequestTrace trace_;                // The request in progress.
+  std::unique_ptr<TusUploader> tus_;  // --upload tus.
   httplib::Headers headers_;
   const bool sends_body_;
   std::vector<const Payload*> bodies_;  // Indexed as options_.bodies (or just the payload).
@@ -387,6 +415,18 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
     return absl::InvalidArgumentError("need at least one thread and a client per thread");
   }
   std::vector<std::unique_ptr<FiberScheduler>> schedulers;
+  // --upload tus checks each stored body by its digest, computed once.
+  std::vector<std::string> digests;
+  RunOptions with_digests = options;
+  if (options.upload == "tus") {
+    if (options.bodies.empty()) {
+      digests.push_back(Sha256(*options.payload));
+    } else {
+      for (const Body& body : options.bodies) digests.push_back(Sha256(*body.payload));
+    }
+    with_digests.body_sha256 = &digests;
+  }
+  const RunOptions& run = with_digests;
   std::vector<RunStats> stats(static_cast<size_t>(threads));
   if (options.bodies.size() > 1) {
     for (RunStats& s : stats) {
@@ -406,8 +446,8 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
   double unix_start = 0;
   std::vector<std::unique_ptr<Client>> clients;
   for (int c = 0; c < options.clients; ++c) {
-    clients.push_back(std::make_unique<Client>(options, host, port, tls.get(), c, &start,
-                                               &unix_start, completed, &stats[c % threads]));
+    clients.push_back(std::make_unique<Client>(run, host, port, tls.get(), c, &start, &unix_start,
+                                               completed, &stats[c % threads]));
     Client* client = clients.back().get();
     if (absl::Status spawned = schedulers[c % threads]->Spawn([client] { client->Run(); });
         !spawned.ok()) {

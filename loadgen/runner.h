@@ -73,6 +73,15 @@ struct RunOptions {
   // Non-zero: each client sends its body at most this fast (bytes per
   // second), in slices a 100th of a second long, by fiber timers.
   double upload_bytes_per_second = 0;
+  // "tus": each request is a whole resumable upload (tus_upload.h) of the
+  // body to `path` (the collection), in PATCHes of chunk_bytes, a share
+  // `interrupt` of them cut and resumed, then checked by GET unless
+  // !verify_uploads. Empty: plain requests.
+  std::string upload;
+  double interrupt = 0;
+  bool verify_uploads = true;
+  // Set by Run(): each body's sha256, indexed as `bodies` (or the payload).
+  const std::vector<std::string>* body_sha256 = nullptr;
   std::chrono::milliseconds timeout{30000};  // Connect, read and write.
   int expect_status = 200;
   std::string expect_body;       // Empty: not checked.

@@ -73,7 +73,7 @@ TEST(LoadgenE2eTest, UsageErrorsAreOneLineAndExitCode2) {
         "--method BREW", "--header NoColon", "--progress=sometimes", "--workers -1", "stray",
         "--rate 50:1x", "--rate 10:1m --duration 5s", "--body_sizes 1k:50%",
         "--body_sizes 1k:100% --file /etc/hostname", "--client_upload_rate fast",
-        "--method GET --chunked", "--chunk_bytes 0", "--slo 'p50_think<1s'"}) {
+        "--method GET --chunked", "--chunk_bytes -1", "--slo 'p50_think<1s'"}) {
     int status = 0;
     const std::string out = RunCommand(absl::StrCat(LoadgenPath(), " ", args, " 2>&1"), &status);
     EXPECT_EQ(status, 2) << args << ": " << out;
@@ -354,6 +354,31 @@ TEST(LoadgenE2eTest, ABodyMixIsReportedPerBody) {
   EXPECT_EQ(JsonNumber(json, "bytes_sent"), small * 1000 + medium * 100000 + large * 1000000);
   EXPECT_EQ(JsonNumber(json, "bytes_sent", "\"name\": \"1M\""), large * 1000000);
   EXPECT_EQ(JsonNumber(json, "lost_body_bytes", "\"errors\""), 0);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(LoadgenE2eTest, EveryRequestAWholeTusUploadInterruptedResumedAndVerified) {
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/uploads");
+  int status = 0;
+  RunCommand(absl::StrCat("rm -rf ", dir, " && mkdir -p ", dir), &status);
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string json = RunCommand(
+      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                   "/files/ --upload tus --chunk_bytes 1000000 --interrupt 0.5 --threads 2 "
+                   "--requests 3 --progress never --json -"),
+      &status);
+  EXPECT_EQ(status, 0) << json;
+  EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 6) << json;
+  EXPECT_EQ(JsonNumber(json, "verified", "\"uploads\""), 6) << json;
+  EXPECT_GT(JsonNumber(json, "interrupted", "\"uploads\""), 0) << json;
+  EXPECT_EQ(JsonNumber(json, "204", "\"status_codes\""), 6) << json;
+  // Re-sent bytes count as sent: at least the six bodies.
+  EXPECT_GE(JsonNumber(json, "bytes_sent"), 6 * int64_t{3748935});
+  EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_uploads_completed_total"), 6);
+  const std::string out =
+      RunCommand(absl::StrCat(LoadgenPath(), " --upload ietf --progress never 2>&1"), &status);
+  EXPECT_EQ(status, 2) << out;
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
