@@ -117,6 +117,7 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
     return out;
   }
   int64_t offset = 0;
+  int conflicts = 0;
   while (offset < size) {
     const int64_t n = std::min(chunk_bytes_, size - offset);
     const bool cut = Interrupt();
@@ -159,7 +160,26 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
       offset = resumed;
       continue;
     }
-    if (!Step(patch, 204, &patched, &out)) return out;
+    if (!Step(patch, 204, &patched, &out)) {
+      // 409: the server settled an earlier, cut PATCH after this one's
+      // offset was read (it reads connections in its own order). Ask HEAD
+      // again and resume from there, as tus clients do, a few times.
+      if (out.status != 409 || ++conflicts > 5) return out;
+      httplib::Request head;
+      head.method = "HEAD";
+      head.path = location;
+      head.headers = headers_;
+      head.headers.emplace("Tus-Resumable", "1.0.0");
+      httplib::Response headed;
+      if (!Step(head, 200, &headed, &out)) return out;
+      const int64_t resumed = Offset(headed);
+      if (resumed < offset) {
+        out.kind = ErrorKind::kLostBytes;
+        return out;
+      }
+      offset = resumed;
+      continue;
+    }
     const int64_t next = Offset(patched);
     if (next != offset + n) {
       out.kind = ErrorKind::kLostBytes;

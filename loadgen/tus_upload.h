@@ -1,7 +1,8 @@
 // tus_upload.h: one whole resumable upload by the tus 1.0 protocol, as
 // loadgen's `--upload tus` makes each request: a creation (POST to the
 // collection), PATCHes of --chunk_bytes, some cut mid-body on purpose
-// (--interrupt) and resumed from the offset HEAD reports, then (unless told
+// (--interrupt) and resumed from the offset HEAD reports (also after a 409,
+// which a server that read the cut PATCH late answers), then (unless told
 // not to) a GET whose sha256 must equal the body's.
 //
 // Thread safety: an uploader belongs to its client's fiber.

@@ -21,9 +21,9 @@
 //   creation with bytes, the bytes are hashed on the worker pool as they are
 //   written and committed only if the digest matches: otherwise they are
 //   dropped and the answer is 460; an unknown algorithm is 400;
-// - one writer per upload (upload_locks.h): a PATCH, HEAD or DELETE that
-//   arrives while a PATCH of the same upload is in flight first has the
-//   older one commit and end (its connection closes), then proceeds;
+// - one writer per upload (upload_locks.h): a HEAD or DELETE that arrives
+//   while a PATCH of the same upload is in flight first has it commit and
+//   end (its connection closes), then proceeds; a PATCH waits its turn;
 // - DELETE on an upload: termination;
 // - expiration: the answers about an incomplete upload carry
 //   Upload-Expires (its creation plus expiry_seconds), after which the

@@ -26,6 +26,13 @@ void UploadLocks::Orphan(absl::string_view id, uint64_t ticket) {
 void UploadLocks::PostPreempt(const std::string& id, std::deque<Entry>& queue) {
   Entry& holder = queue.front();
   if (!holder.preemptible || holder.preempt_sent || queue.size() < 2) return;
+  // Only a HEAD or DELETE ends a PATCH early: a PATCH waiting behind another
+  // may be the older of the two (the server reads connections in its own
+  // order: a client's cut PATCH can be read after the PATCH that resumed
+  // it), so it waits its turn, and gets 409 if the offset moved.
+  if (std::all_of(queue.begin() + 1, queue.end(), [](const Entry& e) { return e.preemptible; })) {
+    return;
+  }
   holder.preempt_sent = true;
   holder.loop->Post([this, id, ticket = holder.ticket] {
     // Still registered and not orphaned: still alive (it releases or

@@ -1,9 +1,12 @@
 // upload_locks.h: one writer per upload across every event loop. A request
 // that touches an upload's state (PATCH, HEAD, DELETE) holds the upload's
 // lock while it does; one that arrives while another holds it waits its
-// turn, and if the holder is a PATCH, asks it to end first: the PATCH
-// commits what it wrote and closes its connection (the IETF draft's advice
-// for a client that reconnects while its old request lingers). Never 423.
+// turn. If the holder is a PATCH and a HEAD or DELETE waits, the PATCH is
+// asked to end first: it commits what it wrote and closes its connection
+// (the IETF draft's advice for a client that reconnects while its old
+// request lingers; a client asks HEAD before it resumes). A PATCH waiting
+// behind a PATCH does not end it: it may be the older one, read late.
+// Never 423.
 //
 // Thread safety: every method may be called from any loop thread. A
 // client's callbacks are posted to its own loop, and run only while it is
@@ -41,8 +44,9 @@ class UploadLocks {
   // Acquire() asks for upload `id`'s lock for `client`, living on `loop`'s
   // thread; returns a ticket for Release(), and sets `*granted` when the
   // lock is held at once. Otherwise Granted() is posted to `loop` when it
-  // is the client's turn; if the holder is `preemptible`, its Preempt() is
-  // posted to its loop (once).
+  // is the client's turn. `preemptible` marks a PATCH: a holder that is
+  // one hears Preempt() (posted to its loop, once) when a client that is
+  // not one waits behind it.
   uint64_t Acquire(absl::string_view id, net::EventLoop* loop, Client* client, bool preemptible,
                    bool* granted);
 

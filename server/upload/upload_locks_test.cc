@@ -84,5 +84,27 @@ TEST(UploadLocksTest, AnOrphanedHolderKeepsTheLockButHearsNothing) {
   locks.Release("u", h);
 }
 
+TEST(UploadLocksTest, APatchWaitingBehindAPatchDoesNotEndIt) {
+  auto loop = net::EventLoop::Create().value();
+  UploadLocks locks;
+  std::vector<std::string> log;
+  Recorder first(&log, "first"), second(&log, "second"), head(&log, "head");
+  bool granted = false;
+  const uint64_t a = locks.Acquire("u", loop.get(), &first, true, &granted);
+  const uint64_t b = locks.Acquire("u", loop.get(), &second, true, &granted);
+  loop->RunUntilIdle();
+  EXPECT_TRUE(log.empty());  // It may be the older one, read late: it waits.
+  const uint64_t h = locks.Acquire("u", loop.get(), &head, false, &granted);
+  loop->RunUntilIdle();
+  EXPECT_EQ(log, std::vector<std::string>{"first preempted"});  // A HEAD does end it.
+  locks.Release("u", a);
+  loop->RunUntilIdle();
+  // The second PATCH holds it now, with the HEAD behind: it is asked too.
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"first preempted", "second granted", "second preempted"}));
+  locks.Release("u", b);
+  locks.Release("u", h);
+}
+
 }  // namespace
 }  // namespace epollhttp::upload
