@@ -31,21 +31,6 @@ int64_t Micros(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
-ErrorKind KindOf(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-    case httplib::Error::ConnectionTimeout:
-    case httplib::Error::BindIPAddress: return ErrorKind::kConnect;
-    case httplib::Error::Write:
-    // Our content provider returns false only when the socket write failed,
-    // which cpp-httplib reports as Canceled.
-    case httplib::Error::Canceled: return ErrorKind::kWrite;
-    case httplib::Error::SSLConnection:
-    case httplib::Error::SSLServerVerification: return ErrorKind::kTls;
-    default: return ErrorKind::kRead;
-  }
-}
-
 // NeedsEncoding() is whether `path` has a byte that cpp-httplib's
 // encode_url() would percent-encode: space + CR LF ' , ; and non-ASCII.
 bool NeedsEncoding(const std::string& path) {
@@ -311,7 +296,7 @@ class Client {
       return;
     }
     if (error != httplib::Error::Success) {
-      ErrorKind kind = KindOf(error);
+      ErrorKind kind = ErrorKindOf(error);
       // cpp-httplib gave up on bytes the socket delivered fine: a bad
       // status line, header or framing.
       if (kind == ErrorKind::kRead && !trace_.stream_failed) kind = ErrorKind::kProtocol;

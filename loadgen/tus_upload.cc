@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -43,18 +44,6 @@ int64_t Offset(const httplib::Response& response) {
   return absl::SimpleAtoi(response.get_header_value("Upload-Offset"), &n) ? n : -1;
 }
 
-ErrorKind KindOfError(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-    case httplib::Error::ConnectionTimeout: return ErrorKind::kConnect;
-    case httplib::Error::Write:
-    case httplib::Error::Canceled: return ErrorKind::kWrite;
-    case httplib::Error::SSLConnection:
-    case httplib::Error::SSLServerVerification: return ErrorKind::kTls;
-    default: return ErrorKind::kRead;
-  }
-}
-
 }  // namespace
 
 std::string Sha256(const Payload& payload) {
@@ -65,6 +54,22 @@ std::string Sha256(const Payload& payload) {
     at += piece.size();
   }
   return hasher.Final();
+}
+
+ErrorKind ErrorKindOf(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+    case httplib::Error::ConnectionTimeout:
+    case httplib::Error::BindIPAddress: return ErrorKind::kConnect;
+    case httplib::Error::Write:
+    // A content provider returns false only when the socket write failed
+    // (or to cut an upload on purpose), which cpp-httplib reports as
+    // Canceled.
+    case httplib::Error::Canceled: return ErrorKind::kWrite;
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLServerVerification: return ErrorKind::kTls;
+    default: return ErrorKind::kRead;
+  }
 }
 
 TusUploader::TusUploader(FiberClient* client, httplib::Headers headers, std::string collection,
@@ -89,7 +94,7 @@ bool TusUploader::Step(httplib::Request& request, int expect, httplib::Response*
                        TusOutcome* out) {
   httplib::Error error = httplib::Error::Success;
   if (!client_->send(request, *response, error) || error != httplib::Error::Success) {
-    out->kind = KindOfError(error == httplib::Error::Success ? httplib::Error::Unknown : error);
+    out->kind = ErrorKindOf(error == httplib::Error::Success ? httplib::Error::Unknown : error);
     return false;
   }
   out->status = response->status;
@@ -100,14 +105,26 @@ bool TusUploader::Step(httplib::Request& request, int expect, httplib::Response*
   return true;
 }
 
+httplib::Request TusUploader::NewRequest(const char* method, const std::string& path) const {
+  httplib::Request request;
+  request.method = method;
+  request.path = path;
+  request.headers = headers_;
+  request.headers.emplace("Tus-Resumable", "1.0.0");
+  return request;
+}
+
+std::optional<int64_t> TusUploader::HeadOffset(const std::string& location, TusOutcome* out) {
+  httplib::Request head = NewRequest("HEAD", location);
+  httplib::Response headed;
+  if (!Step(head, 200, &headed, out)) return std::nullopt;
+  return Offset(headed);
+}
+
 TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256) {
   TusOutcome out;
   const int64_t size = static_cast<int64_t>(payload.size());
-  httplib::Request create;
-  create.method = "POST";
-  create.path = collection_;
-  create.headers = headers_;
-  create.headers.emplace("Tus-Resumable", "1.0.0");
+  httplib::Request create = NewRequest("POST", collection_);
   create.headers.emplace("Upload-Length", absl::StrCat(size));
   httplib::Response created;
   if (!Step(create, 201, &created, &out)) return out;
@@ -121,11 +138,7 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
   while (offset < size) {
     const int64_t n = std::min(chunk_bytes_, size - offset);
     const bool cut = Interrupt();
-    httplib::Request patch;
-    patch.method = "PATCH";
-    patch.path = location;
-    patch.headers = headers_;
-    patch.headers.emplace("Tus-Resumable", "1.0.0");
+    httplib::Request patch = NewRequest("PATCH", location);
     patch.headers.emplace("Upload-Offset", absl::StrCat(offset));
     patch.headers.emplace("Content-Type", "application/offset+octet-stream");
     patch.content_length_ = static_cast<size_t>(n);
@@ -145,14 +158,9 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
       httplib::Error ignored;
       (void)client_->send(patch, patched, ignored);  // Fails by design; the connection closes.
       client_->stop();
-      httplib::Request head;
-      head.method = "HEAD";
-      head.path = location;
-      head.headers = headers_;
-      head.headers.emplace("Tus-Resumable", "1.0.0");
-      httplib::Response headed;
-      if (!Step(head, 200, &headed, &out)) return out;
-      const int64_t resumed = Offset(headed);
+      const std::optional<int64_t> head = HeadOffset(location, &out);
+      if (!head.has_value()) return out;
+      const int64_t resumed = *head;
       if (resumed < offset || resumed > offset + stop) {
         out.kind = ErrorKind::kLostBytes;  // Acknowledged bytes lost, or more than sent.
         return out;
@@ -165,14 +173,9 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
       // offset was read (it reads connections in its own order). Ask HEAD
       // again and resume from there, as tus clients do, a few times.
       if (out.status != 409 || ++conflicts > 5) return out;
-      httplib::Request head;
-      head.method = "HEAD";
-      head.path = location;
-      head.headers = headers_;
-      head.headers.emplace("Tus-Resumable", "1.0.0");
-      httplib::Response headed;
-      if (!Step(head, 200, &headed, &out)) return out;
-      const int64_t resumed = Offset(headed);
+      const std::optional<int64_t> head = HeadOffset(location, &out);
+      if (!head.has_value()) return out;
+      const int64_t resumed = *head;
       if (resumed < offset) {
         out.kind = ErrorKind::kLostBytes;
         return out;
@@ -189,10 +192,7 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
   }
   if (verify_) {
     Hasher hasher;
-    httplib::Request get;
-    get.method = "GET";
-    get.path = location;
-    get.headers = headers_;
+    httplib::Request get = NewRequest("GET", location);
     get.content_receiver = [&hasher](const char* data, size_t n, uint64_t, uint64_t) {
       hasher.Update(data, n);
       return true;

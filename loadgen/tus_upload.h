@@ -10,6 +10,7 @@
 #define EPOLLHTTP_LOADGEN_TUS_UPLOAD_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "httplib.h"
@@ -21,6 +22,10 @@ namespace epollhttp::loadgen {
 
 // Sha256() is the payload's digest (raw bytes).
 std::string Sha256(const Payload& payload);
+
+// ErrorKindOf() is the report's kind for a cpp-httplib failure (the runner's
+// and the uploader's alike).
+ErrorKind ErrorKindOf(httplib::Error error);
 
 // What one upload came to.
 struct TusOutcome {
@@ -49,6 +54,11 @@ class TusUploader {
   // failed or the status is not `expect`.
   bool Step(httplib::Request& request, int expect, httplib::Response* response, TusOutcome* out);
   bool Interrupt();
+  // NewRequest() is a request with the run's headers and Tus-Resumable.
+  httplib::Request NewRequest(const char* method, const std::string& path) const;
+  // HeadOffset() asks HEAD for the upload's offset (-1 if the answer has
+  // none); nullopt, with `out` filled, if the HEAD failed.
+  std::optional<int64_t> HeadOffset(const std::string& location, TusOutcome* out);
 
   FiberClient* client_;
   httplib::Headers headers_;

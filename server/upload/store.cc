@@ -151,18 +151,9 @@ void StoreCounters::ObserveSync(int64_t ns) {
   sync_ns.fetch_add(ns, std::memory_order_relaxed);
 }
 
-int UploadStore::DataSync(int fd) {
+int UploadStore::TimedSync(int fd, bool data_only) {
   const auto start = std::chrono::steady_clock::now();
-  const int r = fs_->DataSync(fd);
-  counters_.ObserveSync(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
-  return r;
-}
-
-int UploadStore::Sync(int fd) {
-  const auto start = std::chrono::steady_clock::now();
-  const int r = fs_->Sync(fd);
+  const int r = data_only ? fs_->DataSync(fd) : fs_->Sync(fd);
   counters_.ObserveSync(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count());

@@ -192,8 +192,9 @@ class UploadStore {
   int WriteRecord(const UploadState& state, bool first, Upload* upload, bool* sync_failed);
   std::string DataPath(absl::string_view id) const;
   // DataSync() and Sync() are the file system's, timed into counters_.
-  int DataSync(int fd);
-  int Sync(int fd);
+  int DataSync(int fd) { return TimedSync(fd, /*data_only=*/true); }
+  int Sync(int fd) { return TimedSync(fd, /*data_only=*/false); }
+  int TimedSync(int fd, bool data_only);
   std::string RecordPath(absl::string_view id) const;
 
   FileSystem* const fs_;

@@ -133,6 +133,20 @@ int StatusForError(int error) {
   }
 }
 
+// SettleAbandoned() settles an upload whose request ended early (on a
+// worker): the bytes that arrived count, `piece` written after the rest at
+// `offset` and all committed; under a checksum (`verify`), which can no
+// longer be checked, everything since the last commit is dropped instead.
+void SettleAbandoned(UploadStore* store, const std::string& id, bool verify, int64_t offset,
+                     const std::string& piece) {
+  if (verify) {
+    (void)store->Rollback(id);
+    return;
+  }
+  if (!piece.empty()) (void)store->Write(id, offset, piece);
+  (void)store->Commit(id);
+}
+
 // A stream whose answer was given in Start(): its body is dropped.
 class AnsweredStream final : public http::RequestStream {};
 AnsweredStream* Answered() {
@@ -241,16 +255,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         work_.Orphan();
         pending_write_ = nullptr;
       }
-      SubmitWork(
-          [store, id = id, verify, offset, piece = std::move(piece)] {
-            if (verify) {
-              (void)store->Rollback(id);
-            } else {
-              if (!piece.empty()) (void)store->Write(id, offset, piece);
-              (void)store->Commit(id);
-            }
-          },
-          [] {})
+      SubmitWork([store, id = id, verify, offset,
+                  piece = std::move(piece)] { SettleAbandoned(store, id, verify, offset, piece); },
+                 [] {})
           .Detach();
     } else if (work_.pending()) {
       work_.Orphan();  // It runs to its end; the lock waits for it.
@@ -320,14 +327,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     UploadStore* store = context_.store;
     work_ = SubmitWork(
         [store, id = id, verify = checksum.has_value(), offset = written_,
-         piece = std::move(piece)] {
-          if (verify) {
-            (void)store->Rollback(id);
-          } else {
-            if (!piece.empty()) (void)store->Write(id, offset, piece);
-            (void)store->Commit(id);
-          }
-        },
+         piece = std::move(piece)] { SettleAbandoned(store, id, verify, offset, piece); },
         [this] {
           Unlock();
           writer_->Cancel();
@@ -484,6 +484,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     }
     struct Result : WriteJob {
       int error = 0;
+      int64_t written = 0;               // Where the bytes end after the write.
       std::optional<int64_t> committed;  // When a commit was due.
       std::unique_ptr<Digest> digest;    // Travels with the bytes it hashes.
     };
@@ -499,6 +500,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
           if (raw->digest != nullptr) raw->digest->Update(piece);
           raw->error = store->Write(id, offset, piece);
+          raw->written = store->written(id);
           WriteJob::After after;
           std::string tail;
           {
@@ -526,8 +528,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
           pending_write_ = nullptr;
           digest = std::move(result->digest);
           if (result->error < 0) {
-            // The bytes that did get written count; the store knows how many.
-            written_ = context_.store->written(id);
+            // The bytes that did get written count (the worker read how
+            // many: asking the store here could wait on its lock).
+            written_ = result->written;
             return Refuse(StatusForError(result->error));
           }
           written_ += size;
@@ -744,7 +747,6 @@ class DownloadStream final : public http::RequestStream {
 
  private:
   void Answer(const std::optional<UploadState>& state) {
-    const Fields no_store = {{"Cache-Control", "no-store"}};
     if (!state.has_value()) return Plain(404, "no such upload\n");
     if (state->failed) return Plain(410, "the upload's storage failed\n");
     // Never served as if it were whole.
@@ -774,14 +776,7 @@ class DownloadStream final : public http::RequestStream {
       fields_.emplace_back("Content-Range",
                            absl::StrCat("bytes ", range.first, "-", range.last, "/", size));
     }
-    std::vector<http::ResponseField> out;
-    for (const auto& [name, value] : fields_) out.push_back({name, value});
-    http::ResponseHead head;
-    head.status = status;
-    head.content_type = "application/octet-stream";
-    head.fields = out;
-    head.content_length = left_;
-    writer_->WriteHead(head);
+    WriteHead(status, left_);
     if (head_only_ || left_ == 0) {
       CloseFile();
       writer_->Finish();
@@ -801,9 +796,8 @@ class DownloadStream final : public http::RequestStream {
     writer_->Respond(response);
   }
 
-  // Finish() answers a bodiless status with the fields so far.
-  void Finish(int status, int64_t length) {
-    CloseFile();
+  // WriteHead() writes the head: `status`, the fields so far, `length`.
+  void WriteHead(int status, int64_t length) {
     std::vector<http::ResponseField> out;
     for (const auto& [name, value] : fields_) out.push_back({name, value});
     http::ResponseHead head;
@@ -812,6 +806,12 @@ class DownloadStream final : public http::RequestStream {
     head.fields = out;
     head.content_length = length;
     writer_->WriteHead(head);
+  }
+
+  // Finish() answers a bodiless status with the fields so far.
+  void Finish(int status, int64_t length) {
+    CloseFile();
+    WriteHead(status, length);
     writer_->Finish();
   }
 
