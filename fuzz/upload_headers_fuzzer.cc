@@ -10,6 +10,11 @@
 //   are unique and non-empty, and the value is at most 4 KiB;
 // - Upload-Checksum (ParseUploadChecksum): when accepted, re-encoding gives
 //   the input back and the digest has the algorithm's length;
+// - Upload-Complete (ParseSfBoolean): accepted exactly when the value,
+//   without the spaces around it, is "?0" or "?1", and then that boolean;
+// - the IETF integers (ParseSfNonNegativeInteger): accepted exactly when
+//   the value, without the spaces around it, is 1-15 ASCII digits, and then
+//   equal to the reference's value;
 // - Range (ParseRange) against a size from the next 8 bytes: a part lies
 //   within the body, first <= last;
 // - Content-Disposition (ContentDisposition): no byte of the output is a
@@ -21,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -51,6 +57,33 @@ void CheckNumber(absl::string_view input) {
   const std::optional<int64_t> got = ParseUploadNumber(input);
   if (got.has_value() != digits) Fail("number accepted/refused wrongly", input);
   if (got.has_value() && static_cast<unsigned __int128>(*got) != value) Fail("number value", input);
+}
+
+absl::string_view WithoutSpaces(absl::string_view input) {
+  const size_t first = input.find_first_not_of(' ');
+  if (first == absl::string_view::npos) return {};
+  return input.substr(first, input.find_last_not_of(' ') - first + 1);
+}
+
+void CheckBoolean(absl::string_view input) {
+  const absl::string_view bare = WithoutSpaces(input);
+  const std::optional<bool> got = ParseSfBoolean(input);
+  if (got.has_value() != (bare == "?0" || bare == "?1")) Fail("boolean accepted/refused", input);
+  if (got.has_value() && *got != (bare == "?1")) Fail("boolean value", input);
+}
+
+void CheckSfInteger(absl::string_view input) {
+  const absl::string_view bare = WithoutSpaces(input);
+  bool digits = !bare.empty() && bare.size() <= 15;
+  unsigned __int128 value = 0;
+  for (const char c : bare) {
+    if (c < '0' || c > '9') digits = false;
+    if (digits) value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  const std::optional<int64_t> got = ParseSfNonNegativeInteger(input);
+  if (got.has_value() != digits) Fail("integer accepted/refused wrongly", input);
+  if (got.has_value() && static_cast<unsigned __int128>(*got) != value)
+    Fail("integer value", input);
 }
 
 void CheckMetadata(absl::string_view input) {
@@ -109,12 +142,14 @@ void CheckDisposition(absl::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const absl::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 7) {
     case 0: CheckNumber(input); break;
     case 1: CheckMetadata(input); break;
     case 2: CheckChecksum(input); break;
     case 3: CheckRange(input); break;
     case 4: CheckDisposition(input); break;
+    case 5: CheckBoolean(input); break;
+    case 6: CheckSfInteger(input); break;
   }
   return 0;
 }

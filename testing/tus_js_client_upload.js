@@ -3,7 +3,7 @@
 //
 //   node tus_js_client_upload.js ENDPOINT FILE PROTOCOL [interrupt]
 //
-// PROTOCOL is tus-js-client's (tus-v1). With `interrupt`, the first Upload
+// PROTOCOL is tus-js-client's (tus-v1 or ietf-draft-05). With `interrupt`, the first Upload
 // object is aborted once over a third of the bytes are acknowledged, and a
 // fresh Upload object resumes from the upload's URL (asking the server for
 // its offset). Prints `url=URL resumed_from=N` on success; exits 1 with the

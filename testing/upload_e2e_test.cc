@@ -1,6 +1,6 @@
-// End-to-end: the real server with --upload_dir speaking tus 1.0 over real
-// sockets: the protocol's answers, what lands on disk, and what survives a
-// disconnect and a SIGKILL.
+// End-to-end: the real server with --upload_dir speaking tus 1.0 and the
+// IETF resumable-upload draft over real sockets: the protocol's answers,
+// what lands on disk, and what survives a disconnect and a SIGKILL.
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -112,6 +112,148 @@ TEST(UploadE2eTest, TusCoreStoresTheBytesAndAnswersEachStep) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(Send(port, Tus("HEAD", path, "")).status, 404);
   EXPECT_FALSE(std::ifstream(dir + "/" + id + ".bin").good());
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+// Ietf() is an IETF draft request (interop version `version`).
+std::string Ietf(const std::string& method, const std::string& path, const std::string& fields,
+                 const std::string& body = "", int version = 8) {
+  return absl::StrCat(method, " ", path,
+                      " HTTP/1.1\r\nHost: t\r\nUpload-Draft-Interop-Version: ", version, "\r\n",
+                      fields, "Content-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+std::string Pattern(size_t n) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>(i * 131 % 251);
+  return out;
+}
+
+TEST(UploadE2eTest, IetfDraftACutCreationResumesFromTheInterimLocation) {
+  auto server = ServerProcess::Start({{"--upload_dir=" + NewDir("ietf")}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  Response r = Send(port, "OPTIONS /files/ HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(HeaderValue(r.head, "Accept-Patch"), "application/partial-upload");
+  EXPECT_NE(HeaderValue(r.head, "Upload-Limit").find("max-age=86400"), std::string::npos);
+  const std::string body = Pattern(1000000);
+  std::string path;
+  {
+    // An optimistic creation: the whole body with Upload-Complete: ?1. The
+    // 104 names the upload once it exists, before any byte is read.
+    Fd fd = ConnectLoopback(port);
+    ASSERT_TRUE(SendAll(fd.get(),
+                        "POST /files/ HTTP/1.1\r\nHost: t\r\n"
+                        "Upload-Draft-Interop-Version: 8\r\nUpload-Complete: ?1\r\n"
+                        "Content-Type: image/jpeg\r\nContent-Length: 1000000\r\n\r\n"));
+    std::string leftover;
+    r = ReadResponse(fd.get(), &leftover);
+    EXPECT_EQ(r.status, 104) << r.head;
+    EXPECT_EQ(HeaderValue(r.head, "Upload-Draft-Interop-Version"), "8");
+    EXPECT_NE(HeaderValue(r.head, "Upload-Limit").find("max-age="), std::string::npos);
+    path = HeaderValue(r.head, "Location");
+    ASSERT_EQ(path.rfind("/files/", 0), 0u) << r.head;
+    ASSERT_TRUE(SendAll(fd.get(), body.substr(0, 300000)));
+  }  // Cut mid-body: the bytes that arrived count.
+  EXPECT_EQ(ScrapeUntil(port, "epollhttp_upload_bytes_stored_total", 300000), 300000);
+  r = Send(port, Ietf("HEAD", path, ""));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "300000");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?0");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Length"), "1000000");
+  EXPECT_EQ(HeaderValue(r.head, "Cache-Control"), "no-store");
+  EXPECT_EQ(HeaderValue(r.head, "Tus-Resumable"), "");
+  // An append at the wrong offset: 409 with the right one, as a problem.
+  r = Send(port, Ietf("PATCH", path,
+                      "Upload-Offset: 200000\r\nUpload-Complete: ?1\r\n"
+                      "Content-Type: application/partial-upload\r\n",
+                      body.substr(200000)));
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "300000");
+  EXPECT_EQ(HeaderValue(r.head, "Content-Type"), "application/problem+json");
+  EXPECT_NE(r.body.find("\"expected-offset\":300000,\"provided-offset\":200000"), std::string::npos)
+      << r.body;
+  r = Send(port, Ietf("PATCH", path,
+                      "Upload-Offset: 300000\r\nUpload-Complete: ?1\r\n"
+                      "Content-Type: application/partial-upload\r\n",
+                      body.substr(300000)));
+  EXPECT_EQ(r.status, 201) << r.head;
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?1");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "1000000");
+  EXPECT_EQ(HeaderValue(r.head, "Location"), path);
+  r = Send(port, Ietf("HEAD", path, ""));
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?1");
+  r = Send(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.body == body);
+  // More bytes for a complete upload: an inconsistent length.
+  r = Send(port, Ietf("PATCH", path,
+                      "Upload-Offset: 1000000\r\nUpload-Complete: ?1\r\n"
+                      "Content-Type: application/partial-upload\r\n",
+                      "x"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("inconsistent-upload-length"), std::string::npos) << r.body;
+  EXPECT_EQ(Send(port, Ietf("DELETE", path, "")).status, 204);
+  EXPECT_EQ(Send(port, Ietf("HEAD", path, "")).status, 404);
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
+TEST(UploadE2eTest, IetfDraftPartsLengthsAndRefusals) {
+  auto server =
+      ServerProcess::Start({{"--upload_dir=" + NewDir("ietf2"), "--upload_max_bytes=5000"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const uint16_t port = (*server)->port();
+  // Interop version 6 (draft-05, tus-js-client's ietf-draft-05): a careful
+  // creation (no bytes) names its lifetime "expires".
+  Response r = Send(port, Ietf("POST", "/files/", "Upload-Complete: ?0\r\n", "", 6));
+  EXPECT_EQ(r.status, 104);  // Send() reads the first answer: the interim one.
+  {
+    Fd fd = ConnectLoopback(port);
+    ASSERT_TRUE(SendAll(fd.get(), Ietf("POST", "/files/", "Upload-Complete: ?0\r\n", "", 6)));
+    std::string leftover;
+    r = ReadResponse(fd.get(), &leftover);
+    EXPECT_EQ(r.status, 104);
+    r = ReadResponse(fd.get(), &leftover);
+  }
+  EXPECT_EQ(r.status, 201) << r.head;
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?0");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "0");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Limit").find("max-size=5000, expires="), 0u) << r.head;
+  const std::string path = HeaderValue(r.head, "Location");
+  // Parts: ?0 then ?1; the length is known only at the end (chunked).
+  const std::string patch_head = "Content-Type: application/partial-upload\r\n";
+  r = Send(port, Ietf("PATCH", path, "Upload-Offset: 0\r\nUpload-Complete: ?0\r\n" + patch_head,
+                      "hello ", 6));
+  EXPECT_EQ(r.status, 204) << r.head;
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "6");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?0");
+  r = Send(port,
+           absl::StrCat("PATCH ", path,
+                        " HTTP/1.1\r\nHost: t\r\nUpload-Draft-Interop-Version: 6\r\n"
+                        "Upload-Offset: 6\r\nUpload-Complete: ?1\r\n",
+                        patch_head, "Transfer-Encoding: chunked\r\n\r\n5\r\nworld\r\n0\r\n\r\n"));
+  EXPECT_EQ(r.status, 201) << r.head;
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Offset"), "11");
+  r = Send(port, Ietf("HEAD", path, ""));
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Length"), "11");
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Complete"), "?1");
+  // Refusals.
+  EXPECT_EQ(Send(port, Ietf("DELETE", path, "", "", 5)).status, 400);  // No such interop version.
+  EXPECT_EQ(Send(port, Ietf("POST", "/files/", "")).status, 400);      // No Upload-Complete.
+  EXPECT_EQ(Send(port, Ietf("POST", "/files/", "Upload-Complete: yes\r\n")).status, 400);
+  r = Send(port, Ietf("POST", "/files/", "Upload-Complete: ?1\r\nUpload-Length: 9\r\n", "abc"));
+  EXPECT_EQ(r.status, 400);  // Upload-Length and Content-Length disagree.
+  EXPECT_NE(r.body.find("inconsistent-upload-length"), std::string::npos) << r.body;
+  r = Send(port, Ietf("POST", "/files/", "Upload-Complete: ?0\r\nUpload-Length: 5001\r\n"));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(HeaderValue(r.head, "Upload-Limit"), "max-size=5000");
+  EXPECT_EQ(Send(port, Ietf("PATCH", path,
+                            "Upload-Offset: 11\r\nUpload-Complete: ?1\r\n"
+                            "Content-Type: application/offset+octet-stream\r\n"))
+                .status,
+            415);
+  EXPECT_EQ(Send(port, Ietf("PATCH", path, "Upload-Complete: ?1\r\n" + patch_head)).status,
+            400);  // No Upload-Offset.
   EXPECT_EQ((*server)->Stop(), 0);
 }
 

@@ -27,7 +27,27 @@ bool StrictBase64(absl::string_view text, std::string* out) {
   return absl::Base64Escape(*out) == text;
 }
 
+// StripSp() drops the spaces (SP only: RFC 9651 §4.2) around a field value.
+absl::string_view StripSp(absl::string_view value) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return value;
+}
+
 }  // namespace
+
+std::optional<bool> ParseSfBoolean(absl::string_view value) {
+  value = StripSp(value);
+  if (value == "?1") return true;
+  if (value == "?0") return false;
+  return std::nullopt;
+}
+
+std::optional<int64_t> ParseSfNonNegativeInteger(absl::string_view value) {
+  value = StripSp(value);
+  if (value.empty() || value.size() > 15) return std::nullopt;
+  return ParseUploadNumber(value);
+}
 
 std::optional<int64_t> ParseUploadNumber(absl::string_view value) {
   if (value.empty() || value.size() > 18) return std::nullopt;

@@ -17,6 +17,25 @@ TEST(TusHeadersTest, Numbers) {
   }
 }
 
+TEST(TusHeadersTest, StructuredBooleans) {
+  EXPECT_EQ(ParseSfBoolean("?1"), true);
+  EXPECT_EQ(ParseSfBoolean("?0"), false);
+  EXPECT_EQ(ParseSfBoolean("  ?1 "), true);
+  for (const char* bad : {"", "?", "1", "0", "?2", "?1;a", "?1,?0", "true", "\t?1", "?01"}) {
+    EXPECT_EQ(ParseSfBoolean(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(TusHeadersTest, StructuredIntegers) {
+  EXPECT_EQ(ParseSfNonNegativeInteger("0"), 0);
+  EXPECT_EQ(ParseSfNonNegativeInteger(" 8 "), 8);
+  EXPECT_EQ(ParseSfNonNegativeInteger("007"), 7);  // RFC 9651 allows leading zeros.
+  EXPECT_EQ(ParseSfNonNegativeInteger("999999999999999"), 999999999999999);
+  for (const char* bad : {"", " ", "-1", "1000000000000000", "1.5", "8;v=1", "0x8", "\t8"}) {
+    EXPECT_EQ(ParseSfNonNegativeInteger(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(TusHeadersTest, MetadataAsTusJsClientSendsIt) {
   const auto pairs =
       ParseUploadMetadata("filename aW1hZ2UuanBn,filetype aW1hZ2UvanBlZw==,is_confidential")

@@ -32,10 +32,40 @@ constexpr absl::string_view kExtensions =
 constexpr absl::string_view kExposedHeaders =
     "Location, Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, "
     "Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
-    "Tus-Checksum-Algorithm, Content-Range, Content-Disposition, ETag";
+    "Tus-Checksum-Algorithm, Upload-Complete, Upload-Limit, Upload-Draft-Interop-Version, "
+    "Content-Range, Content-Disposition, ETag";
 constexpr absl::string_view kAllowedHeaders =
     "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Defer-Length, "
-    "Upload-Metadata, Upload-Offset, Upload-Checksum, Range, If-None-Match";
+    "Upload-Metadata, Upload-Offset, Upload-Checksum, Upload-Complete, "
+    "Upload-Draft-Interop-Version, Range, If-None-Match";
+
+// The IETF draft's problem types (RFC 9457), for the refusals it names.
+constexpr absl::string_view kMismatchingOffset =
+    "https://iana.org/assignments/http-problem-types#mismatching-upload-offset";
+constexpr absl::string_view kInconsistentLength =
+    "https://iana.org/assignments/http-problem-types#inconsistent-upload-length";
+
+// Problem() is an application/problem+json body of `type`, `title` and
+// extra members (`members`: already JSON, each `"name": value`).
+std::string Problem(absl::string_view type, absl::string_view title,
+                    absl::string_view members = "") {
+  return absl::StrCat("{\"type\":\"", type, "\",\"title\":\"", title, "\"",
+                      members.empty() ? "" : ",", members, "}\n");
+}
+
+// UploadLimit() is the IETF Upload-Limit value: max-size (the largest
+// upload) and the lifetime left, `age_seconds` (< 0: none), under the key
+// the interop version names it (6: "expires", later: "max-age"); "" when
+// neither applies.
+std::string UploadLimit(int64_t max_bytes, int interop, int64_t age_seconds) {
+  std::string out;
+  if (max_bytes > 0) absl::StrAppend(&out, "max-size=", max_bytes);
+  if (age_seconds >= 0) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ",
+                    interop == kIetfInteropOld ? "expires" : "max-age", "=", age_seconds);
+  }
+  return out;
+}
 
 // Authorized() is whether `header` is "Bearer TOKEN" for `token`, compared
 // in time that does not depend on where they differ.
@@ -63,16 +93,19 @@ std::optional<absl::string_view> Header(const http::RequestHead& head, absl::str
   return std::nullopt;
 }
 
-// Answer() writes a whole tus response: Tus-Resumable and `fields`.
-void Answer(http::ResponseWriter& writer, int status, const Fields& fields,
+// Answer() writes a whole response: a tus one (`interop` 0) carries
+// Tus-Resumable; an IETF one does not. Then `fields`, and a body (a
+// problem+json one when it starts with '{').
+void Answer(http::ResponseWriter& writer, int interop, int status, const Fields& fields,
             absl::string_view body = "") {
   std::vector<http::ResponseField> out;
-  out.push_back({"Tus-Resumable", kTusVersion});
+  if (interop == 0) out.push_back({"Tus-Resumable", kTusVersion});
   for (const auto& [name, value] : fields) out.push_back({name, value});
   http::Response response;
   response.status = status;
   response.fields = out;
   response.body = body;
+  if (absl::StartsWith(body, "{")) response.content_type = "application/problem+json";
   writer.Respond(response);
 }
 
@@ -154,10 +187,10 @@ AnsweredStream* Answered() {
   return stream;
 }
 
-http::StreamStart Refuse(http::ResponseWriter& writer, const Fields& extra, int status,
+http::StreamStart Refuse(http::ResponseWriter& writer, const Fields& extra, int interop, int status,
                          const Fields& fields = {}, absl::string_view body = "") {
   ExtraFieldsWriter out(&writer, extra);
-  Answer(out, status, fields, body);
+  Answer(out, interop, status, fields, body);
   return {http::Shared(Answered()), http::BodyMode::kDiscard};
 }
 
@@ -173,6 +206,12 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       : context_(context), out_(&writer, std::move(extra)), kind_(kind) {}
 
   // Request parameters, set before Begin().
+  int interop = 0;  // The IETF draft's interop version; 0: tus.
+  // IETF: Upload-Complete: ?1 (the request ends the upload); with the length
+  // unknown until the body ends, `declare_at_end` declares it then.
+  bool complete_request = false;
+  bool declare_at_end = false;
+  bool has_body = false;  // The request carries body bytes (or may: chunked).
   std::string id;
   int64_t client_offset = 0;  // PATCH: Upload-Offset.
   int64_t length = -1;        // Create: Upload-Length; PATCH: one declared now (or -1).
@@ -386,10 +425,46 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     Unlock();
     Count(status);
     Fields fields;
+    std::string body;
     if (committed_ >= 0 && (kind_ == Kind::kPatch || !id.empty())) {
       fields.emplace_back("Upload-Offset", absl::StrCat(committed_));
     }
-    Answer(*writer_, status, fields);
+    if (interop != 0) {
+      if (status == 413) {
+        fields.emplace_back("Upload-Limit", UploadLimit(context_.options.max_bytes, interop, -1));
+      } else if (status == 409 && kind_ == Kind::kPatch) {
+        body = Problem(kMismatchingOffset, "offset from request does not match offset of resource",
+                       absl::StrCat("\"expected-offset\":", committed_,
+                                    ",\"provided-offset\":", client_offset));
+      } else if (status == 400 && inconsistent_) {
+        body = Problem(kInconsistentLength, "inconsistent length values for upload");
+      }
+    }
+    Answer(*writer_, interop, status, fields, body);
+  }
+
+  // Reply() answers `status` with `fields` in the request's protocol.
+  void Reply(int status, const Fields& fields) { Answer(*writer_, interop, status, fields); }
+
+  // Age() is the lifetime an incomplete upload has left, for Upload-Limit.
+  int64_t Age(int64_t expires_unix) const { return std::max<int64_t>(0, expires_unix - Now()); }
+
+  // ProgressInterim() tells an IETF client the offset now durable (a 104;
+  // a creation's carries its Location, as every interim answer to it must).
+  void ProgressInterim(bool announce) {
+    if (interop == 0) return;
+    const std::string location = absl::StrCat(context_.options.prefix, id);
+    const std::string version = absl::StrCat(interop);
+    const std::string offset = absl::StrCat(committed_);
+    const std::string limit = UploadLimit(context_.options.max_bytes, interop, Age(expires_));
+    std::vector<http::ResponseField> fields = {{"Upload-Draft-Interop-Version", version}};
+    if (kind_ == Kind::kCreate) fields.push_back({"Location", location});
+    if (announce) {
+      if (!limit.empty()) fields.push_back({"Upload-Limit", limit});
+    } else {
+      fields.push_back({"Upload-Offset", offset});
+    }
+    writer_->WriteInterim(104, fields);
   }
 
   void SubmitCreate() {
@@ -416,6 +491,8 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                          committed_ = written_ = 0;
                          expires_ = result->state->expires_unix;
                          ready_ = true;
+                         // The upload exists durably: an IETF client may resume it.
+                         ProgressInterim(/*announce=*/true);
                          Next();
                        });
   }
@@ -429,7 +506,8 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     Result* raw = result.get();
     UploadStore* store = context_.store;
     work_ = SubmitWork(
-        [store, raw, id = id, offset = client_offset, length = length] {
+        [store, raw, id = id, offset = client_offset, length = length,
+         append_to_complete_refused = interop != 0 && has_body] {
           std::optional<UploadState> state = store->Get(id);
           if (!state.has_value()) {
             raw->status = 404;
@@ -444,6 +522,12 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
             raw->state = *state;
             return;
           }
+          // IETF: bytes for a complete upload are an inconsistent length.
+          if (state->complete && append_to_complete_refused) {
+            raw->status = 400;
+            raw->state = *state;
+            return;
+          }
           if (length >= 0) {
             if (state->length < 0) {
               if (const int r = store->DeclareLength(id, length); r < 0) {
@@ -452,7 +536,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
               }
               state->length = length;
             } else if (state->length != length) {
-              raw->status = 400;
+              raw->status = 400;  // An inconsistent length.
               return;
             }
           }
@@ -466,6 +550,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         },
         [this, result = std::move(result)] {
           if (result->status == 409) committed_ = result->state.offset;
+          if (result->status == 400) inconsistent_ = true;
           if (result->status != 0) return Refuse(result->status);
           committed_ = written_ = result->state.offset;
           length = result->state.length;
@@ -480,7 +565,10 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     const int64_t limit = length >= 0 ? length : context_.options.max_bytes;
     if (limit > 0 && written_ + size > limit) {
       has_piece_ = false;
-      return Refuse(413);
+      // Past a declared length the IETF draft calls it an inconsistent
+      // length; past the maximum it is too large.
+      inconsistent_ = interop != 0 && length >= 0;
+      return Refuse(inconsistent_ ? 400 : 413);
     }
     struct Result : WriteJob {
       int error = 0;
@@ -540,6 +628,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
               return Refuse(StatusForError(static_cast<int>(*result->committed)));
             }
             committed_ = *result->committed;
+            ProgressInterim(/*announce=*/false);
           }
           Next();
         });
@@ -550,16 +639,18 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   void SubmitFinalCommit() {
     struct Result {
       int64_t committed = 0;
+      int64_t length = -1;  // The upload's length after the commit.
       bool mismatch = false;
       std::unique_ptr<Digest> digest;
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
     raw->digest = std::move(digest);
+    raw->length = length;
     UploadStore* store = context_.store;
     std::string expected = checksum.has_value() ? checksum->digest : "";
     work_ = SubmitWork(
-        [store, raw, id = id, expected = std::move(expected)] {
+        [store, raw, id = id, expected = std::move(expected), declare = declare_at_end] {
           if (raw->digest != nullptr) {
             // An empty body hashes to the empty digest, which must match too.
             if (raw->digest->Final() != expected) {
@@ -567,6 +658,16 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
               (void)store->Rollback(id);
               return;
             }
+          }
+          // IETF Upload-Complete: ?1 with the length unknown until now: the
+          // bytes that arrived are the whole upload.
+          if (declare && raw->length < 0) {
+            const int64_t total = store->written(id);
+            if (const int r = store->DeclareLength(id, total); r < 0) {
+              raw->committed = r;
+              return;
+            }
+            raw->length = total;
           }
           raw->committed = store->Commit(id);
         },
@@ -580,6 +681,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
             return Refuse(StatusForError(static_cast<int>(result->committed)));
           }
           committed_ = result->committed;
+          length = result->length;
+          const bool complete = length >= 0 && committed_ == length;
+          if (interop != 0) return AnswerIetf(complete);
           answered_ = true;
           Unlock();
           Fields fields = {{"Upload-Offset", absl::StrCat(committed_)}};
@@ -590,8 +694,38 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
           if (kind_ == Kind::kCreate) {
             fields.emplace_back("Location", absl::StrCat(context_.options.prefix, id));
           }
-          Answer(*writer_, kind_ == Kind::kCreate ? 201 : 204, fields);
+          Reply(kind_ == Kind::kCreate ? 201 : 204, fields);
         });
+  }
+
+  // AnswerIetf() answers an IETF creation or append whose bytes are all
+  // durable. A creation is 201 with the upload's Location (and limits); an
+  // append that completes the upload is 201 with the Location that serves
+  // it, as the creation would have been had it carried everything; any
+  // other append is 204. A request that said Upload-Complete: ?1 but
+  // stopped short of the declared length is 400 (an inconsistent length),
+  // its bytes kept. An upload whose offset reaches its declared length is
+  // complete whatever the request said (the store knows no full but
+  // incomplete upload).
+  void AnswerIetf(bool complete) {
+    if (complete_request && !complete) {
+      inconsistent_ = true;
+      return Refuse(400);
+    }
+    answered_ = true;
+    Unlock();
+    Fields fields = {{"Upload-Complete", complete ? "?1" : "?0"},
+                     {"Upload-Offset", absl::StrCat(committed_)}};
+    if (kind_ == Kind::kCreate || complete) {
+      fields.emplace_back("Location", absl::StrCat(context_.options.prefix, id));
+    }
+    if (kind_ == Kind::kCreate && !complete) {
+      if (std::string limit = UploadLimit(context_.options.max_bytes, interop, Age(expires_));
+          !limit.empty()) {
+        fields.emplace_back("Upload-Limit", std::move(limit));
+      }
+    }
+    Reply(kind_ == Kind::kCreate || complete ? 201 : 204, fields);
   }
 
   void SubmitHead() {
@@ -606,10 +740,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                          answered_ = true;
                          Unlock();
                          const std::optional<UploadState>& state = result->state;
-                         if (!state.has_value())
-                           return Answer(*writer_, 404, {{"Cache-Control", "no-store"}});
-                         if (state->failed)
-                           return Answer(*writer_, 410, {{"Cache-Control", "no-store"}});
+                         if (!state.has_value()) return Reply(404, {{"Cache-Control", "no-store"}});
+                         if (state->failed) return Reply(410, {{"Cache-Control", "no-store"}});
+                         if (interop != 0) return HeadIetf(*state);
                          Fields fields = {{"Upload-Offset", absl::StrCat(state->offset)},
                                           {"Cache-Control", "no-store"}};
                          if (state->length >= 0) {
@@ -621,8 +754,23 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                            fields.emplace_back("Upload-Metadata", state->metadata);
                          if (!state->complete)
                            fields.emplace_back("Upload-Expires", HttpDate(state->expires_unix));
-                         Answer(*writer_, 200, fields);
+                         Reply(200, fields);
                        });
+  }
+
+  // HeadIetf() is the IETF offset retrieval's answer: 204 with the offset,
+  // the completeness, the length when known and the limits, never cached.
+  void HeadIetf(const UploadState& state) {
+    Fields fields = {{"Upload-Offset", absl::StrCat(state.offset)},
+                     {"Upload-Complete", state.complete ? "?1" : "?0"},
+                     {"Cache-Control", "no-store"}};
+    if (state.length >= 0) fields.emplace_back("Upload-Length", absl::StrCat(state.length));
+    if (std::string limit = UploadLimit(context_.options.max_bytes, interop,
+                                        state.complete ? -1 : Age(state.expires_unix));
+        !limit.empty()) {
+      fields.emplace_back("Upload-Limit", std::move(limit));
+    }
+    Reply(204, fields);
   }
 
   void SubmitDelete() {
@@ -635,7 +783,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                          Unlock();
                          const int status = *result == 0 ? 204 : StatusForError(*result);
                          Count(status);
-                         Answer(*writer_, status, {});
+                         Reply(status, {});
                        });
   }
 
@@ -678,6 +826,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   uint64_t ticket_ = 0;                // The upload's lock, held or waited for.
   std::shared_ptr<LockHold> hold_;     // Releases the lock after the last step.
   bool preempted_ = false;             // A request behind this one asked it to end.
+  bool inconsistent_ = false;          // IETF: a 400 is an inconsistent length.
   bool ready_ = false;                 // Created or checked: bytes may be written.
   bool answered_ = false;              // The response is given.
   bool ended_ = false;                 // The whole body has arrived.
@@ -888,6 +1037,98 @@ class DownloadStream final : public http::RequestStream {
   bool waiting_for_client_ = false;
 };
 
+// Launch() starts a stream set up for its request: creations and appends
+// read their body, the others drop it.
+http::StreamStart Launch(std::unique_ptr<UploadStream> stream, UploadStream::Kind kind) {
+  stream->Begin();
+  const bool reads = kind == UploadStream::Kind::kCreate || kind == UploadStream::Kind::kPatch;
+  return {http::Owned(std::move(stream)), reads ? http::BodyMode::kRead : http::BodyMode::kDiscard};
+}
+
+// StartIetf() starts an IETF draft request (interop version `interop`) on
+// the collection (`path` empty: a creation) or an upload (`path` its ID):
+// - creation: POST with Upload-Complete, and the length from Upload-Length
+//   or, with Upload-Complete: ?1, from Content-Length (both: they must
+//   agree); the body is the upload's first bytes, of any media type;
+//   Upload-Metadata is taken as tus takes it (tus-js-client sends it);
+// - offset retrieval: HEAD; cancellation: DELETE;
+// - append: PATCH of application/partial-upload with Upload-Offset and
+//   Upload-Complete (the length follows as for a creation).
+// Refusals: 400 (a missing or malformed field, or inconsistent lengths, as
+// application/problem+json where the draft names a problem type), 405,
+// 413 (over the maximum, with Upload-Limit), 415.
+http::StreamStart StartIetf(const UploadHandler::Context& context, const http::RequestHead& head,
+                            http::ResponseWriter& writer, Fields extra, absl::string_view path,
+                            int interop, bool has_body) {
+  const UploadHandlerOptions& options = context.options;
+  const bool collection = path.empty();
+  const auto refuse = [&](int status, const Fields& fields = {}, absl::string_view body = "") {
+    return Refuse(writer, extra, interop, status, fields, body);
+  };
+  const auto inconsistent = [&] {
+    return refuse(400, {}, Problem(kInconsistentLength, "inconsistent length values for upload"));
+  };
+  UploadStream::Kind kind;
+  if (collection) {
+    if (head.method != http::Method::kPost) return refuse(405, {{"Allow", "OPTIONS, POST"}});
+    kind = UploadStream::Kind::kCreate;
+  } else {
+    switch (head.method) {
+      case http::Method::kHead: kind = UploadStream::Kind::kHead; break;
+      case http::Method::kDelete: kind = UploadStream::Kind::kDelete; break;
+      case http::Method::kPatch: kind = UploadStream::Kind::kPatch; break;
+      default: return refuse(405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
+    }
+  }
+  auto stream = std::make_unique<UploadStream>(context, writer, kind, extra);
+  stream->interop = interop;
+  stream->id = std::string(path);
+  stream->has_body = has_body;
+  if (kind == UploadStream::Kind::kCreate || kind == UploadStream::Kind::kPatch) {
+    // A malformed field is as if absent (the draft's rule).
+    const std::optional<bool> complete =
+        ParseSfBoolean(Header(head, "Upload-Complete").value_or(""));
+    if (!complete.has_value()) return refuse(400, {}, "Upload-Complete (?0 or ?1) is required\n");
+    int64_t offset = 0;
+    if (kind == UploadStream::Kind::kPatch) {
+      if (!EqualsMediaType(Header(head, "Content-Type").value_or(""), kPartialUpload)) {
+        return refuse(415, {}, "an append is application/partial-upload\n");
+      }
+      const std::optional<int64_t> client_offset =
+          ParseSfNonNegativeInteger(Header(head, "Upload-Offset").value_or(""));
+      if (!client_offset.has_value()) return refuse(400, {}, "Upload-Offset is required\n");
+      offset = *client_offset;
+    }
+    int64_t length = -1;
+    if (const std::optional<absl::string_view> value = Header(head, "Upload-Length")) {
+      length = ParseSfNonNegativeInteger(*value).value_or(-1);
+    }
+    if (*complete) {
+      if (head.body_kind == http::BodyKind::kChunked) {
+        stream->declare_at_end = true;  // Known once the body ends.
+      } else {
+        const int64_t implied =
+            offset + (head.body_kind == http::BodyKind::kContentLength ? head.content_length : 0);
+        if (length >= 0 && length != implied) return inconsistent();
+        length = implied;
+      }
+    }
+    if (options.max_bytes > 0 && length > options.max_bytes) {
+      return refuse(413, {{"Upload-Limit", UploadLimit(options.max_bytes, interop, -1)}});
+    }
+    const absl::string_view raw_metadata = Header(head, "Upload-Metadata").value_or("");
+    if (absl::StatusOr<std::vector<MetadataPair>> parsed = ParseUploadMetadata(raw_metadata);
+        !parsed.ok()) {
+      return refuse(400, {}, absl::StrCat(parsed.status().message(), "\n"));
+    }
+    stream->metadata = std::string(raw_metadata);
+    stream->complete_request = *complete;
+    stream->client_offset = offset;
+    stream->length = length;
+  }
+  return Launch(std::move(stream), kind);
+}
+
 }  // namespace
 
 UploadHandler::UploadHandler(UploadStore* store, net::WorkerPool* workers,
@@ -910,13 +1151,27 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
     extra.emplace_back("Vary", "Origin");
     extra.emplace_back("Access-Control-Expose-Headers", std::string(kExposedHeaders));
   }
+  // An IETF request names the draft's interop version instead of
+  // Tus-Resumable.
+  const std::optional<absl::string_view> tus = Header(head, "Tus-Resumable");
+  int interop = 0;
+  if (const std::optional<absl::string_view> version = Header(head, "Upload-Draft-Interop-Version");
+      version.has_value() && !tus.has_value()) {
+    const std::optional<int64_t> n = ParseSfNonNegativeInteger(*version);
+    if (n != kIetfInteropOld && n != kIetfInteropNew) {
+      return Refuse(writer, extra, kIetfInteropNew, 400, {},
+                    absl::StrCat("Upload-Draft-Interop-Version must be ", kIetfInteropOld, " or ",
+                                 kIetfInteropNew, "\n"));
+    }
+    interop = static_cast<int>(*n);
+  }
   // No byte of a request becomes a path except through this check.
-  if (!collection && !ValidId(path)) return Refuse(writer, extra, 404);
+  if (!collection && !ValidId(path)) return Refuse(writer, extra, interop, 404);
 
   // A browser's preflight: what a page from the allowed origin may send.
   if (head.method == http::Method::kOptions && cors &&
       Header(head, "Access-Control-Request-Method").has_value()) {
-    return Refuse(writer, extra, 204,
+    return Refuse(writer, extra, interop, 204,
                   {{"Access-Control-Allow-Methods", "POST, GET, HEAD, PATCH, DELETE, OPTIONS"},
                    {"Access-Control-Allow-Headers", std::string(kAllowedHeaders)},
                    {"Access-Control-Max-Age", "86400"}});
@@ -926,14 +1181,21 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
                      {"Tus-Extension", std::string(kExtensions)},
                      {"Tus-Checksum-Algorithm", std::string(kChecksumAlgorithms)}};
     if (options.max_bytes > 0) fields.emplace_back("Tus-Max-Size", absl::StrCat(options.max_bytes));
-    return Refuse(writer, extra, 204, fields);
+    // The IETF draft's discovery: appends of application/partial-upload,
+    // and the limits a new upload gets.
+    fields.emplace_back("Accept-Patch", std::string(kPartialUpload));
+    if (std::string limit = UploadLimit(options.max_bytes, interop == 0 ? kIetfInteropNew : interop,
+                                        options.expiry_seconds);
+        !limit.empty()) {
+      fields.emplace_back("Upload-Limit", std::move(limit));
+    }
+    return Refuse(writer, extra, 0, 204, fields);
   }
   if (!options.token.empty() && !Authorized(Header(head, "Authorization"), options.token)) {
-    return Refuse(writer, extra, 401, {{"WWW-Authenticate", "Bearer realm=\"uploads\""}});
+    return Refuse(writer, extra, interop, 401, {{"WWW-Authenticate", "Bearer realm=\"uploads\""}});
   }
-  const std::optional<absl::string_view> tus = Header(head, "Tus-Resumable");
   if (!collection && (head.method == http::Method::kGet ||
-                      (head.method == http::Method::kHead && !tus.has_value()))) {
+                      (head.method == http::Method::kHead && !tus.has_value() && interop == 0))) {
     auto stream = std::make_unique<DownloadStream>(
         context_, writer, extra, std::string(path), head.method == http::Method::kHead,
         std::string(Header(head, "Range").value_or("")),
@@ -941,12 +1203,14 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
     stream->Begin();
     return {http::Owned(std::move(stream)), http::BodyMode::kDiscard};
   }
-  if (tus != kTusVersion) {
-    return Refuse(writer, extra, 412, {{"Tus-Version", std::string(kTusVersion)}});
-  }
   const bool has_body =
       head.body_kind == http::BodyKind::kChunked ||
       (head.body_kind == http::BodyKind::kContentLength && head.content_length > 0);
+  if (interop != 0)
+    return StartIetf(context_, head, writer, std::move(extra), path, interop, has_body);
+  if (tus != kTusVersion) {
+    return Refuse(writer, extra, 0, 412, {{"Tus-Version", std::string(kTusVersion)}});
+  }
   const bool offset_body =
       EqualsMediaType(Header(head, "Content-Type").value_or(""), kOffsetOctetStream);
   UploadStream::Kind kind;
@@ -955,49 +1219,50 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
   std::string metadata;
   if (collection) {
     if (head.method != http::Method::kPost)
-      return Refuse(writer, extra, 405, {{"Allow", "OPTIONS, POST"}});
+      return Refuse(writer, extra, 0, 405, {{"Allow", "OPTIONS, POST"}});
     const std::optional<absl::string_view> length_header = Header(head, "Upload-Length");
     const std::optional<absl::string_view> defer = Header(head, "Upload-Defer-Length");
     if (length_header.has_value() == defer.has_value() || (defer.has_value() && *defer != "1")) {
-      return Refuse(writer, extra, 400, {},
+      return Refuse(writer, extra, 0, 400, {},
                     "Upload-Length or Upload-Defer-Length: 1 is required\n");
     }
     if (length_header.has_value()) {
       const std::optional<int64_t> n = ParseUploadNumber(*length_header);
-      if (!n.has_value()) return Refuse(writer, extra, 400, {}, "Upload-Length is not a number\n");
+      if (!n.has_value())
+        return Refuse(writer, extra, 0, 400, {}, "Upload-Length is not a number\n");
       length = *n;
-      if (options.max_bytes > 0 && length > options.max_bytes) return Refuse(writer, extra, 413);
+      if (options.max_bytes > 0 && length > options.max_bytes) return Refuse(writer, extra, 0, 413);
     }
     const absl::string_view raw_metadata = Header(head, "Upload-Metadata").value_or("");
     if (absl::StatusOr<std::vector<MetadataPair>> parsed = ParseUploadMetadata(raw_metadata);
         !parsed.ok()) {
-      return Refuse(writer, extra, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+      return Refuse(writer, extra, 0, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
     }
     metadata = std::string(raw_metadata);
-    if (has_body && !offset_body) return Refuse(writer, extra, 415);
+    if (has_body && !offset_body) return Refuse(writer, extra, 0, 415);
     kind = UploadStream::Kind::kCreate;
   } else {
     switch (head.method) {
       case http::Method::kHead: kind = UploadStream::Kind::kHead; break;
       case http::Method::kDelete: kind = UploadStream::Kind::kDelete; break;
       case http::Method::kPatch: {
-        if (!offset_body) return Refuse(writer, extra, 415);
+        if (!offset_body) return Refuse(writer, extra, 0, 415);
         const std::optional<int64_t> offset =
             ParseUploadNumber(Header(head, "Upload-Offset").value_or(""));
         if (!offset.has_value())
-          return Refuse(writer, extra, 400, {}, "Upload-Offset is required\n");
+          return Refuse(writer, extra, 0, 400, {}, "Upload-Offset is required\n");
         client_offset = *offset;
         if (const std::optional<absl::string_view> l = Header(head, "Upload-Length")) {
           const std::optional<int64_t> n = ParseUploadNumber(*l);
           if (!n.has_value())
-            return Refuse(writer, extra, 400, {}, "Upload-Length is not a number\n");
-          if (options.max_bytes > 0 && *n > options.max_bytes) return Refuse(writer, extra, 413);
+            return Refuse(writer, extra, 0, 400, {}, "Upload-Length is not a number\n");
+          if (options.max_bytes > 0 && *n > options.max_bytes) return Refuse(writer, extra, 0, 413);
           length = *n;
         }
         kind = UploadStream::Kind::kPatch;
         break;
       }
-      default: return Refuse(writer, extra, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
+      default: return Refuse(writer, extra, 0, 405, {{"Allow", "OPTIONS, HEAD, PATCH, DELETE"}});
     }
   }
   std::optional<UploadChecksum> checksum;
@@ -1006,7 +1271,7 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
       (kind == UploadStream::Kind::kPatch || kind == UploadStream::Kind::kCreate)) {
     absl::StatusOr<UploadChecksum> parsed = ParseUploadChecksum(*value);
     if (!parsed.ok())
-      return Refuse(writer, extra, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
+      return Refuse(writer, extra, 0, 400, {}, absl::StrCat(parsed.status().message(), "\n"));
     checksum = std::move(*parsed);
   }
   auto stream = std::make_unique<UploadStream>(context_, writer, kind, std::move(extra));
@@ -1018,9 +1283,8 @@ http::StreamStart UploadHandler::Start(const http::RequestHead& head,
   stream->client_offset = client_offset;
   stream->length = length;
   stream->metadata = std::move(metadata);
-  stream->Begin();
-  const bool reads = kind == UploadStream::Kind::kCreate || kind == UploadStream::Kind::kPatch;
-  return {http::Owned(std::move(stream)), reads ? http::BodyMode::kRead : http::BodyMode::kDiscard};
+  stream->has_body = has_body;
+  return Launch(std::move(stream), kind);
 }
 
 }  // namespace epollhttp::upload

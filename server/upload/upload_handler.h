@@ -1,5 +1,6 @@
-// upload_handler.h: the tus 1.0 resumable-upload endpoint (`/files/` with
-// --upload_dir), over the durable store (store.h). Every disk step runs on
+// upload_handler.h: the resumable-upload endpoint (`/files/` with
+// --upload_dir), speaking tus 1.0 and the IETF draft "Resumable Uploads for
+// HTTP" (interop versions 6 and 8), over the durable store (store.h). Every disk step runs on
 // the worker pool, one step at a time per request, and the request's body
 // stays paused meanwhile: no loop ever waits for a disk.
 //
@@ -34,6 +35,21 @@
 //   application/octet-stream with X-Content-Type-Options: nosniff and an
 //   attachment Content-Disposition from the filename metadata (RFC 8187); an
 //   incomplete upload is 409, never served as if whole.
+// IETF draft requests name Upload-Draft-Interop-Version (6 or 8; another is
+// 400) instead of Tus-Resumable, over the same uploads:
+// - POST on the collection with Upload-Complete creates an upload from its
+//   body (any media type); once the upload exists durably a 104 (Upload
+//   Resumption Supported) names its Location and limits, and every later
+//   commit mid-body sends a 104 with the offset now durable;
+// - HEAD gives Upload-Offset, Upload-Complete, Upload-Length and
+//   Upload-Limit (204); PATCH of application/partial-upload appends; DELETE
+//   cancels;
+// - the length comes from Upload-Length or, with Upload-Complete: ?1, from
+//   the body's end; lengths that disagree are 400 with the draft's
+//   inconsistent-upload-length problem, a wrong offset 409 with its
+//   mismatching-upload-offset problem;
+// - an upload is complete when its offset reaches its length (the store
+//   knows no full but incomplete upload), whatever Upload-Complete said.
 // Access: with a token, every request but OPTIONS needs it as a bearer
 // token (401 otherwise, compared in constant time); with a CORS origin,
 // browsers on that origin get preflights answered and may read the tus
