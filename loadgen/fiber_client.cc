@@ -151,6 +151,10 @@ class FiberStream final : public httplib::Stream {
   bool is_writable() const override { return true; }  // write() itself waits.
 
   ssize_t read(char* ptr, size_t size) override {
+    if (!interim_dropped_) {
+      interim_dropped_ = true;
+      DropInterimHeads();
+    }
     const ssize_t n = ReadSome(ptr, size);
     if (n > 0 && !guard_.Consume(ptr, static_cast<size_t>(n))) return Failed();
     if (n <= 0) Failed();
@@ -242,6 +246,35 @@ class FiberStream final : public httplib::Stream {
     end_ += n;
     if (trace_ != nullptr) trace_->marks.Read(Clock::now());
     return PeekResult::kData;
+  }
+
+  // DropInterimHeads() drops the 1xx interim responses at the front of the
+  // response before cpp-httplib reads it: cpp-httplib knows only a
+  // 100 Continue without fields, while a resumable-upload server sends 104s
+  // with fields. It reads until a head's status code shows; a final answer,
+  // bytes that are not a response, a head too long for the buffer, an error
+  // or the end are left for cpp-httplib (and the status-line guard) to judge.
+  void DropInterimHeads() {
+    while (true) {
+      const absl::string_view pending(buffer_ + begin_, end_ - begin_);
+      if (pending.size() >= 10) {
+        if (pending.substr(0, 7) != "HTTP/1." || pending[9] != '1') return;
+        const size_t head_end = pending.find("\r\n\r\n");
+        if (head_end != absl::string_view::npos) {
+          begin_ += head_end + 4;
+          continue;
+        }
+      }
+      if (begin_ > 0) {
+        std::memmove(buffer_, buffer_ + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      if (end_ == sizeof(buffer_)) return;
+      const ssize_t n = Receive(buffer_ + end_, sizeof(buffer_) - end_);
+      if (n <= 0) return;
+      end_ += static_cast<size_t>(n);
+    }
   }
 
   // BufferedAnswer() looks at the complete response heads at the front of
@@ -370,6 +403,7 @@ class FiberStream final : public httplib::Stream {
   const std::chrono::milliseconds timeout_;
   RequestTrace* const trace_;  // Null: not traced.
   StatusLineGuard guard_;
+  bool interim_dropped_ = false;  // DropInterimHeads() ran.
   char buffer_[16 * 1024];
   size_t begin_ = 0;
   size_t end_ = 0;

@@ -89,7 +89,8 @@ ABSL_FLAG(int64_t, chunk_bytes, 0,
           "Body bytes per chunk with --chunked (0: 64 KiB), per PATCH with --upload (0: the "
           "whole body in one).");
 ABSL_FLAG(std::string, upload, "",
-          "tus: each request is a whole resumable upload to --url (the collection, e.g. "
+          "tus or ietf: each request is a whole resumable upload, by tus 1.0 or the IETF "
+          "draft (interop version 8), to --url (the collection, e.g. "
           "http://127.0.0.1:8000/files/): a creation, PATCHes of --chunk_bytes, and a GET "
           "whose sha256 must equal the body's.");
 ABSL_FLAG(double, interrupt, 0,
@@ -449,10 +450,9 @@ absl::StatusOr<RunConfig> ParseRunFlags(const std::vector<std::string>& raw_head
   options.chunked = absl::GetFlag(FLAGS_chunked);
   options.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
   options.upload = absl::GetFlag(FLAGS_upload);
-  if (!options.upload.empty() && options.upload != "tus") {
+  if (!options.upload.empty() && options.upload != "tus" && options.upload != "ietf") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--upload must be tus (the IETF draft is not supported yet), got \"",
-                     options.upload, "\""));
+        absl::StrCat("--upload must be tus or ietf, got \"", options.upload, "\""));
   }
   options.interrupt = absl::GetFlag(FLAGS_interrupt);
   if (!(options.interrupt >= 0 && options.interrupt <= 1)) {

@@ -78,10 +78,11 @@ class Client {
     } else {
       for (const Body& body : options.bodies) bodies_.push_back(body.payload);
     }
-    if (options.upload == "tus") {
-      tus_ = std::make_unique<TusUploader>(&client_, headers_, options.path, options.chunk_bytes,
-                                           options.interrupt, options.verify_uploads,
-                                           static_cast<uint64_t>(index) + 1);
+    if (!options.upload.empty()) {
+      tus_ = std::make_unique<TusUploader>(
+          &client_, options.upload == "ietf" ? UploadProtocol::kIetf : UploadProtocol::kTus,
+          headers_, options.path, options.chunk_bytes, options.interrupt, options.verify_uploads,
+          static_cast<uint64_t>(index) + 1);
     }
     client_.set_keep_alive(options.keepalive);
     // No Accept-Encoding: bodies are counted and compared as sent.
@@ -400,10 +401,10 @@ absl::StatusOr<RunStats> Run(const RunOptions& options, std::atomic<int64_t>* co
     return absl::InvalidArgumentError("need at least one thread and a client per thread");
   }
   std::vector<std::unique_ptr<FiberScheduler>> schedulers;
-  // --upload tus checks each stored body by its digest, computed once.
+  // --upload checks each stored body by its digest, computed once.
   std::vector<std::string> digests;
   RunOptions with_digests = options;
-  if (options.upload == "tus") {
+  if (!options.upload.empty()) {
     if (options.bodies.empty()) {
       digests.push_back(Sha256(*options.payload));
     } else {

@@ -73,7 +73,8 @@ struct RunOptions {
   // Non-zero: each client sends its body at most this fast (bytes per
   // second), in slices a 100th of a second long, by fiber timers.
   double upload_bytes_per_second = 0;
-  // "tus": each request is a whole resumable upload (tus_upload.h) of the
+  // "tus" or "ietf": each request is a whole resumable upload
+  // (tus_upload.h), by tus 1.0 or the IETF draft, of the
   // body to `path` (the collection), in PATCHes of chunk_bytes, a share
   // `interrupt` of them cut and resumed, then checked by GET unless
   // !verify_uploads. Empty: plain requests.

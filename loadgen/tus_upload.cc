@@ -72,9 +72,11 @@ ErrorKind ErrorKindOf(httplib::Error error) {
   }
 }
 
-TusUploader::TusUploader(FiberClient* client, httplib::Headers headers, std::string collection,
-                         int64_t chunk_bytes, double interrupt, bool verify, uint64_t seed)
+TusUploader::TusUploader(FiberClient* client, UploadProtocol protocol, httplib::Headers headers,
+                         std::string collection, int64_t chunk_bytes, double interrupt,
+                         bool verify, uint64_t seed)
     : client_(client),
+      protocol_(protocol),
       headers_(std::move(headers)),
       collection_(std::move(collection)),
       chunk_bytes_(chunk_bytes),
@@ -110,14 +112,18 @@ httplib::Request TusUploader::NewRequest(const char* method, const std::string& 
   request.method = method;
   request.path = path;
   request.headers = headers_;
-  request.headers.emplace("Tus-Resumable", "1.0.0");
+  if (protocol_ == UploadProtocol::kTus) {
+    request.headers.emplace("Tus-Resumable", "1.0.0");
+  } else {
+    request.headers.emplace("Upload-Draft-Interop-Version", "8");
+  }
   return request;
 }
 
 std::optional<int64_t> TusUploader::HeadOffset(const std::string& location, TusOutcome* out) {
   httplib::Request head = NewRequest("HEAD", location);
   httplib::Response headed;
-  if (!Step(head, 200, &headed, out)) return std::nullopt;
+  if (!Step(head, protocol_ == UploadProtocol::kTus ? 200 : 204, &headed, out)) return std::nullopt;
   return Offset(headed);
 }
 
@@ -126,6 +132,8 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
   const int64_t size = static_cast<int64_t>(payload.size());
   httplib::Request create = NewRequest("POST", collection_);
   create.headers.emplace("Upload-Length", absl::StrCat(size));
+  const bool ietf = protocol_ == UploadProtocol::kIetf;
+  if (ietf) create.headers.emplace("Upload-Complete", size == 0 ? "?1" : "?0");
   httplib::Response created;
   if (!Step(create, 201, &created, &out)) return out;
   const std::string location = PathOf(created.get_header_value("Location"));
@@ -140,7 +148,12 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
     const bool cut = Interrupt();
     httplib::Request patch = NewRequest("PATCH", location);
     patch.headers.emplace("Upload-Offset", absl::StrCat(offset));
-    patch.headers.emplace("Content-Type", "application/offset+octet-stream");
+    if (ietf) {
+      patch.headers.emplace("Content-Type", "application/partial-upload");
+      patch.headers.emplace("Upload-Complete", offset + n == size ? "?1" : "?0");
+    } else {
+      patch.headers.emplace("Content-Type", "application/offset+octet-stream");
+    }
     patch.content_length_ = static_cast<size_t>(n);
     const int64_t stop = cut ? n / 2 : n;  // A cut PATCH stops halfway.
     patch.content_provider_ = [&payload, &out, offset, stop](size_t at, size_t length,
@@ -168,7 +181,10 @@ TusOutcome TusUploader::Upload(const Payload& payload, const std::string& sha256
       offset = resumed;
       continue;
     }
-    if (!Step(patch, 204, &patched, &out)) {
+    // IETF: the append that completes the upload is answered as the
+    // creation would have been (201), the others 204.
+    const int expect = ietf && offset + n == size ? 201 : 204;
+    if (!Step(patch, expect, &patched, &out)) {
       // 409: the server settled an earlier, cut PATCH after this one's
       // offset was read (it reads connections in its own order). Ask HEAD
       // again and resume from there, as tus clients do, a few times.

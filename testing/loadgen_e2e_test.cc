@@ -357,28 +357,38 @@ TEST(LoadgenE2eTest, ABodyMixIsReportedPerBody) {
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
-TEST(LoadgenE2eTest, EveryRequestAWholeTusUploadInterruptedResumedAndVerified) {
+TEST(LoadgenE2eTest, EveryRequestAWholeResumableUploadInterruptedResumedAndVerified) {
   const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/uploads");
   int status = 0;
   RunCommand(absl::StrCat("rm -rf ", dir, " && mkdir -p ", dir), &status);
-  auto server = ServerProcess::Start({{"--upload_dir=" + dir}});
+  // Commits every 256 KiB: an IETF append then carries 104s mid-body.
+  auto server = ServerProcess::Start({{"--upload_dir=" + dir, "--upload_commit_bytes=262144"}});
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string json = RunCommand(
-      absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
-                   "/files/ --upload tus --chunk_bytes 1000000 --interrupt 0.5 --threads 2 "
-                   "--requests 3 --progress never --json -"),
-      &status);
-  EXPECT_EQ(status, 0) << json;
-  EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 6) << json;
-  EXPECT_EQ(JsonNumber(json, "verified", "\"uploads\""), 6) << json;
-  EXPECT_GT(JsonNumber(json, "interrupted", "\"uploads\""), 0) << json;
-  EXPECT_EQ(JsonNumber(json, "204", "\"status_codes\""), 6) << json;
-  // Re-sent bytes count as sent: at least the six bodies.
-  EXPECT_GE(JsonNumber(json, "bytes_sent"), 6 * int64_t{3748935});
-  EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_uploads_completed_total"), 6);
+  int completed = 0;
+  for (const std::string protocol : {"tus", "ietf"}) {
+    SCOPED_TRACE(protocol);
+    const std::string json = RunCommand(
+        absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                     "/files/ --upload ", protocol,
+                     " --chunk_bytes 1000000 --interrupt 0.5 --threads 2 --requests 3 "
+                     "--progress never --json -"),
+        &status);
+    EXPECT_EQ(status, 0) << json;
+    EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 6) << json;
+    EXPECT_EQ(JsonNumber(json, "verified", "\"uploads\""), 6) << json;
+    EXPECT_GT(JsonNumber(json, "interrupted", "\"uploads\""), 0) << json;
+    // The last append's status: tus 204; IETF 201, as a whole creation.
+    EXPECT_EQ(JsonNumber(json, protocol == "tus" ? "204" : "201", "\"status_codes\""), 6) << json;
+    // Re-sent bytes count as sent: at least the six bodies.
+    EXPECT_GE(JsonNumber(json, "bytes_sent"), 6 * int64_t{3748935});
+    completed += 6;
+    EXPECT_EQ(MetricValue(ScrapeMetrics((*server)->port()), "epollhttp_uploads_completed_total"),
+              completed);
+  }
   const std::string out =
-      RunCommand(absl::StrCat(LoadgenPath(), " --upload ietf --progress never 2>&1"), &status);
+      RunCommand(absl::StrCat(LoadgenPath(), " --upload http2 --progress never 2>&1"), &status);
   EXPECT_EQ(status, 2) << out;
+  EXPECT_EQ(out, "loadgen: --upload must be tus or ietf, got \"http2\"\n");
   EXPECT_EQ((*server)->Stop(), 0);
 }
 
