@@ -73,8 +73,8 @@ ErrorKind ErrorKindOf(httplib::Error error) {
 }
 
 TusUploader::TusUploader(FiberClient* client, UploadProtocol protocol, httplib::Headers headers,
-                         std::string collection, int64_t chunk_bytes, double interrupt,
-                         bool verify, uint64_t seed)
+                         std::string collection, int64_t chunk_bytes, double interrupt, bool verify,
+                         uint64_t seed)
     : client_(client),
       protocol_(protocol),
       headers_(std::move(headers)),

@@ -367,12 +367,12 @@ TEST(LoadgenE2eTest, EveryRequestAWholeResumableUploadInterruptedResumedAndVerif
   int completed = 0;
   for (const std::string protocol : {"tus", "ietf"}) {
     SCOPED_TRACE(protocol);
-    const std::string json = RunCommand(
-        absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
-                     "/files/ --upload ", protocol,
-                     " --chunk_bytes 1000000 --interrupt 0.5 --threads 2 --requests 3 "
-                     "--progress never --json -"),
-        &status);
+    const std::string json =
+        RunCommand(absl::StrCat(LoadgenPath(), " --url http://127.0.0.1:", (*server)->port(),
+                                "/files/ --upload ", protocol,
+                                " --chunk_bytes 1000000 --interrupt 0.5 --threads 2 --requests 3 "
+                                "--progress never --json -"),
+                   &status);
     EXPECT_EQ(status, 0) << json;
     EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 6) << json;
     EXPECT_EQ(JsonNumber(json, "verified", "\"uploads\""), 6) << json;

@@ -70,6 +70,17 @@ int FakeFileSystem::OpenFile(const std::string& path, bool create) {
   return fd;
 }
 
+int FakeFileSystem::OpenDirect(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (const int64_t fault = Check(Op::kOpen, path); fault < 0) return static_cast<int>(fault);
+  if (!direct_) return -EINVAL;
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return -ENOENT;
+  const int fd = next_fd_++;
+  open_[fd] = Open{it->second, path, /*direct=*/true};
+  return fd;
+}
+
 int FakeFileSystem::OpenDir(const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (const int64_t fault = Check(Op::kOpenDir, path); fault < 0) return static_cast<int>(fault);
@@ -85,6 +96,11 @@ ssize_t FakeFileSystem::Pwrite(int fd, absl::string_view data, int64_t offset) {
   if (f == nullptr) return -EBADF;
   if (f->inode == nullptr) return -EISDIR;
   int64_t n = static_cast<int64_t>(data.size());
+  constexpr int64_t kBlock = kDirectBlock;
+  if (f->direct && (offset % kBlock != 0 || n % kBlock != 0 ||
+                    reinterpret_cast<uintptr_t>(data.data()) % kBlock != 0)) {
+    return -EINVAL;
+  }
   if (const int64_t fault = Check(Op::kWrite, f->path); fault < 0) {
     return fault;
   } else if (fault > 0) {
@@ -98,6 +114,10 @@ ssize_t FakeFileSystem::Pwrite(int fd, absl::string_view data, int64_t offset) {
     if (room <= 0 && growth > 0) return -ENOSPC;
     n = std::min(n, static_cast<int64_t>(bytes.size()) - offset + room);
     if (n <= 0) return -ENOSPC;
+  }
+  if (f->direct) {
+    n -= n % kBlock;  // A direct write stops on a block.
+    if (n == 0) return -ENOSPC;
   }
   if (static_cast<int64_t>(bytes.size()) < offset + n)
     bytes.resize(static_cast<size_t>(offset + n));

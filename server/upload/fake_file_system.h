@@ -86,6 +86,15 @@ class FakeFileSystem final : public FileSystem {
   void WriteFile(const std::string& path, const std::string& data);
 
   int OpenFile(const std::string& path, bool create) override;
+  // OpenDirect() gives a descriptor whose writes must be aligned as the
+  // real one's (-EINVAL otherwise); a short write on it (a fault, or the
+  // capacity) ends on a block. set_direct(false) makes it -EINVAL, as
+  // tmpfs does.
+  int OpenDirect(const std::string& path) override;
+  void set_direct(bool supported) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    direct_ = supported;
+  }
   int OpenDir(const std::string& path) override;
   ssize_t Pwrite(int fd, absl::string_view data, int64_t offset) override;
   ssize_t Pread(int fd, char* out, size_t size, int64_t offset) override;
@@ -107,6 +116,7 @@ class FakeFileSystem final : public FileSystem {
   struct Open {
     std::shared_ptr<Inode> inode;  // Null for the directory.
     std::string path;
+    bool direct = false;  // OpenDirect(): writes must be aligned.
   };
 
   // Check() counts the call and asks the fault function (mutex_ held).
@@ -118,6 +128,7 @@ class FakeFileSystem final : public FileSystem {
   mutable std::mutex mutex_;
   Fault fault_;
   int64_t capacity_ = -1;
+  bool direct_ = true;
   std::atomic<int64_t> calls_{0};
   std::map<std::string, std::shared_ptr<Inode>> entries_;          // As they are,
   std::map<std::string, std::shared_ptr<Inode>> durable_entries_;  // as last synced.

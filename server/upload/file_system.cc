@@ -28,6 +28,10 @@ int PosixFileSystem::OpenFile(const std::string& path, bool create) {
   return Retry([&] { return ::open(path.c_str(), flags, 0600); });
 }
 
+int PosixFileSystem::OpenDirect(const std::string& path) {
+  return Retry([&] { return ::open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC); });
+}
+
 int PosixFileSystem::OpenDir(const std::string& path) {
   return Retry([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
 }

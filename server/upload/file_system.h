@@ -30,6 +30,14 @@ class FileSystem {
   // OpenFile() opens (with `create`, creates, failing with -EEXIST if it
   // exists) `path` for reading and writing; returns a descriptor.
   virtual int OpenFile(const std::string& path, bool create) = 0;
+  // OpenDirect() opens existing file `path` for direct writes (O_DIRECT):
+  // each Pwrite() on it must start at a multiple of kDirectBlock, be a
+  // multiple of it long, and come from memory aligned to it (-EINVAL
+  // otherwise); the bytes bypass the page cache, and are durable after a
+  // DataSync() of the file. -EINVAL where the file system has no direct
+  // I/O (tmpfs).
+  static constexpr int64_t kDirectBlock = 4096;
+  virtual int OpenDirect(const std::string& path) = 0;
   // OpenDir() opens directory `path` for Sync(); returns a descriptor.
   virtual int OpenDir(const std::string& path) = 0;
   // Pwrite() writes up to `data.size()` bytes at `offset`; returns how many
@@ -62,6 +70,7 @@ class FileSystem {
 class PosixFileSystem final : public FileSystem {
  public:
   int OpenFile(const std::string& path, bool create) override;
+  int OpenDirect(const std::string& path) override;
   int OpenDir(const std::string& path) override;
   ssize_t Pwrite(int fd, absl::string_view data, int64_t offset) override;
   ssize_t Pread(int fd, char* out, size_t size, int64_t offset) override;

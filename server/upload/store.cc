@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -55,6 +56,9 @@ int WriteAll(FileSystem* fs, int fd, absl::string_view data, int64_t offset, int
   return 0;
 }
 
+constexpr int64_t kBlock = FileSystem::kDirectBlock;
+int64_t AlignDown(int64_t n) { return n - n % kBlock; }
+
 // ReadAll() reads a small file whole (record logs), up to 256 KiB.
 int ReadAll(FileSystem* fs, int fd, std::string* out) {
   out->clear();
@@ -70,6 +74,37 @@ int ReadAll(FileSystem* fs, int fd, std::string* out) {
 
 }  // namespace
 
+// A buffer aligned for direct writes, grown as needed and kept (a fresh one
+// per write would fault its pages in each time).
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(data_); }
+  // Reserve() makes room for `size` bytes (false if memory ran out).
+  bool Reserve(size_t size) {
+    if (size <= capacity_) return true;
+    const size_t capacity = (size + kBlock - 1) / kBlock * kBlock;
+    void* p = nullptr;
+    if (::posix_memalign(&p, kBlock, capacity) != 0) return false;
+    std::free(data_);
+    data_ = static_cast<char*>(p);
+    capacity_ = capacity;
+    return true;
+  }
+  void Release() {
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  char* data() { return data_; }
+
+ private:
+  char* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
 struct UploadStore::Upload {
   std::mutex mutex;  // Serialises the calls on this upload.
   UploadState state;
@@ -77,6 +112,16 @@ struct UploadStore::Upload {
   int64_t written = 0;       // Where its bytes end (>= state.offset).
   bool removed = false;      // Removed while a caller still held it.
   int64_t record_bytes = 0;  // The record log's size.
+  // Direct writes (O_DIRECT), where the file system has them: the data file
+  // is written in whole blocks from `scratch`, bypassing the page cache (no
+  // copy into it, no writeback by the syncing thread). The bytes past the
+  // last whole block, `tail` (less than a block, from AlignDown(written)),
+  // wait in memory until a write completes their block or a commit writes
+  // it zero-padded (then cuts the file back to the committed offset).
+  static constexpr int kDirectUntried = -2;
+  int direct_fd = kDirectUntried;  // -1: buffered writes.
+  std::string tail;
+  AlignedBuffer scratch;
 };
 
 bool ValidId(absl::string_view id) {
@@ -166,6 +211,7 @@ UploadStore::UploadStore(FileSystem* fs, std::string dir, int dir_fd)
 UploadStore::~UploadStore() {
   for (auto& [id, upload] : uploads_) {
     if (upload->fd >= 0) fs_->Close(upload->fd);
+    if (upload->direct_fd >= 0) fs_->Close(upload->direct_fd);
   }
   fs_->Close(dir_fd_);
 }
@@ -440,10 +486,96 @@ int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view d
   const bool deferred = upload->state.length < 0;
   if (deferred && !TryReserve(size)) return -EDQUOT;
   int64_t done = 0;
-  const int r = WriteAll(fs_, upload->fd, data, offset, &done);
+  const int r = StartDirect(upload.get()) ? WriteDirect(upload.get(), data, &done)
+                                          : WriteAll(fs_, upload->fd, data, offset, &done);
   if (deferred) reserved_ -= size - done;
   upload->written += done;
   counters_.bytes_uncommitted.fetch_add(done, std::memory_order_relaxed);
+  return r;
+}
+
+bool UploadStore::StartDirect(Upload* upload) {
+  if (upload->direct_fd != Upload::kDirectUntried) return upload->direct_fd >= 0;
+  upload->direct_fd = -1;
+  if (!direct_.load(std::memory_order_relaxed)) return false;
+  const int fd = fs_->OpenDirect(DataPath(upload->state.id));
+  if (fd < 0) {
+    if (fd == -EINVAL) direct_.store(false, std::memory_order_relaxed);  // Not on this file system.
+    return false;
+  }
+  // The bytes of the last part block are in the file (a commit put them
+  // there); later writes rewrite that block whole.
+  const int64_t base = AlignDown(upload->written);
+  upload->tail.resize(static_cast<size_t>(upload->written - base));
+  if (!upload->tail.empty() && fs_->Pread(upload->fd, upload->tail.data(), upload->tail.size(),
+                                          base) != static_cast<ssize_t>(upload->tail.size())) {
+    fs_->Close(fd);
+    upload->tail.clear();
+    return false;
+  }
+  upload->direct_fd = fd;
+  return true;
+}
+
+void UploadStore::StopDirect(Upload* upload) {
+  if (upload->direct_fd >= 0) fs_->Close(upload->direct_fd);
+  upload->direct_fd = -1;
+  upload->tail.clear();
+  upload->scratch.Release();
+}
+
+int UploadStore::WriteDirect(Upload* upload, absl::string_view data, int64_t* done) {
+  *done = 0;
+  const int64_t base = AlignDown(upload->written);
+  const size_t lead = upload->tail.size();
+  const size_t total = lead + data.size();
+  const size_t whole = total - total % kBlock;
+  if (whole == 0) {  // Still within the part block: it waits in memory.
+    upload->tail.append(data.data(), data.size());
+    *done = static_cast<int64_t>(data.size());
+    return 0;
+  }
+  if (!upload->scratch.Reserve(whole)) return -ENOMEM;
+  char* out = upload->scratch.data();
+  std::memcpy(out, upload->tail.data(), lead);
+  std::memcpy(out + lead, data.data(), whole - lead);
+  int64_t landed = 0;
+  const int r = WriteAll(fs_, upload->direct_fd, absl::string_view(out, whole), base, &landed);
+  if (r == -EINVAL && landed == 0) {
+    // The file system takes no direct writes after all (alignment): write
+    // the part block's bytes and these through the page cache from now on.
+    std::string tail = std::move(upload->tail);
+    StopDirect(upload);
+    int64_t ignored = 0;
+    if (const int w = WriteAll(fs_, upload->fd, tail, base, &ignored); w < 0) return w;
+    return WriteAll(fs_, upload->fd, data, upload->written, done);
+  }
+  if (r < 0) {
+    // Whole blocks that landed count; a write that failed within the part
+    // block leaves it as it was.
+    const int64_t reached = base + AlignDown(landed);
+    if (reached > upload->written) {
+      *done = reached - upload->written;
+      upload->tail.clear();
+    }
+    return r;
+  }
+  upload->tail.assign(data.data() + (whole - lead), total - whole);
+  *done = static_cast<int64_t>(data.size());
+  return 0;
+}
+
+int UploadStore::FlushTail(Upload* upload, bool* padded) {
+  *padded = false;
+  if (upload->direct_fd < 0 || upload->tail.empty()) return 0;
+  if (!upload->scratch.Reserve(kBlock)) return -ENOMEM;
+  char* out = upload->scratch.data();
+  std::memcpy(out, upload->tail.data(), upload->tail.size());
+  std::memset(out + upload->tail.size(), 0, kBlock - upload->tail.size());
+  int64_t landed = 0;
+  const int r = WriteAll(fs_, upload->direct_fd, absl::string_view(out, kBlock),
+                         AlignDown(upload->written), &landed);
+  *padded = r == 0;
   return r;
 }
 
@@ -454,6 +586,13 @@ int64_t UploadStore::Commit(absl::string_view id) {
   if (upload->removed) return -ENOENT;
   if (upload->state.failed) return -EIO;
   if (upload->written == upload->state.offset) return upload->state.offset;
+  // Direct writes: the part block goes out zero-padded, and the file is cut
+  // back to where the bytes end (so its size is the committed offset).
+  bool padded = false;
+  if (const int r = FlushTail(upload.get(), &padded); r < 0) return r;
+  if (padded) {
+    if (const int r = fs_->Truncate(upload->fd, upload->written); r < 0) return r;
+  }
   if (const int r = DataSync(upload->fd); r < 0) {
     upload->state.failed = true;  // Never retried: the pages may be gone.
     counters_.sync_failures.fetch_add(1, std::memory_order_relaxed);
@@ -480,6 +619,7 @@ int64_t UploadStore::Commit(absl::string_view id) {
   if (next.complete) {
     counters_.completed.fetch_add(1, std::memory_order_relaxed);
     --incomplete_;
+    StopDirect(upload.get());  // Nothing more is written to it.
   }
   upload->state = std::move(next);
   return upload->state.offset;
@@ -497,6 +637,9 @@ int UploadStore::Rollback(absl::string_view id) {
   }
   if (upload->state.length < 0) reserved_ -= upload->written - upload->state.offset;
   upload->written = upload->state.offset;
+  // The part block is read back from the file when next written to.
+  StopDirect(upload.get());
+  upload->direct_fd = Upload::kDirectUntried;
   return fs_->Truncate(upload->fd, upload->state.offset);
 }
 
@@ -547,6 +690,7 @@ int UploadStore::Remove(absl::string_view id) {
   fs_->Unlink(DataPath(upload->state.id));
   if (upload->fd >= 0) fs_->Close(upload->fd);
   upload->fd = -1;
+  StopDirect(upload.get());
   const int synced = Sync(dir_fd_);
   return r < 0 && r != -ENOENT ? r : synced;
 }

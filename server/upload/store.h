@@ -12,7 +12,11 @@
 // - Create() returns once the new upload's record is durable (written in
 //   place: a torn first record does not parse, and recovery drops it with
 //   its data, as the creation was never acknowledged).
-// - Write() puts bytes in the file; they are not promised to anyone.
+// - Write() puts bytes in the file; they are not promised to anyone. Where
+//   the file system allows it, the file is written with O_DIRECT in whole
+//   4 KiB blocks (no page-cache copy and no writeback in the syncing
+//   thread); the bytes of a last part block wait in memory until a commit
+//   writes the block zero-padded and cuts the file back to its offset.
 // - Commit() makes every byte written so far durable (fdatasync), then
 //   appends a new record to `<id>.info`, a log of records of which the
 //   last complete one is in force, and fdatasyncs it (a log past 64 KiB is
@@ -191,6 +195,17 @@ class UploadStore {
   // says whether a sync was what failed.
   int WriteRecord(const UploadState& state, bool first, Upload* upload, bool* sync_failed);
   std::string DataPath(absl::string_view id) const;
+  // StartDirect() opens the upload for direct writes on its first write
+  // (false: buffered, as the file system has none), reading back the bytes
+  // of its last part block. StopDirect() closes that. WriteDirect() writes
+  // `data` at the upload's end in whole blocks, keeping the rest in memory,
+  // and says in `*done` how many of `data`'s bytes count as written.
+  // FlushTail() writes the part block zero-padded (`*padded`: it did).
+  // All with the upload's mutex held.
+  bool StartDirect(Upload* upload);
+  void StopDirect(Upload* upload);
+  int WriteDirect(Upload* upload, absl::string_view data, int64_t* done);
+  int FlushTail(Upload* upload, bool* padded);
   // DataSync() and Sync() are the file system's, timed into counters_.
   int DataSync(int fd) { return TimedSync(fd, /*data_only=*/true); }
   int Sync(int fd) { return TimedSync(fd, /*data_only=*/false); }
@@ -204,6 +219,7 @@ class UploadStore {
   std::map<std::string, std::shared_ptr<Upload>, std::less<>> uploads_;
   StoreCounters counters_;
   StoreLimits limits_;
+  std::atomic<bool> direct_{true};  // Direct writes work here, as far as known.
   // What the limits count: bytes reserved (a known length, or a deferred
   // one's bytes written) and incomplete uploads.
   std::atomic<int64_t> reserved_{0};

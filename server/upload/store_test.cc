@@ -59,6 +59,7 @@ TEST(UploadStoreTest, WritesCommitAndComplete) {
 
 TEST(UploadStoreTest, RecoveryCutsUnacknowledgedBytesAndKeepsAcknowledgedOnes) {
   FakeFileSystem fs(kDir);
+  fs.set_direct(false);  // Buffered writes: every byte goes to the file at once.
   std::string id;
   {
     auto store = OpenStore(&fs);
@@ -120,8 +121,58 @@ TEST(UploadStoreTest, AFailedSyncFailsTheUploadForGood) {
   EXPECT_EQ(store->OpenData(id), -ENOENT);
 }
 
+TEST(UploadStoreTest, DirectWritesKeepThePartBlockInMemoryUntilACommit) {
+  FakeFileSystem fs(kDir);
+  std::string id;
+  const std::string bytes(20000, 'd');
+  {
+    auto store = OpenStore(&fs);
+    id = store->Create(-1, "", 1000)->id;
+    ASSERT_EQ(store->Write(id, 0, absl::string_view(bytes).substr(0, 5000)), 0);
+    EXPECT_EQ(fs.Contents(Data(id)).size(), 4096u);  // One whole block; 904 bytes wait.
+    ASSERT_EQ(store->Commit(id), 5000);
+    EXPECT_EQ(fs.Contents(Data(id)), bytes.substr(0, 5000));  // Padded, then cut back.
+    // The next write rewrites the part block whole, then unacknowledged blocks.
+    ASSERT_EQ(store->Write(id, 5000, absl::string_view(bytes).substr(5000, 7000)), 0);
+    EXPECT_EQ(fs.Contents(Data(id)).size(), 12000u - 12000u % 4096);
+  }
+  fs.Crash([](const std::string&) { return true; }, false);
+  RecoveryStats stats;
+  auto store = OpenStore(&fs, &stats);
+  EXPECT_EQ(stats.truncated, 1);
+  EXPECT_EQ(store->Get(id)->offset, 5000);
+  EXPECT_EQ(fs.Contents(Data(id)), bytes.substr(0, 5000));
+  // Resumes: the part block is read back from the file.
+  ASSERT_EQ(store->Write(id, 5000, absl::string_view(bytes).substr(5000)), 0);
+  ASSERT_EQ(store->Commit(id), 20000);
+  EXPECT_EQ(fs.Contents(Data(id)), bytes);
+  // Where the file system has no direct I/O, writes are buffered.
+  FakeFileSystem tmpfs(kDir);
+  tmpfs.set_direct(false);
+  auto buffered = OpenStore(&tmpfs);
+  const std::string other = buffered->Create(-1, "", 1000)->id;
+  ASSERT_EQ(buffered->Write(other, 0, "abc"), 0);
+  EXPECT_EQ(tmpfs.Contents(Data(other)), "abc");
+}
+
+TEST(UploadStoreTest, AFullDiskUnderDirectWritesKeepsTheWholeBlocksThatFit) {
+  FakeFileSystem fs(kDir);
+  auto store = OpenStore(&fs);
+  const std::string id = store->Create(-1, "", 1000)->id;
+  const int64_t used = static_cast<int64_t>(fs.Contents(Record(id)).size());
+  fs.set_capacity(used + 5000);
+  EXPECT_EQ(store->Write(id, 0, std::string(10000, 'x')), -ENOSPC);
+  EXPECT_EQ(store->written(id), 4096);  // A direct write stops on a block.
+  EXPECT_EQ(store->Commit(id), 4096);
+  fs.set_capacity(-1);
+  EXPECT_EQ(store->Write(id, 4096, std::string(100, 'y')), 0);
+  EXPECT_EQ(store->Commit(id), 4196);
+  EXPECT_EQ(fs.Contents(Data(id)), std::string(4096, 'x') + std::string(100, 'y'));
+}
+
 TEST(UploadStoreTest, AFullDiskKeepsTheBytesThatFitAndAcknowledgesNothingMore) {
   FakeFileSystem fs(kDir);
+  fs.set_direct(false);  // Buffered: a short write may end anywhere.
   auto store = OpenStore(&fs);
   const std::string id = store->Create(-1, "", 1000)->id;
   const int64_t used = static_cast<int64_t>(fs.Contents(Record(id)).size());
@@ -146,13 +197,19 @@ TEST(UploadStoreTest, AFullDiskKeepsTheBytesThatFitAndAcknowledgesNothingMore) {
 }
 
 TEST(UploadStoreTest, ShortWritesAreCompleted) {
-  FakeFileSystem fs(kDir);
-  auto store = OpenStore(&fs);
-  const std::string id = store->Create(-1, "", 1000)->id;
-  fs.set_fault([](Op op, const std::string&) -> int64_t { return op == Op::kWrite ? 3 : 0; });
-  EXPECT_EQ(store->Write(id, 0, "abcdefghijklmnop"), 0);
-  EXPECT_EQ(store->Commit(id), 16);
-  EXPECT_EQ(fs.Contents(Data(id)), "abcdefghijklmnop");
+  for (const bool direct : {false, true}) {
+    FakeFileSystem fs(kDir);
+    fs.set_direct(direct);
+    auto store = OpenStore(&fs);
+    const std::string id = store->Create(-1, "", 1000)->id;
+    // Buffered writes stop anywhere; direct ones on a block.
+    fs.set_fault([](Op op, const std::string&) -> int64_t { return op == Op::kWrite ? 5000 : 0; });
+    std::string bytes(20000, '\0');
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>('a' + i % 26);
+    EXPECT_EQ(store->Write(id, 0, bytes), 0);
+    EXPECT_EQ(store->Commit(id), 20000);
+    EXPECT_EQ(fs.Contents(Data(id)), bytes) << direct;
+  }
 }
 
 TEST(UploadStoreTest, EveryFailingStepOfACreationLeavesNothingBehind) {
@@ -197,51 +254,66 @@ TEST(UploadStoreTest, EveryFailingStepOfACreationLeavesNothingBehind) {
 // acknowledged, never above what was written, and the bytes below it are
 // exactly the bytes sent.
 TEST(UploadStoreTest, APowerCutAnywhereNeverLosesAnAcknowledgedByte) {
-  const std::string payload = "the quick brown fox jumps over the lazy dog";
+  // Buffered and direct writes; small pieces within one block, and pieces
+  // that cross blocks.
+  std::string long_payload(13000, '\0');
+  for (size_t i = 0; i < long_payload.size(); ++i) long_payload[i] = static_cast<char>(i * 7 % 251);
+  struct Mode {
+    bool direct;
+    std::string payload;
+    size_t piece;
+  };
+  const Mode modes[] = {{false, "the quick brown fox jumps over the lazy dog", 10},
+                        {true, "the quick brown fox jumps over the lazy dog", 10},
+                        {true, long_payload, 3000}};
   std::mt19937 random(7);
-  for (int cut = 1; cut < 200; ++cut) {
-    for (int variant = 0; variant < 4; ++variant) {
-      FakeFileSystem fs(kDir);
-      std::string id;
-      int64_t acknowledged = -1;  // -1: the creation itself was not acknowledged.
-      int64_t written = 0;
-      bool reached_end = false;
-      {
-        auto store = OpenStore(&fs);
-        const int64_t start = fs.calls();
-        // From call `cut` on, every call fails: the process is as good as dead.
-        fs.set_fault([&fs, start, cut](Op, const std::string&) -> int64_t {
-          return fs.calls() >= start + cut ? -EIO : 0;
-        });
-        absl::StatusOr<UploadState> created = store->Create(-1, "", 1000);
-        if (created.ok()) {
-          id = created->id;
-          acknowledged = 0;
-          for (size_t at = 0; at < payload.size(); at += 10) {
-            const absl::string_view piece = absl::string_view(payload).substr(at, 10);
-            if (store->Write(id, static_cast<int64_t>(at), piece) < 0) break;
-            written = static_cast<int64_t>(at + piece.size());
-            const int64_t committed = store->Commit(id);
-            if (committed < 0) break;
-            acknowledged = committed;
+  for (const Mode& mode : modes) {
+    const std::string& payload = mode.payload;
+    for (int cut = 1; cut < 200; ++cut) {
+      for (int variant = 0; variant < 4; ++variant) {
+        FakeFileSystem fs(kDir);
+        fs.set_direct(mode.direct);
+        std::string id;
+        int64_t acknowledged = -1;  // -1: the creation itself was not acknowledged.
+        int64_t written = 0;
+        bool reached_end = false;
+        {
+          auto store = OpenStore(&fs);
+          const int64_t start = fs.calls();
+          // From call `cut` on, every call fails: the process is as good as dead.
+          fs.set_fault([&fs, start, cut](Op, const std::string&) -> int64_t {
+            return fs.calls() >= start + cut ? -EIO : 0;
+          });
+          absl::StatusOr<UploadState> created = store->Create(-1, "", 1000);
+          if (created.ok()) {
+            id = created->id;
+            acknowledged = 0;
+            for (size_t at = 0; at < payload.size(); at += mode.piece) {
+              const absl::string_view piece = absl::string_view(payload).substr(at, mode.piece);
+              if (store->Write(id, static_cast<int64_t>(at), piece) < 0) break;
+              written = static_cast<int64_t>(at + piece.size());
+              const int64_t committed = store->Commit(id);
+              if (committed < 0) break;
+              acknowledged = committed;
+            }
+            reached_end = acknowledged == static_cast<int64_t>(payload.size());
           }
-          reached_end = acknowledged == static_cast<int64_t>(payload.size());
+          fs.set_fault(nullptr);
         }
-        fs.set_fault(nullptr);
+        fs.Crash([&random, variant](const std::string&) { return variant & 1 && random() % 2; },
+                 variant & 2);
+        RecoveryStats stats;
+        auto store = OpenStore(&fs, &stats);
+        ASSERT_NE(store, nullptr);
+        if (acknowledged < 0) continue;  // Never acknowledged: it may or may not exist.
+        const std::optional<UploadState> state = store->Get(id);
+        ASSERT_TRUE(state.has_value()) << "cut " << cut << " variant " << variant;
+        EXPECT_GE(state->offset, acknowledged) << "cut " << cut;
+        EXPECT_LE(state->offset, std::max(written, acknowledged)) << "cut " << cut;
+        EXPECT_EQ(fs.Contents(Data(id)), payload.substr(0, static_cast<size_t>(state->offset)))
+            << "cut " << cut;
+        if (reached_end && variant == 0) break;
       }
-      fs.Crash([&random, variant](const std::string&) { return variant & 1 && random() % 2; },
-               variant & 2);
-      RecoveryStats stats;
-      auto store = OpenStore(&fs, &stats);
-      ASSERT_NE(store, nullptr);
-      if (acknowledged < 0) continue;  // Never acknowledged: it may or may not exist.
-      const std::optional<UploadState> state = store->Get(id);
-      ASSERT_TRUE(state.has_value()) << "cut " << cut << " variant " << variant;
-      EXPECT_GE(state->offset, acknowledged) << "cut " << cut;
-      EXPECT_LE(state->offset, std::max(written, acknowledged)) << "cut " << cut;
-      EXPECT_EQ(fs.Contents(Data(id)), payload.substr(0, static_cast<size_t>(state->offset)))
-          << "cut " << cut;
-      if (reached_end && variant == 0) break;
     }
   }
 }
