@@ -74,37 +74,6 @@ int ReadAll(FileSystem* fs, int fd, std::string* out) {
 
 }  // namespace
 
-// A buffer aligned for direct writes, grown as needed and kept (a fresh one
-// per write would fault its pages in each time).
-class AlignedBuffer {
- public:
-  AlignedBuffer() = default;
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  ~AlignedBuffer() { std::free(data_); }
-  // Reserve() makes room for `size` bytes (false if memory ran out).
-  bool Reserve(size_t size) {
-    if (size <= capacity_) return true;
-    const size_t capacity = (size + kBlock - 1) / kBlock * kBlock;
-    void* p = nullptr;
-    if (::posix_memalign(&p, kBlock, capacity) != 0) return false;
-    std::free(data_);
-    data_ = static_cast<char*>(p);
-    capacity_ = capacity;
-    return true;
-  }
-  void Release() {
-    std::free(data_);
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-  char* data() { return data_; }
-
- private:
-  char* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
 struct UploadStore::Upload {
   std::mutex mutex;  // Serialises the calls on this upload.
   UploadState state;
@@ -121,7 +90,7 @@ struct UploadStore::Upload {
   static constexpr int kDirectUntried = -2;
   int direct_fd = kDirectUntried;  // -1: buffered writes.
   std::string tail;
-  AlignedBuffer scratch;
+  WriteBuffer scratch;  // Where a string's bytes are put for a direct write.
 };
 
 bool ValidId(absl::string_view id) {
@@ -474,6 +443,18 @@ int64_t UploadStore::written(absl::string_view id) const {
 }
 
 int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view data) {
+  return Write(id, offset, data, nullptr);
+}
+
+int UploadStore::Write(absl::string_view id, int64_t offset, WriteBuffer* piece) {
+  if (piece->room() != static_cast<size_t>(offset % static_cast<int64_t>(WriteBuffer::kAlign))) {
+    return -EINVAL;
+  }
+  return Write(id, offset, piece->view(), piece);
+}
+
+int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view data,
+                       WriteBuffer* piece) {
   std::shared_ptr<Upload> upload = Find(id);
   if (upload == nullptr) return -ENOENT;
   std::lock_guard<std::mutex> lock(upload->mutex);
@@ -486,7 +467,7 @@ int UploadStore::Write(absl::string_view id, int64_t offset, absl::string_view d
   const bool deferred = upload->state.length < 0;
   if (deferred && !TryReserve(size)) return -EDQUOT;
   int64_t done = 0;
-  const int r = StartDirect(upload.get()) ? WriteDirect(upload.get(), data, &done)
+  const int r = StartDirect(upload.get()) ? WriteDirect(upload.get(), data, piece, &done)
                                           : WriteAll(fs_, upload->fd, data, offset, &done);
   if (deferred) reserved_ -= size - done;
   upload->written += done;
@@ -521,10 +502,11 @@ void UploadStore::StopDirect(Upload* upload) {
   if (upload->direct_fd >= 0) fs_->Close(upload->direct_fd);
   upload->direct_fd = -1;
   upload->tail.clear();
-  upload->scratch.Release();
+  upload->scratch = WriteBuffer();
 }
 
-int UploadStore::WriteDirect(Upload* upload, absl::string_view data, int64_t* done) {
+int UploadStore::WriteDirect(Upload* upload, absl::string_view data, WriteBuffer* piece,
+                             int64_t* done) {
   *done = 0;
   const int64_t base = AlignDown(upload->written);
   const size_t lead = upload->tail.size();
@@ -535,10 +517,18 @@ int UploadStore::WriteDirect(Upload* upload, absl::string_view data, int64_t* do
     *done = static_cast<int64_t>(data.size());
     return 0;
   }
-  if (!upload->scratch.Reserve(whole)) return -ENOMEM;
-  char* out = upload->scratch.data();
+  // The part block's bytes go in front of the new ones: in the caller's
+  // buffer, whose room is for them, or else in a copy.
+  char* out;
+  if (piece != nullptr) {
+    out = piece->block();
+  } else {
+    upload->scratch.Reset(0);
+    if (!upload->scratch.Reserve(whole)) return -ENOMEM;
+    out = upload->scratch.block();
+    std::memcpy(out + lead, data.data(), whole - lead);
+  }
   std::memcpy(out, upload->tail.data(), lead);
-  std::memcpy(out + lead, data.data(), whole - lead);
   int64_t landed = 0;
   const int r = WriteAll(fs_, upload->direct_fd, absl::string_view(out, whole), base, &landed);
   if (r == -EINVAL && landed == 0) {
@@ -568,8 +558,9 @@ int UploadStore::WriteDirect(Upload* upload, absl::string_view data, int64_t* do
 int UploadStore::FlushTail(Upload* upload, bool* padded) {
   *padded = false;
   if (upload->direct_fd < 0 || upload->tail.empty()) return 0;
+  upload->scratch.Reset(0);
   if (!upload->scratch.Reserve(kBlock)) return -ENOMEM;
-  char* out = upload->scratch.data();
+  char* out = upload->scratch.block();
   std::memcpy(out, upload->tail.data(), upload->tail.size());
   std::memset(out + upload->tail.size(), 0, kBlock - upload->tail.size());
   int64_t landed = 0;

@@ -50,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/upload/file_system.h"
+#include "server/upload/write_buffer.h"
 
 namespace epollhttp::upload {
 
@@ -146,6 +147,11 @@ class UploadStore {
   // EDQUOT, EFBIG, EIO) returns after the bytes that did get written, which
   // count as written. Nothing is durable until Commit().
   int Write(absl::string_view id, int64_t offset, absl::string_view data);
+  // Write() as above, of the bytes in `piece`, whose room must be
+  // offset % WriteBuffer::kAlign (-EINVAL otherwise): a direct write goes
+  // from the buffer itself, the room in front filled with the bytes before
+  // them in their block.
+  int Write(absl::string_view id, int64_t offset, WriteBuffer* piece);
   // written() is where the upload's bytes end now (-1: unknown id).
   int64_t written(absl::string_view id) const;
 
@@ -204,7 +210,9 @@ class UploadStore {
   // All with the upload's mutex held.
   bool StartDirect(Upload* upload);
   void StopDirect(Upload* upload);
-  int WriteDirect(Upload* upload, absl::string_view data, int64_t* done);
+  int WriteDirect(Upload* upload, absl::string_view data, WriteBuffer* piece, int64_t* done);
+  // Write() of `data`, which is `piece`'s bytes when `piece` is not null.
+  int Write(absl::string_view id, int64_t offset, absl::string_view data, WriteBuffer* piece);
   int FlushTail(Upload* upload, bool* padded);
   // DataSync() and Sync() are the file system's, timed into counters_.
   int DataSync(int fd) { return TimedSync(fd, /*data_only=*/true); }

@@ -155,6 +155,36 @@ TEST(UploadStoreTest, DirectWritesKeepThePartBlockInMemoryUntilACommit) {
   EXPECT_EQ(tmpfs.Contents(Data(other)), "abc");
 }
 
+TEST(UploadStoreTest, APieceInAnAlignedBufferIsWrittenFromItInBothModes) {
+  for (const bool direct : {true, false}) {
+    FakeFileSystem fs(kDir);
+    fs.set_direct(direct);
+    auto store = OpenStore(&fs);
+    const std::string id = store->Create(-1, "", 1000)->id;
+    std::string all;
+    int64_t at = 0;
+    for (const size_t size : {size_t{5000}, size_t{3}, size_t{9000}, size_t{4093}, size_t{1}}) {
+      WriteBuffer piece;
+      piece.Reset(at);
+      const std::string bytes(size, static_cast<char>('a' + size % 26));
+      ASSERT_TRUE(piece.Append(bytes));
+      ASSERT_EQ(store->Write(id, at, &piece), 0) << size;
+      EXPECT_EQ(piece.view(), bytes);  // The bytes themselves are left alone.
+      all += bytes;
+      at += static_cast<int64_t>(size);
+      if (size == 3) {
+        ASSERT_EQ(store->Commit(id), at);
+      }
+    }
+    WriteBuffer misplaced;
+    misplaced.Reset(at + 1);  // Its room says it goes elsewhere.
+    ASSERT_TRUE(misplaced.Append("x"));
+    EXPECT_EQ(store->Write(id, at, &misplaced), -EINVAL);
+    ASSERT_EQ(store->Commit(id), at);
+    EXPECT_EQ(fs.Contents(Data(id)), all) << direct;
+  }
+}
+
 TEST(UploadStoreTest, AFullDiskUnderDirectWritesKeepsTheWholeBlocksThatFit) {
   FakeFileSystem fs(kDir);
   auto store = OpenStore(&fs);

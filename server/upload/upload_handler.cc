@@ -19,6 +19,7 @@
 #include "server/upload/checksum.h"
 #include "server/upload/download_headers.h"
 #include "server/upload/tus_headers.h"
+#include "server/upload/write_buffer.h"
 
 namespace epollhttp::upload {
 namespace {
@@ -226,6 +227,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   // Begin() submits the request's first step; for an existing upload, once
   // it holds the upload's lock.
   void Begin() {
+    gathered_end_ = kind_ == Kind::kPatch ? client_offset : 0;
     if (kind_ == Kind::kCreate) return SubmitCreate();
     bool granted = false;
     ticket_ = context_.locks.Acquire(id, writer_->loop(), this, kind_ == Kind::kPatch, &granted);
@@ -240,7 +242,17 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     // one is, the pieces that arrive gather into the next write (a worker
     // hand-off per socket read would cost more than the write), up to
     // kBatch bytes, where the body pauses.
-    piece_.append(data.data(), data.size());
+    if (!has_piece_) {
+      if (piece_.block() == nullptr) std::swap(piece_, spare_);
+      piece_.Reset(gathered_end_);  // Aligned as its bytes fall in the file.
+    }
+    if (!piece_.Append(data)) {  // Out of memory: end as a request ended early.
+      has_piece_ = false;
+      preempted_ = true;
+      Next();
+      return http::BodyAction::kContinue;
+    }
+    gathered_end_ += static_cast<int64_t>(data.size());
     has_piece_ = true;
     Next();
     if (has_piece_ && piece_.size() >= kBatch) {
@@ -277,7 +289,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     if (ready_ && !id.empty() && (kind_ == Kind::kCreate || kind_ == Kind::kPatch)) {
       UploadStore* store = context_.store;
       const bool verify = checksum.has_value();
-      std::string piece = !verify && has_piece_ ? std::move(piece_) : "";
+      std::string piece = !verify && has_piece_ ? std::string(piece_.view()) : "";
       int64_t offset = written_;
       if (work_.pending() && pending_write_ != nullptr) {
         {
@@ -361,7 +373,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   // verified now, dropped), then the connection closes and the lock goes.
   void EndPreempted() {
     answered_ = true;
-    std::string piece = has_piece_ && !checksum.has_value() ? std::move(piece_) : "";
+    std::string piece = has_piece_ && !checksum.has_value() ? std::string(piece_.view()) : "";
     has_piece_ = false;
     UploadStore* store = context_.store;
     work_ = SubmitWork(
@@ -575,19 +587,22 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
       int64_t written = 0;               // Where the bytes end after the write.
       std::optional<int64_t> committed;  // When a commit was due.
       std::unique_ptr<Digest> digest;    // Travels with the bytes it hashes.
+      WriteBuffer piece;                 // The bytes; the buffer comes back.
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
     pending_write_ = raw;
     in_flight_size_ = size;
     raw->digest = std::move(digest);
+    raw->piece = std::move(piece_);
     const bool commit =
         !checksum.has_value() && written_ + size - committed_ >= context_.options.commit_bytes;
     UploadStore* store = context_.store;
     work_ = SubmitWork(
-        [store, raw, id = id, offset = written_, piece = std::move(piece_), commit] {
+        [store, raw, id = id, offset = written_, commit] {
+          const absl::string_view piece = raw->piece.view();
           if (raw->digest != nullptr) raw->digest->Update(piece);
-          raw->error = store->Write(id, offset, piece);
+          raw->error = store->Write(id, offset, &raw->piece);
           raw->written = store->written(id);
           WriteJob::After after;
           std::string tail;
@@ -615,6 +630,8 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
         [this, size, result = std::move(result)] {
           pending_write_ = nullptr;
           digest = std::move(result->digest);
+          // The buffer is kept for the bytes to come (its size fits them).
+          (piece_.block() == nullptr ? piece_ : spare_) = std::move(result->piece);
           if (result->error < 0) {
             // The bytes that did get written count (the worker read how
             // many: asking the store here could wait on its lock).
@@ -632,7 +649,6 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
           }
           Next();
         });
-    piece_.clear();
     has_piece_ = false;
   }
 
@@ -835,10 +851,14 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   // in flight (so a stream holds at most two in memory).
   static constexpr size_t kBatch = 256 * 1024;
   bool has_piece_ = false;
-  std::string piece_;       // Body bytes waiting for their write.
-  int64_t expires_ = 0;     // When the upload may be removed if incomplete.
-  int64_t written_ = 0;     // Where this upload's bytes end.
-  int64_t committed_ = -1;  // Durable, as last heard; -1: not known yet.
+  // Body bytes waiting for their write, aligned for a direct one, and a
+  // buffer back from a finished write, kept for the next.
+  WriteBuffer piece_;
+  WriteBuffer spare_;
+  int64_t gathered_end_ = 0;  // Where the bytes gathered so far end in the file.
+  int64_t expires_ = 0;       // When the upload may be removed if incomplete.
+  int64_t written_ = 0;       // Where this upload's bytes end.
+  int64_t committed_ = -1;    // Durable, as last heard; -1: not known yet.
 };
 
 // Serves a complete upload back (GET, or HEAD without Tus-Resumable): one
