@@ -319,13 +319,18 @@ bool Connection::ReadOnce() {
   // The rest of a Content-Length body nobody reads is dropped unread, never
   // past the body's end, so a pipelined request after it is read normally.
   const bool lingering = io_.state() == State::kLingering;
-  const int64_t skippable = !lingering && work_ != nullptr && work_->input.empty()
-                                ? work_->codec.SkippableBodyBytes()
-                                : 0;
+  const bool drained = !lingering && work_ != nullptr && work_->input.empty();
+  const int64_t skippable = drained ? work_->codec.SkippableBodyBytes() : 0;
+  // Or read straight into the memory the body's stream offers (never past
+  // the body either): no copy through the scratch buffer.
+  const absl::Span<char> direct =
+      drained && skippable == 0 ? work_->codec.DirectBodyBuffer() : absl::Span<char>();
   ssize_t n;
   int error = 0;
   if (skippable > 0) {
     n = io_.Discard(static_cast<size_t>(std::min<int64_t>(skippable, int64_t{1} << 30)), &error);
+  } else if (!direct.empty()) {
+    n = io_.Read(direct, &error);
   } else {
     // Outside a body, a read is small enough that the requests it holds are
     // a bounded amount of work and backlog.
@@ -348,6 +353,9 @@ bool Connection::ReadOnce() {
   Acquire();                                      // A request is in progress.
   if (skippable > 0) {
     Call([this, n] { return work_->codec.OnBodySkipped(n); });
+    if (io_.closed()) return false;
+  } else if (!direct.empty()) {
+    Call([this, n] { return work_->codec.OnDirectBodyRead(n); });
     if (io_.closed()) return false;
   } else if (!Serve(absl::string_view(context_->scratch.data(), static_cast<size_t>(n)))) {
     return false;

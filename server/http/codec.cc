@@ -224,6 +224,35 @@ InputResult ServerCodec::OnBodySkipped(int64_t n) {
   return Report(before);
 }
 
+absl::Span<char> ServerCodec::DirectBodyBuffer() {
+  if (state_ != State::kBody || paused_ || body_mode_ != BodyMode::kRead || stream_ == nullptr) {
+    return {};
+  }
+  const int64_t left = body_.skippable();
+  if (left <= 0) return {};
+  absl::Span<char> span =
+      stream_->BodyBuffer(static_cast<size_t>(std::min<int64_t>(left, int64_t{1} << 30)));
+  if (static_cast<int64_t>(span.size()) > left) span = span.subspan(0, static_cast<size_t>(left));
+  return span;
+}
+
+InputResult ServerCodec::OnDirectBodyRead(int64_t n) {
+  CallScope scope(&in_call_);
+  const int64_t before = responses_;
+  n = std::min(n, body_.skippable());
+  if (n > 0 && state_ == State::kBody && stream_ != nullptr) {
+    // As OnInput() with the bytes read: the framing first, then the stream;
+    // after a pause the end waits for ResumeBody().
+    const ParseStatus status = body_.Skip(n);
+    request_.body_bytes += n;
+    if (observer_ != nullptr) observer_->OnBodyBytes(n);
+    if (stream_->OnBodyRead(static_cast<size_t>(n), *this) == BodyAction::kPause) paused_ = true;
+    Settle();
+    if (state_ == State::kBody && status == ParseStatus::kComplete && !paused_) BodyEnded();
+  }
+  return Report(before);
+}
+
 InputResult ServerCodec::Poll() {
   CallScope scope(&in_call_);
   const int64_t before = responses_;

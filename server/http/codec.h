@@ -133,6 +133,18 @@ class ServerCodec final : private ResponseWriter {
   // bytes as OnInput() would have.
   InputResult OnBodySkipped(int64_t n);
 
+  // DirectBodyBuffer() is memory the current stream offers for the rest of
+  // its Content-Length body (RequestStream::BodyBuffer()), at most the bytes
+  // still to come, so a read into it never takes a byte past the body;
+  // empty when there is none (a paused or discarding stream, a chunked
+  // body, a stream that offers nothing). Valid only when every byte received
+  // so far has been consumed.
+  absl::Span<char> DirectBodyBuffer();
+
+  // OnDirectBodyRead() accounts for `n` (1..the buffer's size) body bytes
+  // read into the last DirectBodyBuffer(), as OnInput() would have.
+  InputResult OnDirectBodyRead(int64_t n);
+
   // Poll() runs after the codec asked to be woken: ends the request whose
   // stream finished its response (or cancelled it), and reports what
   // changed (`consumed` is 0). Harmless when nothing did.

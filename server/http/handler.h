@@ -165,6 +165,23 @@ class RequestStream {
     (void)writer;
     return BodyAction::kContinue;
   }
+  // BodyBuffer() may offer memory for the next body bytes (BodyMode::kRead,
+  // Content-Length bodies): the connection then reads up to `max` (>= 1)
+  // bytes from the client straight into it, with no copy, and reports them
+  // with OnBodyRead() instead of OnBody(). Empty (the default): the bytes
+  // come by OnBody(). The memory must stay valid until OnBodyRead() or the
+  // stream's end, and is not read from by the stream in between.
+  virtual absl::Span<char> BodyBuffer(size_t max) {
+    (void)max;
+    return {};
+  }
+  // OnBodyRead() says that the first `n` bytes of the last BodyBuffer() now
+  // hold the next body bytes; answers as OnBody().
+  virtual BodyAction OnBodyRead(size_t n, ResponseWriter& writer) {
+    (void)n;
+    (void)writer;
+    return BodyAction::kContinue;
+  }
   // OnEnd() runs once the whole body has arrived (right after Start() when
   // there is none).
   virtual void OnEnd(ResponseWriter& writer) { (void)writer; }

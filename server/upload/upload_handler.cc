@@ -235,6 +235,26 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     if (granted) FirstStep();
   }
 
+  absl::Span<char> BodyBuffer(size_t max) override {
+    if (answered_) return {};  // Dropped after a refusal: OnBody() counts it.
+    StartPiece();
+    // Up to the batch (the body pauses there), growing a new buffer by
+    // doubling from 64 KiB, so a slow client's request holds little.
+    const size_t want = std::min(max, kBatch > piece_.size() ? kBatch - piece_.size() : 0);
+    if (want == 0) return {};
+    const size_t grow = std::max<size_t>(piece_.size(), 64 * 1024);
+    size_t got = 0;
+    char* space = piece_.Space(std::min(want, std::max(piece_.free(), grow)), &got);
+    return space == nullptr ? absl::Span<char>() : absl::Span<char>(space, got);
+  }
+
+  http::BodyAction OnBodyRead(size_t n, http::ResponseWriter& writer) override {
+    (void)writer;
+    if (answered_) return http::BodyAction::kContinue;
+    piece_.Appended(n);
+    return Gathered(n);
+  }
+
   http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
     (void)writer;
     if (answered_) return http::BodyAction::kContinue;  // Dropped after a refusal.
@@ -242,17 +262,28 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     // one is, the pieces that arrive gather into the next write (a worker
     // hand-off per socket read would cost more than the write), up to
     // kBatch bytes, where the body pauses.
-    if (!has_piece_) {
-      if (piece_.block() == nullptr) std::swap(piece_, spare_);
-      piece_.Reset(gathered_end_);  // Aligned as its bytes fall in the file.
-    }
+    StartPiece();
     if (!piece_.Append(data)) {  // Out of memory: end as a request ended early.
       has_piece_ = false;
       preempted_ = true;
       Next();
       return http::BodyAction::kContinue;
     }
-    gathered_end_ += static_cast<int64_t>(data.size());
+    return Gathered(data.size());
+  }
+
+  // StartPiece() readies piece_ for body bytes when none wait in it:
+  // a kept buffer, placed as the bytes fall in the file.
+  void StartPiece() {
+    if (has_piece_) return;
+    if (piece_.block() == nullptr) std::swap(piece_, spare_);
+    piece_.Reset(gathered_end_);
+  }
+
+  // Gathered() follows `n` more body bytes in piece_: a write starts if
+  // none is in flight; a full batch pauses the body.
+  http::BodyAction Gathered(size_t n) {
+    gathered_end_ += static_cast<int64_t>(n);
     has_piece_ = true;
     Next();
     if (has_piece_ && piece_.size() >= kBatch) {
@@ -848,8 +879,9 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
   bool ended_ = false;                 // The whole body has arrived.
   bool paused_ = false;                // The body is paused.
   // Body bytes gather into writes of at most about this size while one is
-  // in flight (so a stream holds at most two in memory).
-  static constexpr size_t kBatch = 256 * 1024;
+  // in flight (so a stream holds at most two in memory): large enough that
+  // the worker hand-offs and device submissions per MB are few.
+  static constexpr size_t kBatch = 1024 * 1024;
   bool has_piece_ = false;
   // Body bytes waiting for their write, aligned for a direct one, and a
   // buffer back from a finished write, kept for the next.

@@ -73,6 +73,20 @@ class WriteBuffer {
     return true;
   }
 
+  // Space() is room for up to `want` more bytes after those so far (grown
+  // to at least `want`, or to what memory allows: possibly less, even
+  // none), to be filled by the caller and reported with Appended().
+  char* Space(size_t want, size_t* got) {
+    *got = 0;
+    if (!Reserve(size_ + want) && !Reserve(size_ + 1)) return nullptr;
+    *got = std::min(want, capacity_ - room_ - size_);
+    return data_.get() + room_ + size_;
+  }
+  // free() is how many bytes fit after those so far without growing.
+  [[nodiscard]] size_t free() const { return capacity_ - room_ - size_; }
+  // Appended() takes `n` bytes (at most what Space() gave) written there.
+  void Appended(size_t n) { size_ += n; }
+
   // view() is the bytes appended since Reset().
   [[nodiscard]] absl::string_view view() const {
     return data_ == nullptr ? absl::string_view() : absl::string_view(data_.get() + room_, size_);
