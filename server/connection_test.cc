@@ -558,7 +558,10 @@ struct Probe {
   int aborts = 0;
   int refused_in_abort = 0;
   bool alive = false;
-  bool pause = false;  // OnBody() answers kPause.
+  bool pause = false;   // OnBody() answers kPause.
+  bool direct = false;  // The stream offers `space` for its body.
+  char space[16] = {};
+  int direct_reads = 0;
 };
 
 // POST /pause reads its body (pausing after each piece if asked); GET /later
@@ -576,6 +579,16 @@ class ProbeHandler final : public http::Handler {
     http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
       (void)writer;
       probe_->body.append(data.data(), data.size());
+      return probe_->pause ? http::BodyAction::kPause : http::BodyAction::kContinue;
+    }
+    absl::Span<char> BodyBuffer(size_t max) override {
+      if (!probe_->direct) return {};
+      return absl::Span<char>(probe_->space, std::min(max, sizeof(probe_->space)));
+    }
+    http::BodyAction OnBodyRead(size_t n, http::ResponseWriter& writer) override {
+      (void)writer;
+      probe_->body.append(probe_->space, n);
+      ++probe_->direct_reads;
       return probe_->pause ? http::BodyAction::kPause : http::BodyAction::kContinue;
     }
     void OnEnd(http::ResponseWriter& writer) override {
@@ -660,6 +673,24 @@ TEST_F(AsyncConnectionTest, APausedBodyStopsReadingAndResumesWithEveryByteOnce) 
   EXPECT_NE(fake_->TakeWritten().find("\r\n\r\nstored"), std::string::npos);
   EXPECT_FALSE(connection_->held());
   EXPECT_FALSE(probe_.alive);
+}
+
+TEST_F(AsyncConnectionTest, ABodyIsReadIntoTheStreamsMemoryAndNeverPastItsEnd) {
+  probe_.direct = true;
+  Open(PauseHead(100) + "ab");  // Read with the head, as usual.
+  std::string rest;
+  for (int i = 0; i < 98; ++i) rest += static_cast<char>('c' + i % 20);
+  fake_->PeerSend(rest + kGet);  // A pipelined request right behind the body.
+  Run();
+  EXPECT_EQ(probe_.body, "ab" + rest);
+  EXPECT_EQ(probe_.direct_reads, 7);  // 98 bytes, 16 at a time.
+  EXPECT_EQ(probe_.events, (std::vector<std::string>{"end"}));
+  Answer("stored");
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_NE(all.find("\r\n\r\nstored"), std::string::npos);
+  EXPECT_EQ(Count(all, "HTTP/1.1 200 OK\r\n"), 2);  // The GET was read whole, after.
+  EXPECT_EQ(metrics_.Snapshot().body_bytes, 100u);
 }
 
 TEST_F(AsyncConnectionTest, APausedBodyIsNotKilledByTheBodyTimeoutOrTheMinimumRate) {

@@ -4,7 +4,9 @@
 // responses, cancels and writability.
 #include "server/http/codec.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,42 @@ class EchoHandler final : public Handler {
     }
 
    private:
+    std::string bytes_;
+  };
+  StreamStart Start(const RequestHead& head, ResponseWriter& writer) const override {
+    (void)head;
+    (void)writer;
+    return {Owned(std::make_unique<Stream>()), BodyMode::kRead};
+  }
+};
+
+// Offers 8 bytes at a time for the body to be read into, and echoes what
+// came both ways (OnBody() pieces in brackets).
+class DirectHandler final : public Handler {
+ public:
+  class Stream final : public RequestStream {
+   public:
+    absl::Span<char> BodyBuffer(size_t max) override {
+      return absl::Span<char>(space_, std::min(max, sizeof(space_)));
+    }
+    BodyAction OnBodyRead(size_t n, ResponseWriter& writer) override {
+      (void)writer;
+      bytes_.append(space_, n);
+      return BodyAction::kContinue;
+    }
+    BodyAction OnBody(absl::string_view data, ResponseWriter& writer) override {
+      (void)writer;
+      absl::StrAppend(&bytes_, "[", data, "]");
+      return BodyAction::kContinue;
+    }
+    void OnEnd(ResponseWriter& writer) override {
+      Response response;
+      response.body = bytes_;
+      writer.Respond(response);
+    }
+
+   private:
+    char space_[8];
     std::string bytes_;
   };
   StreamStart Start(const RequestHead& head, ResponseWriter& writer) const override {
@@ -163,6 +201,7 @@ class CodecTest : public ::testing::Test {
     router_.Handle(Method::kPost, "/later", &later_);
     router_.Handle(Method::kGet, "/later", &later_);
     router_.Handle(Method::kPost, "/skip", &later_discard_);
+    router_.Handle(Method::kPost, "/direct", &direct_);
   }
 
   // Codec() is a new codec writing to sink_.
@@ -180,6 +219,7 @@ class CodecTest : public ::testing::Test {
   Seen seen_;
   LaterHandler later_{&seen_};
   LaterHandler later_discard_{&seen_, BodyMode::kDiscard};
+  DirectHandler direct_;
   Router router_;
   TestSink sink_;
 };
@@ -247,6 +287,32 @@ TEST_F(CodecTest, ABodyTheHandlerReadsIsNeverSkipped) {
   auto codec = Codec();
   codec->OnInput("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
   EXPECT_EQ(codec->SkippableBodyBytes(), 0);
+}
+
+TEST_F(CodecTest, ABodyIsReadStraightIntoTheMemoryItsStreamOffersNeverPastItsEnd) {
+  auto codec = Codec();
+  const std::string head = "POST /direct HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n";
+  EXPECT_EQ(codec->OnInput(head + "ab").consumed, head.size() + 2);  // Read as usual.
+  const std::string rest = "cdefghijklmnopqrst";
+  size_t at = 0;
+  while (at < rest.size()) {
+    const absl::Span<char> space = codec->DirectBodyBuffer();
+    ASSERT_EQ(space.size(), std::min<size_t>(8, rest.size() - at));  // Never past the body.
+    std::memcpy(space.data(), rest.data() + at, space.size());
+    codec->OnDirectBodyRead(static_cast<int64_t>(space.size()));
+    at += space.size();
+  }
+  EXPECT_NE(sink_.Take().find("\r\n\r\n[ab]cdefghijklmnopqrst"), std::string::npos);
+  EXPECT_EQ(codec->body_bytes(), 20);
+  EXPECT_TRUE(codec->idle());
+  EXPECT_TRUE(codec->DirectBodyBuffer().empty());  // Between requests.
+  // A chunked body is read through its framing; a stream that offers no
+  // memory gets OnBody().
+  codec->OnInput("POST /direct HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_TRUE(codec->DirectBodyBuffer().empty());
+  auto echo = Codec();
+  echo->OnInput("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_TRUE(echo->DirectBodyBuffer().empty());
 }
 
 TEST_F(CodecTest, ExpectContinueIsAnsweredBeforeTheBody) {
