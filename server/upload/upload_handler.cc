@@ -626,8 +626,7 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
     in_flight_size_ = size;
     raw->digest = std::move(digest);
     raw->piece = std::move(piece_);
-    const bool commit =
-        !checksum.has_value() && written_ + size - committed_ >= context_.options.commit_bytes;
+    const bool commit = !checksum.has_value() && written_ + size - committed_ >= CommitTrigger();
     UploadStore* store = context_.store;
     work_ = SubmitWork(
         [store, raw, id = id, offset = written_, commit] {
@@ -832,6 +831,16 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                          Count(status);
                          Reply(status, {});
                        });
+  }
+
+  // CommitTrigger() is how many bytes past the last commit a write makes
+  // before it commits too: early enough that the bytes read but not yet
+  // durable (this write's, and a batch gathering behind it) stay within
+  // commit_bytes, which is what a client re-sends at most after a crash.
+  int64_t CommitTrigger() const {
+    const int64_t margin = 2 * static_cast<int64_t>(kBatch);
+    const int64_t every = context_.options.commit_bytes;
+    return every > 2 * margin ? every - margin : every / 2;
   }
 
   // Count() counts an answer the metrics follow.
