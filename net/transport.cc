@@ -1,6 +1,7 @@
 #include "net/transport.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -39,6 +40,16 @@ ssize_t SocketTransport::Write(absl::string_view data, Push push, int* error) {
   ssize_t n;
   do {
     n = ::send(fd_.get(), data.data(), data.size(), flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) *error = errno;
+  return n;
+}
+
+ssize_t SocketTransport::Splice(int pipe_fd, size_t count, int* error) {
+  // A peer that is gone is EPIPE: the server ignores SIGPIPE.
+  ssize_t n;
+  do {
+    n = ::splice(pipe_fd, nullptr, fd_.get(), nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
   } while (n < 0 && errno == EINTR);
   if (n < 0) *error = errno;
   return n;

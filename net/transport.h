@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -54,6 +55,17 @@ class Transport {
   // set (EAGAIN: the peer is not taking more now; anything else: the peer is
   // gone). `push` is when the bytes must leave (see Push).
   virtual ssize_t Write(absl::string_view data, Push push, int* error) = 0;
+  // splices() is whether Splice() works here.
+  [[nodiscard]] virtual bool splices() const { return false; }
+  // Splice() moves up to `count` bytes from pipe `pipe_fd` to the stream
+  // (splice(2): the pipe's pages, no copy through user space, never waiting
+  // on the pipe); returns as Write(). The default cannot: -1 with ENOSYS.
+  virtual ssize_t Splice(int pipe_fd, size_t count, int* error) {
+    (void)pipe_fd;
+    (void)count;
+    *error = ENOSYS;
+    return -1;
+  }
   // ShutdownWrite() sends end of stream; reading goes on.
   virtual void ShutdownWrite() = 0;
   // SetNoDelay() sends small writes at once (TCP_NODELAY).
@@ -76,6 +88,8 @@ class SocketTransport final : public Transport {
   ssize_t Read(absl::Span<char> buffer, int* error) override;
   ssize_t Discard(size_t n, int* error) override;
   ssize_t Write(absl::string_view data, Push push, int* error) override;
+  [[nodiscard]] bool splices() const override { return true; }
+  ssize_t Splice(int pipe_fd, size_t count, int* error) override;
   void ShutdownWrite() override;
   void SetNoDelay() override;
   bool Watch(uint32_t events, ReadyCallback callback) override;

@@ -21,6 +21,7 @@ constexpr std::chrono::hours kLongestAllowance(24 * 365);
 
 net::Buffer* SessionSink::Output() { return connection_->Output(); }
 size_t SessionSink::QueuedOutput() const { return connection_->QueuedOutput(); }
+int SessionSink::QueuePipe(int fd, int64_t length) { return connection_->QueuePipe(fd, length); }
 void SessionSink::Wake() { connection_->Wake(); }
 net::EventLoop* SessionSink::loop() const { return connection_->context_->loop; }
 
@@ -101,6 +102,19 @@ net::Buffer* Connection::Output() {
   // A stream's late write: output becomes pending now.
   if (!io_.has_queue()) last_write_ = context_->loop->Now();
   return io_.Queue();
+}
+
+int Connection::QueuePipe(int fd, int64_t length) {
+  if (length > 0 && to_shared_) {
+    net::Buffer* shared = context_->shared_output;
+    if (!shared->empty()) {
+      io_.Queue()->Append(shared->readable());
+      shared->Consume(shared->size());
+    }
+    to_shared_ = false;  // Everything after the file goes after it.
+  }
+  if (!io_.has_queue()) last_write_ = context_->loop->Now();
+  return io_.QueuePipe(fd, length);
 }
 
 size_t Connection::QueuedOutput() const {

@@ -139,6 +139,7 @@ class SessionSink final : public http::CodecSink {
   [[nodiscard]] size_t QueuedOutput() const override;
   void Wake() override;
   [[nodiscard]] net::EventLoop* loop() const override;
+  int QueuePipe(int fd, int64_t length) override;
 
  private:
   Connection* connection_ = nullptr;
@@ -232,6 +233,9 @@ class Connection {
   friend class SessionSink;
   net::Buffer* Output();
   [[nodiscard]] size_t QueuedOutput() const;
+  // QueuePipe(): the sink's, after the output so far (moved from the loop's
+  // shared buffer into this connection's queue first, to keep the order).
+  int QueuePipe(int fd, int64_t length);
   void Wake();
 
   void OnEvents(uint32_t events);

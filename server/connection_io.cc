@@ -1,7 +1,9 @@
 #include "server/connection_io.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace epollhttp {
@@ -19,8 +21,8 @@ ssize_t ConnectionIo::Discard(size_t n, int* error) {
 }
 
 net::Buffer* ConnectionIo::Queue() {
-  if (queue_ == nullptr) queue_ = std::make_unique<net::Buffer>();
-  return queue_.get();
+  if (output_ == nullptr) output_ = std::make_unique<Output>();
+  return &output_->queue;
 }
 
 ssize_t ConnectionIo::Write(absl::string_view data, bool last, int* error) {
@@ -35,32 +37,69 @@ ssize_t ConnectionIo::Write(absl::string_view data, bool last, int* error) {
   return n;
 }
 
+int ConnectionIo::QueuePipe(int fd, int64_t length) {
+  if (!transport_->splices()) return -ENOSYS;
+  if (length <= 0) return 0;
+  net::Buffer* queue = Queue();
+  std::unique_ptr<PipeBytes>& pipe = output_->pipe;
+  if (pipe != nullptr) {
+    if (fd != pipe->source || queue->size() != pipe->before) return -EBUSY;
+    pipe->left += length;
+    return 0;
+  }
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return -errno;
+  pipe = std::make_unique<PipeBytes>(PipeBytes{Fd(own), fd, length, queue->size()});
+  return 0;
+}
+
 ssize_t ConnectionIo::Flush(bool last, int* error) {
   ssize_t written = 0;
   while (has_queue()) {
-    const ssize_t n = Write(queue_->readable(), last, error);
+    ssize_t n;
+    std::unique_ptr<PipeBytes>& pipe = output_->pipe;
+    if (pipe != nullptr && pipe->before == 0) {
+      n = transport_->Splice(pipe->fd.get(),
+                             static_cast<size_t>(std::min<int64_t>(pipe->left, 1 << 30)), error);
+      if (n == 0) {  // The pipe ended before its bytes did.
+        *error = EIO;
+        return -1;
+      }
+      if (n > 0) {
+        pipe->left -= n;
+        if (pipe->left == 0) pipe.reset();
+      }
+    } else {
+      net::Buffer& queue = output_->queue;
+      absl::string_view bytes = queue.readable();
+      if (pipe != nullptr) bytes = bytes.substr(0, pipe->before);
+      n = Write(bytes, last && pipe == nullptr, error);
+      if (n > 0) {
+        queue.Consume(static_cast<size_t>(n));
+        if (pipe != nullptr) pipe->before -= static_cast<size_t>(n);
+      }
+    }
     if (n < 0) {
       if (*error == EAGAIN || *error == EINTR) break;
       return -1;
     }
-    queue_->Consume(static_cast<size_t>(n));
     written += n;
   }
   // The queue only ever holds what a write did not take: free it once empty.
-  if (queue_ != nullptr && queue_->empty()) queue_.reset();
+  if (output_ != nullptr && !has_queue()) output_.reset();
   return written;
 }
 
 void ConnectionIo::StartLingering() {
   state_ = State::kLingering;
   transport_->ShutdownWrite();
-  queue_.reset();
+  output_.reset();
 }
 
 void ConnectionIo::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  queue_.reset();
+  output_.reset();
   transport_->Close();
 }
 

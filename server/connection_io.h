@@ -10,7 +10,9 @@
 // - the connection's last bytes are written with Push::kWithFin, so they may
 //   leave in one packet with the FIN that follows them;
 // - the output queue holds only what the transport did not take; it exists
-//   only while it holds bytes (an idle connection holds no buffer);
+//   only while it holds bytes (an idle connection holds no buffer); bytes
+//   waiting in a pipe may follow the queued ones (QueuePipe()), moved to the
+//   client with splice(2);
 // - nothing is read while output is queued (readiness asks for EPOLLOUT
 //   instead), so TCP flow control pushes back on a client that does not read;
 // - a lingering close shuts the write side and reads and drops input, so a
@@ -32,6 +34,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "base/fd.h"
 #include "net/buffer.h"
 #include "net/transport.h"
 
@@ -64,8 +67,23 @@ class ConnectionIo {
   // --- Output.
   // Queue() is the output queue, made on first use.
   net::Buffer* Queue();
-  [[nodiscard]] size_t queued() const { return queue_ == nullptr ? 0 : queue_->size(); }
-  [[nodiscard]] bool has_queue() const { return queue_ != nullptr && !queue_->empty(); }
+  // queued() counts the queue's bytes and the pipe's still to send.
+  [[nodiscard]] size_t queued() const {
+    if (output_ == nullptr) return 0;
+    return output_->queue.size() +
+           (output_->pipe == nullptr ? 0 : static_cast<size_t>(output_->pipe->left));
+  }
+  [[nodiscard]] bool has_queue() const {
+    return output_ != nullptr && (!output_->queue.empty() || output_->pipe != nullptr);
+  }
+  // QueuePipe() queues the next `length` bytes waiting in pipe `fd` (its
+  // read end), to be written after the bytes queued so far and before any
+  // queued later. The connection keeps its own descriptor (a dup), so the
+  // caller may close `fd` at once. While a pipe's bytes remain, another call
+  // must continue them (the same `fd`, nothing queued in between): -EBUSY
+  // otherwise; -ENOSYS where the transport cannot splice (`length` 0 asks
+  // only that); -errno if the dup fails.
+  int QueuePipe(int fd, int64_t length);
   // Write() writes a prefix of `data` once: bytes written, or -1 with
   // `*error` (EAGAIN: the client takes nothing now; anything else: it is
   // gone, and the caller must close). `last`: no byte will follow these
@@ -100,11 +118,28 @@ class ConnectionIo {
   [[nodiscard]] std::string PeerName() const { return transport_->PeerName(); }
 
   // buffer_bytes() is the heap bytes the output queue holds.
-  [[nodiscard]] size_t buffer_bytes() const { return queue_ == nullptr ? 0 : queue_->capacity(); }
+  [[nodiscard]] size_t buffer_bytes() const {
+    return output_ == nullptr ? 0 : output_->queue.capacity();
+  }
 
  private:
+  // A pipe's bytes to send after the first `before` bytes of the queue.
+  struct PipeBytes {
+    Fd fd;       // The connection's own descriptor.
+    int source;  // The caller's, to recognise a continuation.
+    int64_t left;
+    size_t before;
+  };
+
+  // What waits to be written: the queue, and a pipe's bytes while any
+  // remain. One pointer, so an idle connection stays small.
+  struct Output {
+    net::Buffer queue;
+    std::unique_ptr<PipeBytes> pipe;
+  };
+
   net::Transport* transport_;
-  std::unique_ptr<net::Buffer> queue_;  // Only while it holds bytes.
+  std::unique_ptr<Output> output_;  // Only while it holds bytes.
   State state_ = State::kOpen;
   uint8_t writes_ = 0;  // 0, 1: writes so far; 2: TCP_NODELAY is set.
   bool transport_empty_ = false;

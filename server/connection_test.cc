@@ -4,6 +4,8 @@
 // no waiting).
 #include "server/connection.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -691,6 +693,32 @@ TEST_F(AsyncConnectionTest, ABodyIsReadIntoTheStreamsMemoryAndNeverPastItsEnd) {
   EXPECT_NE(all.find("\r\n\r\nstored"), std::string::npos);
   EXPECT_EQ(Count(all, "HTTP/1.1 200 OK\r\n"), 2);  // The GET was read whole, after.
   EXPECT_EQ(metrics_.Snapshot().body_bytes, 100u);
+}
+
+TEST_F(AsyncConnectionTest, BytesFromAPipeGoOutInTheirPlaceAmongTheOthers) {
+  Open(kLater);
+  int ends[2];
+  ASSERT_EQ(::pipe(ends), 0);
+  http::ResponseHead head;
+  head.content_length = 13;
+  ASSERT_EQ(probe_.writer->WriteHead(head), 0);
+  ASSERT_EQ(::write(ends[1], "hello ", 6), 6);
+  ASSERT_EQ(probe_.writer->WritePipe(ends[0], 6), 0);
+  ASSERT_EQ(::write(ends[1], "world", 5), 5);
+  ASSERT_EQ(probe_.writer->WritePipe(ends[0], 5), 0);       // Continues the pipe's bytes.
+  ASSERT_EQ(probe_.writer->WriteBody("!"), 0);              // After them.
+  EXPECT_EQ(probe_.writer->WritePipe(ends[0], 1), -EBUSY);  // Not after the "!".
+  ASSERT_EQ(probe_.writer->WriteBody("?"), 0);
+  // The connection holds its own descriptor: the stream's may go at once.
+  ::close(ends[0]);
+  ::close(ends[1]);
+  ASSERT_EQ(probe_.writer->Finish(), 0);
+  fake_->set_write_limit(4);  // Every part in several writes.
+  Run();
+  const std::string all = fake_->TakeWritten();
+  EXPECT_EQ(all.substr(all.find("\r\n\r\n") + 4), "hello world!?");
+  EXPECT_GE(fake_->spliced(), 3);
+  EXPECT_FALSE(connection_->held());
 }
 
 TEST_F(AsyncConnectionTest, APausedBodyIsNotKilledByTheBodyTimeoutOrTheMinimumRate) {

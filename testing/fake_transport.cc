@@ -1,6 +1,7 @@
 #include "testing/fake_transport.h"
 
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,7 +18,7 @@ void FakeTransport::Reset() {
   events_ = 0;
   callback_ = nullptr;
   bytes_read_ = bytes_discarded_ = reads_ = writes_ = after_close_ = 0;
-  writes_after_shutdown_ = fin_writes_ = held_waits_ = 0;
+  writes_after_shutdown_ = fin_writes_ = held_waits_ = spliced_ = 0;
 }
 
 void FakeTransport::PeerSend(absl::string_view bytes) {
@@ -113,6 +114,28 @@ ssize_t FakeTransport::Write(absl::string_view data, net::Push push, int* error)
   if (window_ != kUnlimited) window_ -= take;
   if (take > 0) held_ = push == net::Push::kWithFin;  // A kNow write pushes everything.
   return static_cast<ssize_t>(take);
+}
+
+ssize_t FakeTransport::Splice(int pipe_fd, size_t count, int* error) {
+  // As splice(2) into a socket: only what the peer takes leaves the pipe.
+  if (reset_) {
+    *error = EPIPE;
+    return -1;
+  }
+  std::string bytes(std::min({count, write_limit_, window_, size_t{1} << 20}), '\0');
+  if (bytes.empty() && count > 0) {
+    *error = EAGAIN;
+    return -1;
+  }
+  const ssize_t got = ::read(pipe_fd, bytes.data(), bytes.size());
+  if (got < 0) {
+    *error = errno;
+    return -1;
+  }
+  if (got == 0) return 0;
+  ++spliced_;
+  bytes.resize(static_cast<size_t>(got));
+  return Write(bytes, net::Push::kNow, error);
 }
 
 void FakeTransport::ShutdownWrite() {

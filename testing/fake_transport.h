@@ -66,6 +66,8 @@ class FakeTransport final : public net::Transport {
   [[nodiscard]] int64_t bytes_discarded() const { return bytes_discarded_; }
   [[nodiscard]] int64_t reads() const { return reads_; }
   [[nodiscard]] int64_t writes() const { return writes_; }
+  // splices() counts Splice() calls that moved bytes.
+  [[nodiscard]] int64_t spliced() const { return spliced_; }
   // after_close() counts reads, writes and other calls made after Close().
   [[nodiscard]] int64_t after_close() const { return after_close_; }
   // writes_after_shutdown() counts writes after ShutdownWrite().
@@ -85,6 +87,8 @@ class FakeTransport final : public net::Transport {
   ssize_t Read(absl::Span<char> buffer, int* error) override;
   ssize_t Discard(size_t n, int* error) override;
   ssize_t Write(absl::string_view data, net::Push push, int* error) override;
+  [[nodiscard]] bool splices() const override { return true; }
+  ssize_t Splice(int pipe_fd, size_t count, int* error) override;
   void ShutdownWrite() override;
   void SetNoDelay() override { nodelay_ = true; }
   bool Watch(uint32_t events, ReadyCallback callback) override;
@@ -117,6 +121,7 @@ class FakeTransport final : public net::Transport {
   int64_t bytes_discarded_ = 0;
   int64_t reads_ = 0;
   int64_t writes_ = 0;
+  int64_t spliced_ = 0;
   int64_t after_close_ = 0;
   int64_t writes_after_shutdown_ = 0;
   int64_t fin_writes_ = 0;

@@ -413,6 +413,20 @@ int ServerCodec::WriteBody(absl::string_view data) {
   return 0;
 }
 
+int ServerCodec::WritePipe(int pipe_fd, int64_t length) {
+  if (const int error = Refuse(); error != 0) return error;
+  if (reply_ != Reply::kHead) return -EINVAL;
+  if (framing_ != Framing::kLength) return framing_ == Framing::kNone ? -EMSGSIZE : -ENOSYS;
+  if (length > reply_left_) return -EMSGSIZE;
+  if (!reply_no_body_) {
+    if (const int r = sink_->QueuePipe(pipe_fd, length); r < 0) return r;
+  }
+  if (length <= 0) return 0;
+  reply_left_ -= length;
+  AfterWrite();
+  return 0;
+}
+
 int ServerCodec::Finish() {
   if (const int error = Refuse(); error != 0) return error;
   if (reply_ != Reply::kHead) return -EINVAL;

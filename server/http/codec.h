@@ -34,6 +34,7 @@
 #ifndef EPOLLHTTP_SERVER_HTTP_CODEC_H_
 #define EPOLLHTTP_SERVER_HTTP_CODEC_H_
 
+#include <cerrno>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
@@ -90,6 +91,16 @@ class CodecSink {
   virtual void Wake() = 0;
   // loop() is the event loop the connection runs on (may be null).
   [[nodiscard]] virtual net::EventLoop* loop() const = 0;
+  // QueuePipe() queues the next `length` bytes waiting in pipe `fd` after
+  // the output so far, to be moved to the client with splice(2); the
+  // connection keeps its own descriptor. -ENOSYS (the default) where it
+  // cannot (`length` 0 asks only that); -EBUSY while another pipe's bytes
+  // wait.
+  virtual int QueuePipe(int fd, int64_t length) {
+    (void)fd;
+    (void)length;
+    return -ENOSYS;
+  }
 
  protected:
   ~CodecSink() = default;
@@ -215,6 +226,7 @@ class ServerCodec final : private ResponseWriter {
   int WriteInterim(int status, absl::Span<const ResponseField> fields) override;
   int WriteHead(const ResponseHead& head) override;
   int WriteBody(absl::string_view data) override;
+  int WritePipe(int pipe_fd, int64_t length) override;
   int Finish() override;
   void Cancel() override;
   void ResumeBody() override;

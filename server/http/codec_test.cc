@@ -315,6 +315,20 @@ TEST_F(CodecTest, ABodyIsReadStraightIntoTheMemoryItsStreamOffersNeverPastItsEnd
   EXPECT_TRUE(echo->DirectBodyBuffer().empty());
 }
 
+TEST_F(CodecTest, PipeBytesNeedASinkThatSplices) {
+  auto codec = Codec();
+  codec->OnInput("GET /later HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_NE(seen_.writer, nullptr);
+  EXPECT_EQ(seen_.writer->WritePipe(-1, 0), -EINVAL);  // No head yet.
+  ResponseHead head;
+  head.content_length = 3;
+  ASSERT_EQ(seen_.writer->WriteHead(head), 0);
+  EXPECT_EQ(seen_.writer->WritePipe(-1, 0), -ENOSYS);  // The test sink cannot.
+  EXPECT_EQ(seen_.writer->WritePipe(-1, 4), -EMSGSIZE);
+  EXPECT_EQ(seen_.writer->WriteBody("abc"), 0);
+  EXPECT_EQ(seen_.writer->Finish(), 0);
+}
+
 TEST_F(CodecTest, ExpectContinueIsAnsweredBeforeTheBody) {
   auto codec = Codec();
   const std::string head =

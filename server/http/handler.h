@@ -39,6 +39,7 @@
 #ifndef EPOLLHTTP_SERVER_HTTP_HANDLER_H_
 #define EPOLLHTTP_SERVER_HTTP_HANDLER_H_
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -122,6 +123,20 @@ class ResponseWriter {
   virtual int WriteHead(const ResponseHead& head) = 0;
   // WriteBody() writes a piece of the body (dropped for HEAD, counted).
   virtual int WriteBody(absl::string_view data) = 0;
+  // WritePipe() sends the next `length` bytes of a body framed by its
+  // Content-Length from pipe `pipe_fd` (its read end), where the caller has
+  // put them (e.g. spliced from a file on a worker thread): the connection
+  // moves them to the client with splice(2), with no copy through user
+  // space. It keeps its own descriptor, so the caller may close `pipe_fd`
+  // at once, and may add more bytes to the pipe and call again. Dropped for
+  // HEAD, counted. -ENOSYS where the connection cannot (the default;
+  // `length` 0 asks only that: the caller writes the bytes itself), -EBUSY
+  // while another pipe's bytes wait, otherwise as WriteBody().
+  virtual int WritePipe(int pipe_fd, int64_t length) {
+    (void)pipe_fd;
+    (void)length;
+    return -ENOSYS;
+  }
   // Finish() ends the response. With a content_length the body must have
   // reached it (unless the request is HEAD, whose answer states the length
   // and sends no body): otherwise -EMSGSIZE, and as with Cancel() the

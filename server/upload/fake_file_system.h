@@ -21,6 +21,7 @@
 #define EPOLLHTTP_SERVER_UPLOAD_FAKE_FILE_SYSTEM_H_
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -98,6 +99,14 @@ class FakeFileSystem final : public FileSystem {
   int OpenDir(const std::string& path) override;
   ssize_t Pwrite(int fd, absl::string_view data, int64_t offset) override;
   ssize_t Pread(int fd, char* out, size_t size, int64_t offset) override;
+  // SpliceToPipe(): -ENOSYS (its descriptors are not the system's).
+  ssize_t SpliceToPipe(int fd, int64_t offset, int pipe_fd, size_t count) override {
+    (void)fd;
+    (void)offset;
+    (void)pipe_fd;
+    (void)count;
+    return -ENOSYS;
+  }
   int DataSync(int fd) override;
   int Sync(int fd) override;
   int Truncate(int fd, int64_t size) override;

@@ -44,6 +44,13 @@ ssize_t PosixFileSystem::Pread(int fd, char* out, size_t size, int64_t offset) {
   return Retry([&] { return ::pread(fd, out, size, offset); });
 }
 
+ssize_t PosixFileSystem::SpliceToPipe(int fd, int64_t offset, int pipe_fd, size_t count) {
+  loff_t at = offset;
+  return Retry([&] {
+    return ::splice(fd, &at, pipe_fd, nullptr, count, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  });
+}
+
 int PosixFileSystem::DataSync(int fd) {
   return Retry([&] { return ::fdatasync(fd); });
 }

@@ -45,6 +45,12 @@ class FileSystem {
   virtual ssize_t Pwrite(int fd, absl::string_view data, int64_t offset) = 0;
   // Pread() reads up to `size` bytes at `offset` into `out`; 0 at the end.
   virtual ssize_t Pread(int fd, char* out, size_t size, int64_t offset) = 0;
+  // SpliceToPipe() moves up to `count` bytes of file `fd` from `offset`
+  // into pipe `pipe_fd` (splice(2): references to the page cache's pages,
+  // no copy), reading the file as needed but never waiting for room in the
+  // pipe: how many (0 at the file's end), -EAGAIN when the pipe is full,
+  // -ENOSYS where files are not system descriptors.
+  virtual ssize_t SpliceToPipe(int fd, int64_t offset, int pipe_fd, size_t count) = 0;
   // DataSync() is fdatasync(2): the file's data (and its size) are durable.
   virtual int DataSync(int fd) = 0;
   // Sync() is fsync(2); on a directory, its entries (creates, renames,
@@ -74,6 +80,7 @@ class PosixFileSystem final : public FileSystem {
   int OpenDir(const std::string& path) override;
   ssize_t Pwrite(int fd, absl::string_view data, int64_t offset) override;
   ssize_t Pread(int fd, char* out, size_t size, int64_t offset) override;
+  ssize_t SpliceToPipe(int fd, int64_t offset, int pipe_fd, size_t count) override;
   int DataSync(int fd) override;
   int Sync(int fd) override;
   int Truncate(int fd, int64_t size) override;

@@ -1,5 +1,8 @@
 #include "server/upload/upload_handler.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -16,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "base/fd.h"
 #include "server/upload/checksum.h"
 #include "server/upload/download_headers.h"
 #include "server/upload/tus_headers.h"
@@ -135,6 +139,7 @@ class ExtraFieldsWriter final : public http::ResponseWriter {
     return inner_->WriteHead(copy);
   }
   int WriteBody(absl::string_view data) override { return inner_->WriteBody(data); }
+  int WritePipe(int pipe_fd, int64_t length) override { return inner_->WritePipe(pipe_fd, length); }
   int Finish() override { return inner_->Finish(); }
   void Cancel() override { inner_->Cancel(); }
   void ResumeBody() override { inner_->ResumeBody(); }
@@ -341,8 +346,26 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
                   piece = std::move(piece)] { SettleAbandoned(store, id, verify, offset, piece); },
                  [] {})
           .Detach();
-    } else if (work_.pending()) {
-      work_.Orphan();  // It runs to its end; the lock waits for it.
+    } else {
+      if (work_.pending()) work_.Orphan();  // It runs to its end; the lock waits for it.
+      // A PATCH whose bytes arrived before its checks were done: they count
+      // too, if they go where the upload ends (without a checksum).
+      if (kind_ == Kind::kPatch && !id.empty() && has_piece_ && !checksum.has_value()) {
+        UploadStore* store = context_.store;
+        SubmitWork(
+            [store, id = id, offset = client_offset, piece = std::string(piece_.view())] {
+              // Not past bytes of another request nobody was told of.
+              const std::optional<UploadState> state = store->Get(id);
+              if (!state.has_value() || state->failed || state->offset != offset ||
+                  store->written(id) != offset) {
+                return;
+              }
+              (void)store->Write(id, offset, piece);
+              if (store->written(id) > offset) (void)store->Commit(id);
+            },
+            [] {})
+            .Detach();
+      }
     }
   }
 
@@ -905,8 +928,13 @@ class UploadStream final : public http::RequestStream, private UploadLocks::Clie
 // Serves a complete upload back (GET, or HEAD without Tus-Resumable): one
 // byte range at most, an ETag (an upload's bytes never change once
 // complete), always as application/octet-stream with nosniff and an
-// attachment disposition. The file is read on the worker pool a chunk at a
-// time; a chunk goes out only while the client keeps up (writable()).
+// attachment disposition. A chunk at a time (1 MiB), while the client keeps
+// up (writable()): a worker splices the chunk from the file into a pipe
+// (references to the page cache's pages; the disk is read there, never on
+// the loop), and the connection splices it from the pipe to the client
+// (WritePipe()), so no byte is copied through user space. Where either end
+// cannot splice (the connection's transport, or a file system without
+// system descriptors), the worker reads the chunk and the loop writes it.
 class DownloadStream final : public http::RequestStream {
  public:
   DownloadStream(const UploadHandler::Context& context, http::ResponseWriter& writer, Fields extra,
@@ -918,12 +946,10 @@ class DownloadStream final : public http::RequestStream {
         range_(std::move(range)),
         if_none_match_(std::move(if_none_match)) {}
 
-  ~DownloadStream() override { CloseFile(); }
-
   void Begin() {
     struct Result {
       std::optional<UploadState> state;
-      int fd = -1;
+      std::unique_ptr<Source> source;
     };
     auto result = std::make_unique<Result>();
     Result* raw = result.get();
@@ -933,11 +959,11 @@ class DownloadStream final : public http::RequestStream {
         [store, raw, id = id_] {
           raw->state = store->Get(id);
           if (raw->state.has_value() && raw->state->complete && !raw->state->failed) {
-            raw->fd = store->OpenData(id);
+            raw->source = std::make_unique<Source>(store->file_system(), store->OpenData(id));
           }
         },
         [this, result = std::move(result)] {
-          fd_ = result->fd;
+          source_ = std::move(result->source);
           Answer(result->state);
         });
   }
@@ -946,22 +972,33 @@ class DownloadStream final : public http::RequestStream {
     (void)writer;
     if (waiting_for_client_) {
       waiting_for_client_ = false;
-      ReadNext();
+      Next();
     }
   }
 
-  void OnAbort(http::AbortReason reason) override {
-    (void)reason;
-    CloseFile();
-  }
-
  private:
+  // What the disk steps use, owned by whichever holds it: the stream, or a
+  // step in flight (which hands it back when done, or closes it if the
+  // stream is gone by then), so nothing is closed while a worker uses it.
+  struct Source {
+    Source(FileSystem* f, int descriptor) : fs(f), file(descriptor) {}
+    ~Source() {
+      if (file >= 0) fs->Close(file);
+    }
+    Source(const Source&) = delete;
+    Source& operator=(const Source&) = delete;
+    FileSystem* fs;
+    int file;     // The upload's bytes (-errno if it could not be opened).
+    Fd pipe_in;   // The pipe's write end, once splicing.
+    Fd pipe_out;  // Its read end: the connection takes its own copy.
+  };
+
   void Answer(const std::optional<UploadState>& state) {
     if (!state.has_value()) return Plain(404, "no such upload\n");
     if (state->failed) return Plain(410, "the upload's storage failed\n");
     // Never served as if it were whole.
     if (!state->complete) return Plain(409, "the upload is not complete\n");
-    if (fd_ < 0) return Plain(500, "cannot open the upload\n");
+    if (source_ == nullptr || source_->file < 0) return Plain(500, "cannot open the upload\n");
     const int64_t size = state->length;
     const std::string etag = absl::StrCat("\"", id_, "\"");
     fields_ = {{"ETag", etag},
@@ -988,16 +1025,26 @@ class DownloadStream final : public http::RequestStream {
     }
     WriteHead(status, left_);
     if (head_only_ || left_ == 0) {
-      CloseFile();
+      source_.reset();
       writer_->Finish();
       return;
     }
-    ReadNext();
+    // Splice when the connection can take a pipe's bytes; a pipe of 1 MiB
+    // (the system's default maximum) holds a whole chunk.
+    int ends[2];
+    if (writer_->WritePipe(-1, 0) == 0 && ::pipe2(ends, O_CLOEXEC | O_NONBLOCK) == 0) {
+      Fd out(ends[0]), in(ends[1]);
+      if (::fcntl(ends[1], F_SETPIPE_SZ, static_cast<int>(kChunk)) >= kChunk) {
+        source_->pipe_out = std::move(out);
+        source_->pipe_in = std::move(in);
+      }
+    }
+    Next();
   }
 
   // Plain() answers a refusal as text.
   void Plain(int status, absl::string_view text) {
-    CloseFile();
+    source_.reset();
     http::Response response;
     response.status = status;
     response.body = text;
@@ -1020,57 +1067,74 @@ class DownloadStream final : public http::RequestStream {
 
   // Finish() answers a bodiless status with the fields so far.
   void Finish(int status, int64_t length) {
-    CloseFile();
+    source_.reset();
     WriteHead(status, length);
     writer_->Finish();
   }
 
-  void ReadNext() {
-    constexpr int64_t kChunk = 256 * 1024;
+  // Next() has a worker put the next chunk in the pipe (or read it), then
+  // sends it, and goes on while the client keeps up.
+  void Next() {
     struct Result {
-      std::string bytes;
+      std::unique_ptr<Source> source;
+      std::string bytes;  // Read, when not splicing.
       ssize_t got = 0;
     };
     auto result = std::make_unique<Result>();
+    result->source = std::move(source_);
+    const bool splice = result->source->pipe_in.valid();
     Result* raw = result.get();
-    FileSystem* fs = context_.store->file_system();
     const int64_t want = std::min(kChunk, left_);
     work_ = context_.workers->Submit(
         writer_->loop(),
-        [fs, raw, fd = fd_, offset = offset_, want] {
+        [raw, offset = offset_, want, splice] {
+          Source& source = *raw->source;
+          if (splice) {
+            raw->got = source.fs->SpliceToPipe(source.file, offset, source.pipe_in.get(),
+                                               static_cast<size_t>(want));
+            return;
+          }
           raw->bytes.resize(static_cast<size_t>(want));
-          raw->got = fs->Pread(fd, raw->bytes.data(), raw->bytes.size(), offset);
+          raw->got = source.fs->Pread(source.file, raw->bytes.data(), raw->bytes.size(), offset);
         },
-        [this, result = std::move(result)] {
-          if (result->got <= 0) {  // A read error, or the file shrank: cut off.
-            CloseFile();
+        [this, splice, result = std::move(result)] {
+          source_ = std::move(result->source);
+          if (result->got == -ENOSYS && splice) {  // The file system cannot splice: read.
+            source_->pipe_in = Fd();
+            source_->pipe_out = Fd();
+            return Next();
+          }
+          if (result->got == -EAGAIN && splice) {
+            // The pipe is still full: wait for the client, or (should it
+            // be keeping up) go on by reading.
+            if (!writer_->writable()) {
+              waiting_for_client_ = true;
+              return;
+            }
+            source_->pipe_in = Fd();
+            return Next();
+          }
+          // A read error, or the file shrank: cut off.
+          if (result->got <= 0 ||
+              (splice ? writer_->WritePipe(source_->pipe_out.get(), result->got)
+                      : writer_->WriteBody(absl::string_view(
+                            result->bytes.data(), static_cast<size_t>(result->got)))) != 0) {
+            source_.reset();
             writer_->Cancel();
             return;
           }
-          writer_->WriteBody(
-              absl::string_view(result->bytes.data(), static_cast<size_t>(result->got)));
           offset_ += result->got;
           left_ -= result->got;
           if (left_ == 0) {
-            CloseFile();
+            // The connection holds its own end of the pipe until it is sent.
+            source_.reset();
             writer_->Finish();
           } else if (writer_->writable()) {
-            ReadNext();
+            Next();
           } else {
             waiting_for_client_ = true;
           }
         });
-  }
-
-  // CloseFile() closes the data file off the loop.
-  void CloseFile() {
-    if (fd_ < 0) return;
-    FileSystem* fs = context_.store->file_system();
-    context_.workers
-        ->Submit(
-            writer_->loop(), [fs, fd = fd_] { fs->Close(fd); }, [] {})
-        .Detach();
-    fd_ = -1;
   }
 
   // FileName() is the "filename" metadata value, decoded, or "".
@@ -1083,6 +1147,7 @@ class DownloadStream final : public http::RequestStream {
     return "";
   }
 
+  static constexpr int64_t kChunk = 1 << 20;
   const UploadHandler::Context& context_;
   ExtraFieldsWriter out_;  // The codec's writer, with CORS fields.
   http::ResponseWriter* const writer_ = &out_;
@@ -1091,8 +1156,10 @@ class DownloadStream final : public http::RequestStream {
   const std::string range_;
   const std::string if_none_match_;
   Fields fields_;
+  // Declared before work_, so a step in flight is cancelled (and its
+  // closure, holding the source, destroyed) before the stream's source is.
+  std::unique_ptr<Source> source_;
   net::Work work_;
-  int fd_ = -1;
   int64_t offset_ = 0;
   int64_t left_ = 0;
   bool waiting_for_client_ = false;
