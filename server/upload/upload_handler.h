@@ -30,7 +30,9 @@
 //   Upload-Expires (its creation plus expiry_seconds), after which the
 //   sweeper (sweeper.h) removes it;
 // - GET on a complete upload (and HEAD without Tus-Resumable): its bytes,
-//   read on the worker pool a chunk at a time while the client keeps up,
+//   spliced from the file into a pipe on the worker pool and from the pipe
+//   to the client by the connection, a chunk at a time while the client
+//   keeps up,
 //   with one byte range (206, 416), an ETag (If-None-Match: 304), always
 //   application/octet-stream with X-Content-Type-Options: nosniff and an
 //   attachment Content-Disposition from the filename metadata (RFC 8187); an
@@ -59,6 +61,10 @@
 // upload: any name that is not a store ID), 409, 410 (an upload whose
 // storage failed), 413 (over the declared length or the maximum), 507 (the
 // disk is full, quota or file size), 500 (any other disk error).
+//
+// Body bytes are read from the socket straight into an aligned buffer
+// (RequestStream::BodyBuffer()) and written from it with direct I/O by the
+// store, in batches of up to 1 MiB while the previous one is written.
 //
 // Thread safety: Start() may run on any loop thread at once (the handler is
 // immutable); each request's stream lives on its loop's thread.
