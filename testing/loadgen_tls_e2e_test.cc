@@ -48,10 +48,47 @@ class Certificates {
 };
 
 // TlsServer answers GET with a greeting and POST with the number of body
-// bytes it received (X-Received-Body-Bytes, which loadgen checks).
+// bytes it received (X-Received-Body-Bytes, which loadgen checks). With
+// `backend` it also passes /files/... to the server on that port (the tus
+// requests and answers: TLS in front of the upload endpoint).
 class TlsServer {
  public:
-  TlsServer(const std::string& cert, const std::string& key) : server_(cert.c_str(), key.c_str()) {
+  TlsServer(const std::string& cert, const std::string& key, int backend = 0)
+      : server_(cert.c_str(), key.c_str()) {
+    if (backend > 0) {
+      const auto forward = [backend](const httplib::Request& req, httplib::Response& res) {
+        httplib::Client client("127.0.0.1", backend);
+        httplib::Request out;
+        out.method = req.method;
+        out.path = req.path;
+        out.body = req.body;
+        for (const auto& [name, value] : req.headers) {
+          if (name.rfind("Tus-", 0) == 0 || name.rfind("Upload-", 0) == 0 ||
+              name == "Content-Type") {
+            out.headers.emplace(name, value);
+          }
+        }
+        const httplib::Result answer = client.send(out);
+        if (!answer) {
+          res.status = 502;
+          return;
+        }
+        res.status = answer->status;
+        for (const auto& [name, value] : answer->headers) {
+          if (name.rfind("Tus-", 0) == 0 || name.rfind("Upload-", 0) == 0 || name == "Location") {
+            res.set_header(name, value);
+          }
+        }
+        if (req.method == "GET") res.set_content(answer->body, "application/octet-stream");
+      };
+      const char* files = R"(/files/.*)";
+      server_.Post(files, forward);
+      server_.Patch(files, forward);
+      server_.Get(files, forward);
+      server_.Options(files, forward);
+      server_.Delete(files, forward);
+      // cpp-httplib answers HEAD with the GET handler.
+    }
     server_.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("Hello! I am an epoll server.", "text/plain");
     });
@@ -167,6 +204,27 @@ TEST_F(LoadgenTlsTest, UploadsArriveWhole) {
   EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 6) << json;
   EXPECT_EQ(JsonNumber(json, "bytes_sent"), 6 * int64_t{3748935});
   EXPECT_EQ(JsonNumber(json, "lost_body_bytes", "\"errors\""), 0);  // The server counted them all.
+}
+
+TEST_F(LoadgenTlsTest, WholeResumableUploadsOverHttps) {
+  const std::string dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/uploads");
+  int status = 0;
+  RunCommand(absl::StrCat("rm -rf ", dir, " && mkdir -p ", dir), &status);
+  auto backend = ServerProcess::Start({{"--upload_dir=" + dir}});
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  TlsServer front(certs_.dir + "/server.pem", certs_.dir + "/server.key", (*backend)->port());
+  ASSERT_TRUE(front.ok());
+  const std::string json = RunCommand(
+      absl::StrCat(LoadgenPath(), " --url https://localhost:", front.port(),
+                   "/files/ --upload tus --chunk_bytes 1000000 --interrupt 0.3 --threads 1 "
+                   "--requests 3 --progress=never --json=- --cacert ",
+                   certs_.dir, "/ca.pem 2>/dev/null"),
+      &status);
+  EXPECT_EQ(status, 0) << json;
+  EXPECT_EQ(JsonNumber(json, "succeeded", "\"requests\""), 3) << json;
+  EXPECT_EQ(JsonNumber(json, "verified", "\"uploads\""), 3) << json;
+  EXPECT_EQ(JsonNumber(json, "tls", "\"errors\""), 0);
+  EXPECT_EQ((*backend)->Stop(), 0);
 }
 
 TEST_F(LoadgenTlsTest, AConnectionPerRequestResumesItsSession) {

@@ -1,8 +1,9 @@
 // upload_handler.h: the resumable-upload endpoint (`/files/` with
 // --upload_dir), speaking tus 1.0 and the IETF draft "Resumable Uploads for
-// HTTP" (interop versions 6 and 8), over the durable store (store.h). Every disk step runs on
-// the worker pool, one step at a time per request, and the request's body
-// stays paused meanwhile: no loop ever waits for a disk.
+// HTTP" (interop versions 6 and 8), over the durable store (store.h). Every
+// disk step runs on the worker pool, one step at a time per request, so no
+// loop ever waits for a disk; while a write is in flight the next body bytes
+// gather, and the body pauses once a whole batch waits.
 //
 // Served (docs/uploads.md has the protocol table):
 // - OPTIONS on the collection or an upload: the versions and extensions
