@@ -22,7 +22,11 @@
 // from OnEnd(), some rounds after OnEnd(), or early, at its first body
 // piece); whether in one Respond(), in pieces (Content-Length or chunked,
 // one piece per round, or after OnWritable() once the writer is not
-// writable()) or by cancelling; and whether a 104 comes first. It answers
+// writable()) or by cancelling; and whether a 104 comes first. From the
+// same sequence: whether it offers memory for its body to be read into
+// (BodyBuffer(), a size drawn per read) and whether its Content-Length
+// pieces go through a pipe (WritePipe(), WriteBody() when the connection
+// refuses, as while earlier pipe bytes wait behind later ones). It answers
 // `#<index> <body bytes> <body hash>`. A stream whose byte is 0xff is never
 // started: its handler returns none, which the codec answers 500.
 //
@@ -60,6 +64,7 @@
 //   does not depend on read sizes or write limits (`100 Continue` aside,
 //   which depends on timing by design).
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -170,6 +175,8 @@ class AsyncStream final : public http::RequestStream {
   ~AsyncStream() override {
     --log_->live;
     Check(aborted_ || finished_, "a stream destroyed without an answer or an abort");
+    if (pipe_[0] >= 0) ::close(pipe_[0]);
+    if (pipe_[1] >= 0) ::close(pipe_[1]);
   }
 
   http::BodyMode body_mode() const {
@@ -182,6 +189,20 @@ class AsyncStream final : public http::RequestStream {
     if (when_ != When::kStart) return;
     if (has_body) log_->early = true;
     StartAnswer(/*early=*/false);
+  }
+
+  absl::Span<char> BodyBuffer(size_t max) override {
+    if (!direct_ || paused_) return {};
+    offered_ = true;
+    // Sizes from the split-dependent sequence: `pieces_` shapes the output.
+    return absl::Span<char>(space_, std::min<size_t>(max, 1 + Next() % sizeof(space_)));
+  }
+
+  http::BodyAction OnBodyRead(size_t n, http::ResponseWriter& writer) override {
+    Check(offered_, "OnBodyRead() without BodyBuffer()");
+    Check(n <= sizeof(space_), "OnBodyRead() past the memory offered");
+    offered_ = false;
+    return OnBody(absl::string_view(space_, n), writer);
   }
 
   http::BodyAction OnBody(absl::string_view data, http::ResponseWriter& writer) override {
@@ -300,7 +321,8 @@ class AsyncStream final : public http::RequestStream {
   void WritePiece() {
     const size_t left = text_.size() - written_;
     const size_t piece = left <= 1 ? left : 1 + Next(&pieces_) % left;
-    Ok(writer_->WriteBody(absl::string_view(text_).substr(written_, piece)), "WriteBody() refused");
+    const absl::string_view bytes = absl::string_view(text_).substr(written_, piece);
+    if (!piped_ || !Piped(bytes)) Ok(writer_->WriteBody(bytes), "WriteBody() refused");
     written_ += piece;
     if (written_ == text_.size()) {
       Ok(writer_->Finish(), "Finish() refused");
@@ -312,6 +334,24 @@ class AsyncStream final : public http::RequestStream {
       return;
     }
     timer_.ArmNextRound();  // One piece per round.
+  }
+
+  // Piped() sends `bytes` through the stream's pipe: false if the writer
+  // takes no pipe bytes now (none here, or earlier ones wait behind later
+  // ones), and they must go by WriteBody().
+  bool Piped(absl::string_view bytes) {
+    if (how_ != How::kLength || bytes.empty()) return false;
+    if (pipe_[0] < 0 && ::pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+    if (writer_->WritePipe(pipe_[0], 0) != 0) return false;
+    Check(::write(pipe_[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()),
+          "a pipe took less than a piece");
+    const int r = writer_->WritePipe(pipe_[0], static_cast<int64_t>(bytes.size()));
+    if (r == 0) return true;
+    Check(r == -EBUSY, "WritePipe() refused");
+    char drain[kLargestResponse];  // Take the bytes back: they go by WriteBody().
+    Check(::read(pipe_[0], drain, bytes.size()) == static_cast<ssize_t>(bytes.size()),
+          "the pipe lost a piece");
+    return false;
   }
 
   void Done() {
@@ -357,6 +397,11 @@ class AsyncStream final : public http::RequestStream {
   How how_ = How::kRespond;
   bool read_ = false;
   bool interim_ = false;
+  bool direct_ = (random_ & 0x100) != 0;  // Offers BodyBuffer().
+  bool piped_ = (random_ & 0x200) != 0;   // Sends Content-Length pieces by WritePipe().
+  bool offered_ = false;
+  char space_[97];
+  int pipe_[2] = {-1, -1};
   bool paused_ = false;
   bool waiting_writable_ = false;
   bool ended_ = false;
