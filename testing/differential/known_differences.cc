@@ -256,7 +256,8 @@ std::string Completed(absl::string_view s) {
 }
 
 // OwsField() is whether a Connection, Content-Length or Transfer-Encoding
-// line of `s` ends with SP or HTAB before its CR LF (or the input's end).
+// line of `s` ends with SP or HTAB before its CR LF (or the input's end), or
+// has one before a list's comma.
 bool OwsField(absl::string_view s) {
   for (const char* name : {"connection:", "content-length:", "transfer-encoding:"}) {
     const std::string lower = absl::AsciiStrToLower(s);
@@ -264,6 +265,9 @@ bool OwsField(absl::string_view s) {
       size_t end = std::min(lower.find("\r\n", at), lower.size());
       if (end == lower.size() && end > at && lower[end - 1] == '\r') --end;  // A CR at the end.
       if (end > at && (lower[end - 1] == ' ' || lower[end - 1] == '\t')) return true;
+      // OWS before a list's comma ends an element as OWS at the end does.
+      const absl::string_view line = absl::string_view(lower).substr(at, end - at);
+      if (absl::StrContains(line, " ,") || absl::StrContains(line, "\t,")) return true;
     }
   }
   return false;
@@ -420,9 +424,9 @@ const std::vector<KnownDifference>& KnownDifferences() {
          return ours_decides && BadContentLengthValue(HeadOf(FromError(in, ours)));
        }},
       {"field-value-ows", kLlhttp, "RFC 9110 §5.5, §5.6.3; RFC 9112 §5",
-       "OWS after a Connection, Content-Length or Transfer-Encoding value: part of the field "
-       "line, trimmed by ours (so \"close\\t\" closes); llhttp rejects it or misses the "
-       "option",
+       "OWS after a Connection, Content-Length or Transfer-Encoding value or list element: "
+       "part of the field line or of the list's separator, trimmed by ours (so \"close\\t\" "
+       "and \"close \\t ,\" close); llhttp rejects it or misses the option",
        [](S in, V ours, V theirs) {
          const bool ours_further =
              ours.outcome != Outcome::kRejected || ours.messages > theirs.messages;
