@@ -56,18 +56,11 @@ us_per_mb() {
     'BEGIN {printf "%.0f", t / hz / mb * 1e6}'
 }
 
-ra=() rb=()
-for round in $(seq "$rounds"); do
-  echo "round $round/$rounds" >&2
-  if ((round % 2)); then
-    ra+=("$(us_per_mb "$a_pid" "$a_url")"); rb+=("$(us_per_mb "$b_pid" "$b_url")")
-  else
-    rb+=("$(us_per_mb "$b_pid" "$b_url")"); ra+=("$(us_per_mb "$a_pid" "$a_url")")
-  fi
-done
-ma=$(printf '%s\n' "${ra[@]}" | median) mb=$(printf '%s\n' "${rb[@]}" | median)
-printf '\nServer CPU per MB served, 20 GETs of a 100 MB upload (%s interleaved rounds)\n' "$rounds"
-printf 'A %s: %s  median %s\n' "$a" "${ra[*]}" "$ma"
-printf 'B %s: %s  median %s\n' "$b" "${rb[*]}" "$mb"
-awk -v a="$ma" -v b="$mb" 'BEGIN {printf "B/A %.2f\n", b / a}'
-printf '%s %s cores; testing/bench/download_compare.sh A B %s\n' "$(date +%F)" "$(nproc)" "$rounds"
+# measure NAME: one run against server NAME (a or b).
+measure() {
+  local pid=$1_pid where=$1_url
+  us_per_mb "${!pid}" "${!where}"
+}
+
+ab_rounds "$rounds"
+ab_report "$(printf 'Server CPU per MB served, 20 GETs of a 100 MB upload (%s interleaved rounds)' "$rounds")" "$a" "$b" "testing/bench/download_compare.sh A B $rounds"

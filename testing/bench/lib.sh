@@ -163,3 +163,32 @@ cpu_ticks() {
 }
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+# ab_rounds ROUNDS: for a side-by-side pair, runs the caller's `measure a`
+# and `measure b` (each prints one number) ROUNDS times, the order
+# alternating between rounds so that drift in the machine affects both
+# alike; the numbers go to the arrays `ab_a` and `ab_b`.
+ab_rounds() {
+  ab_a=() ab_b=()
+  local round
+  for round in $(seq "$1"); do
+    echo "round $round/$1" >&2
+    if ((round % 2)); then
+      ab_a+=("$(measure a)"); ab_b+=("$(measure b)")
+    else
+      ab_b+=("$(measure b)"); ab_a+=("$(measure a)")
+    fi
+  done
+}
+
+# ab_report TITLE A B COMMAND: prints TITLE, each side's numbers and median
+# (A and B name the binaries), B/A, and the date, cores and COMMAND.
+ab_report() {
+  local ma mb
+  ma=$(printf '%s\n' "${ab_a[@]}" | median) mb=$(printf '%s\n' "${ab_b[@]}" | median)
+  printf '\n%s\n' "$1"
+  printf 'A %s: %s  median %s\n' "$2" "${ab_a[*]}" "$ma"
+  printf 'B %s: %s  median %s\n' "$3" "${ab_b[*]}" "$mb"
+  awk -v a="$ma" -v b="$mb" 'BEGIN {printf "B/A %.2f\n", b / a}'
+  printf '%s %s cores; %s\n' "$(date +%F)" "$(nproc)" "$4"
+}

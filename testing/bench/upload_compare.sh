@@ -47,18 +47,11 @@ us_per_mb() {
     'BEGIN {printf "%.0f", t / hz / mb * 1e6}'
 }
 
-ra=() rb=()
-for round in $(seq "$rounds"); do
-  echo "round $round/$rounds" >&2
-  if ((round % 2)); then
-    ra+=("$(us_per_mb "$a_pid" "$a_port")"); rb+=("$(us_per_mb "$b_pid" "$b_port")")
-  else
-    rb+=("$(us_per_mb "$b_pid" "$b_port")"); ra+=("$(us_per_mb "$a_pid" "$a_port")")
-  fi
-done
-ma=$(printf '%s\n' "${ra[@]}" | median) mb=$(printf '%s\n' "${rb[@]}" | median)
-printf '\nServer CPU per MB stored, 4 clients x 100 x 3.7 MB (%s interleaved rounds)\n' "$rounds"
-printf 'A %s: %s  median %s\n' "$a" "${ra[*]}" "$ma"
-printf 'B %s: %s  median %s\n' "$b" "${rb[*]}" "$mb"
-awk -v a="$ma" -v b="$mb" 'BEGIN {printf "B/A %.2f\n", b / a}'
-printf '%s %s cores; testing/bench/upload_compare.sh A B %s\n' "$(date +%F)" "$(nproc)" "$rounds"
+# measure NAME: one run against server NAME (a or b).
+measure() {
+  local pid=$1_pid where=$1_port
+  us_per_mb "${!pid}" "${!where}"
+}
+
+ab_rounds "$rounds"
+ab_report "$(printf 'Server CPU per MB stored, 4 clients x 100 x 3.7 MB (%s interleaved rounds)' "$rounds")" "$a" "$b" "testing/bench/upload_compare.sh A B $rounds"
